@@ -1,0 +1,54 @@
+// The benchmark's own Redis (no persistence, like the raw baseline) and Postgres.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDatabase, freePort, ROOT, startPgServer, waitFor } from '../test/support/harness';
+
+export async function startBenchInfra() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rayvault-bench-'));
+  chmodSync(dir, 0o755);
+  process.env.RV_TEST_ROOT = dir;
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const pg = await startPgServer();
+  const dbUrl = await createDatabase(pg.url, 'bench');
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  await waitFor('redis', async () => {
+    const { Redis } = await import('ioredis');
+    const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try { await r.connect(); return (await r.ping()) === 'PONG'; } finally { r.disconnect(); }
+  });
+  return { dir, redisUrl, dbUrl, stop: async () => { redis.kill('SIGKILL'); await pg.stop(); } };
+}
+
+export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };
+
+export function spawnTs(file: string, env: Record<string, string>): Proc {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });
+    proc.on('exit', (c) => reject(new Error(`${file} exited ${c}`)));
+  });
+  ready.catch(() => undefined);
+  return { proc, ready, pid: proc.pid! };
+}
+
+export async function stopAll(procs: Proc[]) {
+  await Promise.all(procs.map((p) => new Promise((r) => { if (p.proc.exitCode !== null) return r(null); p.proc.once('exit', r); p.proc.kill('SIGTERM'); setTimeout(() => p.proc.kill('SIGKILL'), 5000); })));
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+}

@@ -1,0 +1,38 @@
+// kill -9 of the worker holding a run mid-stage, N times, two workers: time
+// until the run makes progress again (a new step finished on the survivor).
+import path from 'node:path';
+import { createLogger, createRuntime, loadConfig, submitRun } from '@rayvault/shared';
+import { spawnWorker, waitFor, type TestEnv } from '../test/support/harness';
+import { readEffects } from '../test/support/test-processors';
+
+export async function measureRecovery(env: Record<string, string>, kills: number) {
+  const leaseMs = 2000;
+  const e = { ...env, RAYVAULT_LEASE_MS: String(leaseMs), RAYVAULT_QUEUE_PREFIX: '{bench-rec}', RAYVAULT_STATE_DIR: path.join(env.RAYVAULT_STATE_DIR, 'rec') };
+  const config = loadConfig(e, { useDotenv: false });
+  const t = { env: e, config, stateDir: config.RAYVAULT_STATE_DIR } as unknown as TestEnv;
+  const rt = createRuntime(config, createLogger('bench-rec', 'error'), { workerId: 'bench-rec' });
+  const workers = [spawnWorker(t, 'rec-a'), spawnWorker(t, 'rec-b')];
+  const ms: number[] = [];
+  try {
+    for (const w of workers) await waitFor('worker ready', () => w.output().includes('worker ready'), 30000);
+    for (let i = 0; i < kills; i++) {
+      const run = await submitRun(rt, { product: { name: `rec-${i}` }, input: { steps: 12, stepMs: 150 }, actor: 'bench' });
+      await waitFor('steps under way', () => readEffects(t.stateDir, run.id).length >= 3, 30000, 20);
+      const holder = (await rt.store.getRun(run.id))!.worker_id;
+      const idx = workers.findIndex((w) => w.workerId === holder);
+      if (idx < 0) continue;
+      const before = readEffects(t.stateDir, run.id).length;
+      workers[idx].proc.kill('SIGKILL');
+      const killedAt = Date.now();
+      await waitFor('progress after kill', () => readEffects(t.stateDir, run.id).length > before + 1, 60000, 20);
+      ms.push(Date.now() - killedAt);
+      await workers[idx].exited;
+      workers[idx] = spawnWorker(t, holder!);
+      await waitFor('worker back', () => workers[idx].output().includes('worker ready'), 30000);
+    }
+  } finally {
+    for (const w of workers) w.proc.kill('SIGKILL');
+    await rt.releasers.close();
+  }
+  return { kills: ms.length, lease_ms: leaseMs, max_ms: Math.max(...ms), median_ms: ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)], all_ms: ms, target_ms: leaseMs + 2000 };
+}

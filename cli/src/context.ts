@@ -1,0 +1,31 @@
+import { createLogger, createRuntime, isRayVaultError, loadConfig, type Runtime } from '@rayvault/shared';
+
+/** Exit codes of every verb: 0 ok, 1 the check or action failed, 2 bad usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export class UsageError extends Error {}
+
+/** Runs `fn` with a runtime built from the same environment as the services, then closes it. */
+export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: { workerId?: string } = {}): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2);
+  const rt = createRuntime(config, log, { workerId: options.workerId ?? config.RAYVAULT_WORKER_ID ?? 'cli' });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.releasers.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** One line for humans on stderr; `--json` callers get `{error: {code, message}}` on stdout. */
+export function reportError(err: unknown, json: boolean): number {
+  const code = isRayVaultError(err) ? err.code : err instanceof UsageError ? 'bad_request' : 'internal';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) printJson({ error: { code, message } });
+  else process.stderr.write(`rayvault: ${message}\n`);
+  return err instanceof UsageError || code === 'invalid_input' ? EXIT.usage : EXIT.failed;
+}

@@ -1,0 +1,60 @@
+// Runs each service as its own process with prefixed logs, restarts one that
+// dies (exponential backoff, reset after a minute up, like a compose restart
+// policy) and stops them in reverse start order.
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+
+const COLORS = [36, 33, 35, 32, 34, 31];
+
+export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
+  const services = [];
+  let stopping = false;
+
+  function pipe(stream, name, color) {
+    const rl = readline.createInterface({ input: stream });
+    const tag = out.isTTY ? `\x1b[${color}m${name.padEnd(16)}\x1b[0m|` : `${name.padEnd(16)}|`;
+    rl.on('line', (line) => out.write(`${tag} ${line}\n`));
+  }
+
+  function launch(svc) {
+    const proc = spawn(process.execPath, ['--import', 'tsx', svc.entry], { cwd: root, env: { ...env, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    svc.proc = proc;
+    svc.startedAt = Date.now();
+    pipe(proc.stdout, svc.name, svc.color);
+    pipe(proc.stderr, svc.name, svc.color);
+    proc.on('exit', (code, signal) => {
+      svc.exited?.();
+      if (stopping) return;
+      if (Date.now() - svc.startedAt > 60000) svc.backoffMs = 1000;
+      out.write(`supervisor      | ${svc.name} exited (${signal ?? code}); restarting in ${svc.backoffMs} ms\n`);
+      svc.restarts++;
+      svc.timer = setTimeout(() => launch(svc), svc.backoffMs);
+      svc.backoffMs = Math.min(svc.backoffMs * 2, 30000);
+    });
+  }
+
+  return {
+    services,
+    start(name, entry, extraEnv = {}) {
+      const svc = { name, entry, env: extraEnv, color: COLORS[services.length % COLORS.length], backoffMs: 1000, restarts: 0 };
+      services.push(svc);
+      launch(svc);
+      return svc;
+    },
+    /** SIGTERM each service in reverse order, waiting for it (SIGKILL after the grace period). */
+    async stopAll() {
+      stopping = true;
+      for (const svc of [...services].reverse()) {
+        clearTimeout(svc.timer);
+        const p = svc.proc;
+        if (!p || p.exitCode !== null || p.signalCode !== null) continue;
+        out.write(`supervisor      | stopping ${svc.name}\n`);
+        const gone = new Promise((resolve) => (svc.exited = resolve));
+        p.kill('SIGTERM');
+        const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
+        await gone;
+        clearTimeout(timer);
+      }
+    },
+  };
+}

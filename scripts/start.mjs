@@ -1,0 +1,111 @@
+// `npm start`: one command from a fresh clone to a running stack. Installs
+// what is missing, uses REDIS_URL / DATABASE_URL when set or starts local
+// ones under state/, migrates, supervises every service, submits the sample
+// runs, prints the addresses, and stops everything cleanly on Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+
+const { plan, task } = await import('./stack/progress.mjs');
+plan(7);
+await task('npm dependencies', () => {
+  if (existsSync(path.join(root, 'node_modules/.package-lock.json')) && existsSync(path.join(root, 'node_modules/tsx'))) return 'already installed';
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return 'installed';
+});
+
+const dotenv = await import('dotenv');
+dotenv.config({ quiet: true });
+const env = { ...process.env };
+const stateDir = path.resolve(env.RAYVAULT_STATE_DIR ?? './state');
+mkdirSync(stateDir, { recursive: true });
+const logFile = (name) => (line) => writeFileSync(path.join(stateDir, `${name}.log`), line, { flag: 'a' });
+
+const { missingTools, installTools, chromiumNote } = await import('./stack/tools.mjs');
+await task('system tools (redis-server, ffmpeg, ffprobe, espeak-ng)', () => installTools(missingTools(env)));
+const chromium = chromiumNote(env);
+if (chromium) process.stdout.write(`  note: ${chromium}\n`);
+
+const { startRedis, startPostgres } = await import('./stack/infra.mjs');
+const stops = [];
+await task('Redis', async () => {
+  if (env.REDIS_URL) return `using REDIS_URL`;
+  const redis = await startRedis(stateDir, logFile('redis'));
+  stops.push(['redis', redis.stop]);
+  env.REDIS_URL = redis.url;
+  return `local ${redis.url} (AOF, data in state/redis)`;
+});
+await task('Postgres', async () => {
+  if (env.DATABASE_URL) return 'using DATABASE_URL';
+  const pgServer = await startPostgres(stateDir, logFile('postgres'));
+  stops.push(['postgres', pgServer.stop]);
+  env.DATABASE_URL = pgServer.url;
+  return `embedded on ${new URL(pgServer.url).port} (data in state/postgres)`;
+});
+
+// The CLI reads this file too, so `npx rayvault ...` sees the same stack.
+writeFileSync(path.join(stateDir, 'stack.env'), `REDIS_URL=${env.REDIS_URL}\nDATABASE_URL=${env.DATABASE_URL}\n`);
+const tokenFile = path.join(stateDir, 'admin-token');
+if (!env.RAYVAULT_ADMIN_TOKEN) {
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  env.RAYVAULT_ADMIN_TOKEN = readFileSync(tokenFile, 'utf8').trim();
+}
+const cli = (...args) => execFileSync(process.execPath, [path.join(root, 'cli/bin/rayvault'), ...args], { env, encoding: 'utf8' });
+await task('database migrations', () => cli('migrate').trim());
+
+const { createSupervisor } = await import('./stack/supervisor.mjs');
+const graceMs = Number(env.RAYVAULT_SHUTDOWN_GRACE_MS ?? 20000) + 5000;
+const sup = createSupervisor({ root, env, graceMs });
+const port = Number(env.RAYVAULT_API_PORT ?? 8080);
+let shuttingDown = false;
+async function shutdown(signal) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  process.stdout.write(`\n${signal}: stopping services in reverse order...\n`);
+  await sup.stopAll();
+  for (const [name, stop] of stops.reverse()) {
+    process.stdout.write(`supervisor      | stopping ${name}\n`);
+    await stop().catch(() => undefined);
+  }
+  process.stdout.write('all stopped\n');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+await task('services', async () => {
+  for (const name of ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier']) {
+    sup.start(name, `services/${name}/src/main.ts`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
+  }
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return `ready on port ${port}`;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error('ops-api did not become ready within 60 s (see its log lines above)');
+});
+
+await task('sample runs', () => {
+  const marker = path.join(stateDir, '.samples-submitted');
+  if (env.RAYVAULT_SAMPLES === '0') return 'skipped (RAYVAULT_SAMPLES=0)';
+  if (existsSync(marker)) return 'already submitted in this state dir';
+  const ids = ['consistent', 'conflict'].map((s) => JSON.parse(cli('runs', 'create', '--sample', s, '--json')).id);
+  writeFileSync(marker, ids.join('\n'));
+  return `consistent ${ids[0]}, conflict ${ids[1]}`;
+});
+
+process.stdout.write(`
+RayVault is running.
+  dashboard   http://127.0.0.1:${port}/
+  Bull Board  http://127.0.0.1:${port}/admin/queues
+  metrics     http://127.0.0.1:${port}/metrics
+  admin token ${env.RAYVAULT_ADMIN_TOKEN}   (saved in ${path.relative(root, tokenFile)})
+  CLI         npx rayvault doctor --health
+Ctrl-C stops everything.
+`);

@@ -1,0 +1,18 @@
+import { createLogger, createRuntime, loadConfig } from '@rayvault/shared';
+import { notifierConfigSchema, resolveNotifierOptions } from './config.schema';
+import { createNotifier } from './notifier';
+
+async function main() {
+  const config = loadConfig(process.env, { schema: notifierConfigSchema });
+  const log = createLogger('notifier', config.RAYVAULT_LOG_LEVEL);
+  const rt = createRuntime(config, log, { workerId: 'notifier' });
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  const notifier = createNotifier(rt, resolveNotifierOptions(config));
+  rt.releasers.push('notifier', () => notifier.close());
+  await notifier.start();
+}
+
+main().catch((err) => {
+  process.stderr.write(`notifier: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { ALERTS_QUEUE, type Runtime } from '@rayvault/shared';
+import { Worker } from 'bullmq';
+import { Telegraf } from 'telegraf';
+import { createAlertProcessor } from './alert-delivery.processor';
+import { createPressHandler } from './button-press.handler';
+import { resolveNotifierOptions, type NotifierOptions } from './config.schema';
+import { createMessageMap } from './message-map';
+import { createUpdateReceiver } from './update-receiver';
+
+export type Notifier = {
+  readonly options: NotifierOptions;
+  /** Consumes alerts and listens for presses; without a bot token or chat id it only warns, leaving alerts queued. */
+  start(): Promise<void>;
+  /** Idempotent: stops taking alerts and presses, lets the one in hand finish. */
+  close(): Promise<void>;
+  /** Port of the webhook receiver (0 when polling or not started). */
+  webhookPort(): number;
+};
+
+/** Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. */
+export function createNotifier(rt: Runtime, overrides: Partial<NotifierOptions> = {}): Notifier {
+  const options = resolveNotifierOptions(rt.config, overrides);
+  const log = rt.log.child({ component: 'notifier' });
+  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
+  let worker: Worker | undefined;
+  let receiver: ReturnType<typeof createUpdateReceiver> | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+
+  async function warnUnconfigured(): Promise<void> {
+    const missing = [!options.botToken && 'TELEGRAM_BOT_TOKEN', !options.chatId && 'TELEGRAM_CHAT_ID'].filter(Boolean);
+    const queued = await rt.alerter.queue.getJobCounts('waiting', 'delayed', 'prioritized').catch(() => null);
+    log.warn({ missing, queued }, `Telegram is not configured (${missing.join(', ')} missing): alerts stay queued and nothing is sent until it is set and the notifier restarts`);
+  }
+
+  return {
+    options,
+    webhookPort: () => receiver?.port() ?? 0,
+    async start() {
+      if (!options.botToken || !options.chatId) {
+        await warnUnconfigured();
+        idleTimer = setInterval(() => void warnUnconfigured(), options.idleWarnMs);
+        return;
+      }
+      if (!options.adminIds.size) log.warn('TELEGRAM_ADMIN_IDS is empty: every button press will be refused');
+      const bot = new Telegraf(options.botToken, { telegram: { apiRoot: options.apiRoot, webhookReply: false }, handlerTimeout: 60_000 });
+      const messages = createMessageMap(rt.redis, prefix);
+
+      worker = new Worker(ALERTS_QUEUE, createAlertProcessor({
+        telegram: bot.telegram, chatId: options.chatId, messages, redis: rt.redis, prefix, log,
+        retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs, apiTimeoutMs: options.apiTimeoutMs,
+      }), { connection: rt.redis, prefix, concurrency: 1 });
+      worker.on('error', (err) => log.warn({ err }, 'alerts worker error'));
+      worker.on('failed', (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'));
+
+      if (options.receiveUpdates) {
+        bot.on('callback_query', createPressHandler({ rt, adminIds: options.adminIds, messages, log }));
+        // Without this telegraf rethrows from the polling loop and polling stops.
+        bot.catch((err, ctx) => log.error({ err, updateId: ctx.update.update_id }, 'update handler failed'));
+        receiver = createUpdateReceiver(bot, options, log);
+        await receiver.start();
+      }
+      await worker.waitUntilReady();
+      log.info({ apiRoot: options.apiRoot, mode: !options.receiveUpdates ? 'send-only' : options.webhook ? 'webhook' : 'polling', admins: options.adminIds.size }, 'notifier started');
+    },
+    close() {
+      closing ??= (async () => {
+        if (idleTimer) clearInterval(idleTimer);
+        await receiver?.close().catch((err: unknown) => log.warn({ err }, 'update receiver close failed'));
+        await worker?.close().catch((err: unknown) => log.warn({ err }, 'alerts worker close failed'));
+      })();
+      return closing;
+    },
+  };
+}

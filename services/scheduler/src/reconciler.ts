@@ -1,0 +1,42 @@
+import { enqueueStage, stageJobId, type Runtime } from '@rayvault/shared';
+import { randomUUID } from 'node:crypto';
+
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * The database is the truth: every run it says is queued, approved or running
+ * but that has no live lease and no live job (a dead worker, a Redis that
+ * lost recent writes) is queued again from its checkpoint. Idempotent: the job
+ * id is deterministic.
+ */
+export function createReconciler(rt: Runtime) {
+  async function pass(): Promise<string[]> {
+    const requeued: string[] = [];
+    for (const run of await rt.store.runsInFlight()) {
+      if (await rt.locks.holder(run.id)) continue;
+      const job = { runId: run.id, stage: run.stage, attempt: run.attempt };
+      const jobId = stageJobId(job);
+      const queue = rt.queues[run.stage];
+      const state = await queue.getJobState(jobId);
+      if (LIVE_JOB_STATES.has(state)) continue;
+      if (state === 'failed') {
+        // Exhausted (a poison job that kills its worker, stalled too often): a dead letter, not a loop.
+        const failed = await queue.getJob(jobId);
+        await rt.store.transition({ runId: run.id, to: 'failed', fence: null, actor: 'reconciler', reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
+          payload: { stage: run.stage, error: failed?.failedReason }, eventId: `${jobId}:dead` }).catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
+        await rt.alerter.raise({ kind: 'dead_letter', runId: run.id, status: 'failed', title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
+          text: failed?.failedReason ?? 'job failed', dedupeKey: `dead:${jobId}` });
+        continue;
+      }
+      // A finished job whose run did not move on (abandoned after a lost lock): replace it.
+      if (state === 'completed') await queue.remove(jobId);
+      await enqueueStage(rt.queues, job);
+      requeued.push(run.id);
+      rt.log.warn({ runId: run.id, stage: run.stage, status: run.status, previousJobState: state }, 'reconciler re-queued run');
+      await rt.store.appendEvent({ eventId: randomUUID(), runId: run.id, fence: null, type: 'requeued', actor: 'reconciler',
+        payload: { stage: run.stage, attempt: run.attempt, previousJobState: state } }).catch(() => undefined);
+    }
+    return requeued;
+  }
+  return { pass };
+}

@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { config as loadDotenv } from 'dotenv';
+import type { z } from 'zod';
+import { ConfigError } from '../errors/errors';
+import { baseConfigSchema, type BaseConfig } from './config.schema';
+
+export type Config = BaseConfig & { heartbeatMs: number };
+
+/**
+ * Parse the environment once at start. Every bad variable is reported in one
+ * error, never one at a time. `.env` in the working directory is read unless
+ * `useDotenv` is false; real environment variables win over it.
+ */
+export function loadConfig<S extends z.ZodType<BaseConfig>>(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { schema?: S; useDotenv?: boolean } = {},
+): Config & z.infer<S> {
+  if (options.useDotenv !== false && env === process.env) {
+    loadDotenv({ quiet: true });
+    // Written by `npm start` for the stack it started; lowest priority, so the CLI finds that stack.
+    loadDotenv({ quiet: true, path: path.join(env.RAYVAULT_STATE_DIR ?? './state', 'stack.env') });
+  }
+  const schema = options.schema ?? baseConfigSchema;
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data as z.infer<S>;
+  return { ...cfg, heartbeatMs: cfg.RAYVAULT_HEARTBEAT_MS ?? Math.max(100, Math.floor(cfg.RAYVAULT_LEASE_MS / 3)) };
+}

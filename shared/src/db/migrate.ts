@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+
+const DIR = path.join(__dirname, 'migrations');
+const LOCK_KEY = 7_410_001; // advisory lock: one migrator at a time
+
+export type Migration = { version: number; name: string; sql: string; checksum: string };
+
+/** Numbered plain-SQL files `NNN_name.sql`, in order. */
+export function listMigrations(dir = DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => {
+      const sql = readFileSync(path.join(dir, f), 'utf8');
+      return { version: Number(f.slice(0, 3)), name: f, sql, checksum: createHash('sha256').update(sql).digest('hex').slice(0, 16) };
+    });
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+async function applied(client: Queryable): Promise<Map<number, string>> {
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations');
+  return new Map(rows.map((r) => [r.version, r.name]));
+}
+
+/** Versions not yet applied; throws when the database is newer than this code. */
+export async function pendingMigrations(pool: Queryable): Promise<Migration[]> {
+  const done = await applied(pool);
+  const known = listMigrations();
+  const newest = Math.max(0, ...known.map((m) => m.version));
+  const ahead = [...done.keys()].filter((v) => v > newest);
+  if (ahead.length) throw new Error(`database schema is newer than this code (versions ${ahead.join(', ')}); upgrade RayVault`);
+  return known.filter((m) => !done.has(m.version));
+}
+
+/** Apply pending migrations, each in its own transaction. Returns the names applied. */
+export async function migrate(pool: pg.Pool, onApply: (name: string) => void = () => {}): Promise<string[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    const names: string[] = [];
+    for (const m of await pendingMigrations(client)) {
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.name} failed`, { cause: err });
+      }
+      names.push(m.name);
+      onApply(m.name);
+    }
+    return names;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}

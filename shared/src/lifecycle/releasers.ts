@@ -1,0 +1,64 @@
+import { utimesSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+
+type Releaser = { name: string; release: () => Promise<void> | void };
+
+/**
+ * Resources acquired at start push a releaser; shutdown releases them in
+ * reverse order, each guarded so one failure does not keep the others open.
+ * The first SIGTERM/SIGINT is graceful; a second one (or the timeout) forces exit.
+ */
+export class Releasers {
+  private readonly stack: Releaser[] = [];
+  private closing?: Promise<void>;
+
+  push(name: string, release: Releaser['release']): void {
+    this.stack.push({ name, release });
+  }
+
+  close(log?: Logger): Promise<void> {
+    this.closing ??= (async () => {
+      for (const r of [...this.stack].reverse()) {
+        try {
+          await r.release();
+        } catch (err) {
+          log?.warn({ err, resource: r.name }, 'release failed');
+        }
+      }
+    })();
+    return this.closing;
+  }
+
+  /** Wire process signals: first graceful, second forceful, and a hard timeout. */
+  onSignals(log: Logger, forceAfterMs: number, exit: (code: number) => void = process.exit): void {
+    let signalled = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn({ signal }, 'second signal: forcing exit');
+        exit(1);
+        return;
+      }
+      signalled = true;
+      log.info({ signal }, 'shutting down gracefully');
+      const timer = setTimeout(() => {
+        log.error({ forceAfterMs }, 'graceful shutdown timed out: forcing exit');
+        exit(1);
+      }, forceAfterMs);
+      timer.unref();
+      this.close(log).then(() => exit(0), () => exit(1));
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  }
+}
+
+/** Marks the process alive for a container health check (RAYVAULT_HEALTH_FILE); never throws. */
+export function touchHealthFile(file: string | undefined): void {
+  if (!file) return;
+  try {
+    const now = new Date();
+    try { utimesSync(file, now, now); } catch { writeFileSync(file, ''); }
+  } catch {
+    // a health marker must never break the work it reports on
+  }
+}

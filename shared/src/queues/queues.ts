@@ -1,0 +1,52 @@
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { STAGES, type Stage } from '../domain/run-status';
+
+/** Queue names; the alerts queue feeds the notifier. */
+export const STAGE_QUEUES = STAGES;
+export const ALERTS_QUEUE = 'alerts';
+
+export const stageJobSchema = z.object({
+  runId: z.string().uuid(),
+  stage: z.enum(STAGES),
+  attempt: z.number().int().min(1),
+});
+export type StageJob = z.infer<typeof stageJobSchema>;
+
+/** Deterministic job id: a retry, replay or reconciler pass never enqueues twice. */
+export function stageJobId(job: StageJob): string {
+  return `${job.runId}:${job.stage}:${job.attempt}`;
+}
+
+export type JobPolicy = { attempts: number; backoffMs: number };
+
+/** Transient failures retry with exponential backoff and jitter; failed jobs are kept as dead letters. */
+export function stageJobOptions(policy: JobPolicy): DefaultJobOptions {
+  return {
+    attempts: policy.attempts,
+    backoff: { type: 'exponential', delay: policy.backoffMs, jitter: 0.5 },
+    removeOnComplete: { age: 24 * 3600, count: 5000 },
+    removeOnFail: false,
+  };
+}
+
+export type StageQueues = Record<Stage, Queue<StageJob>>;
+
+export function createStageQueues(connection: ConnectionOptions, prefix: string, policy: JobPolicy, log: Logger): StageQueues {
+  const entries = STAGES.map((s) => {
+    const q = new Queue<StageJob>(s, { connection, prefix, defaultJobOptions: stageJobOptions(policy) });
+    q.on('error', (err) => log.warn({ err, queue: s }, 'queue error'));
+    return [s, q];
+  });
+  return Object.fromEntries(entries) as StageQueues;
+}
+
+export async function enqueueStage(queues: StageQueues, job: StageJob): Promise<void> {
+  const data = stageJobSchema.parse(job);
+  await queues[data.stage].add(data.stage, data, { jobId: stageJobId(data) });
+}
+
+export async function closeQueues(queues: StageQueues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}

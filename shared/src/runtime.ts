@@ -1,0 +1,67 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { createCheckpointFiles, type CheckpointFiles } from './checkpoint/checkpoint-files';
+import type { Config } from './config/load-config';
+import { createPool } from './infra/postgres';
+import { createFastFailRedis, createRedis } from './infra/redis';
+import { Releasers } from './lifecycle/releasers';
+import { createRunLocks, type RunLocks } from './locks/run-locks';
+import { createAlerter, type Alerter } from './ops/alerts';
+import { closeQueues, createStageQueues, type StageQueues } from './queues/queues';
+import { createSpool, type Spool } from './spool/spool';
+import { createPgRpc } from './store/pg-rpc';
+import { createSupabaseRpc } from './store/supabase-rpc';
+import { createStore, type Store } from './store/store';
+
+/** Everything a service needs, built once at start; `releasers.close()` frees it in reverse order. */
+export type Runtime = {
+  config: Config;
+  log: Logger;
+  workerId: string;
+  redis: Redis;
+  fastRedis: Redis;
+  pool: pg.Pool;
+  store: Store;
+  queues: StageQueues;
+  alerter: Alerter;
+  locks: RunLocks;
+  spool: Spool;
+  spoolDir: string;
+  checkpoints: CheckpointFiles;
+  stateDir: string;
+  releasers: Releasers;
+};
+
+export function createRuntime(config: Config, log: Logger, options: { workerId?: string } = {}): Runtime {
+  const releasers = new Releasers();
+  const stateDir = path.resolve(config.RAYVAULT_STATE_DIR);
+  const workerId = options.workerId ?? config.RAYVAULT_WORKER_ID ?? `${os.hostname()}-${process.pid}`;
+  const prefix = config.RAYVAULT_QUEUE_PREFIX;
+
+  const pool = createPool(config.DATABASE_URL, log, config.RAYVAULT_PG_POOL);
+  releasers.push('postgres', () => pool.end());
+  const redis = createRedis(config.REDIS_URL, log);
+  releasers.push('redis', () => void redis.disconnect());
+  const fastRedis = createFastFailRedis(config.REDIS_URL, log);
+  releasers.push('redis-fast', () => void fastRedis.disconnect());
+
+  const queues = createStageQueues(redis, prefix, { attempts: config.RAYVAULT_JOB_ATTEMPTS, backoffMs: config.RAYVAULT_BACKOFF_MS }, log);
+  releasers.push('queues', () => closeQueues(queues));
+  const alerter = createAlerter(redis, prefix, log);
+  releasers.push('alerts', () => alerter.close());
+
+  const spoolDir = path.join(stateDir, 'spool');
+  const spool = createSpool(spoolDir, workerId, log);
+  releasers.push('spool', () => spool.rotate());
+
+  return {
+    config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter,
+    // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
+    store: createStore(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool)),
+    locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
+    checkpoints: createCheckpointFiles(path.join(stateDir, 'checkpoints')),
+  };
+}

@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { DatabaseUnavailableError, isPanic } from '../errors/errors';
+import type { Rpc } from '../store/types';
+
+/**
+ * When the database cannot be reached, writes are appended here, one JSON line
+ * per record, fsynced, with a checksum. Replay applies them in order; every
+ * spooled SQL function is idempotent by its event id, so replaying twice (or
+ * a crash mid-replay) leaves the same database.
+ */
+export type SpoolRecord = { id: string; fn: string; args: Record<string, unknown>; at: string; crc: string };
+
+const checksum = (r: Omit<SpoolRecord, 'crc'>) =>
+  createHash('sha256').update(JSON.stringify([r.id, r.fn, r.args, r.at])).digest('hex').slice(0, 16);
+
+export type ReplayReport = { files: number; applied: number; rejected: number; quarantined: number; remaining: number };
+
+export function createSpool(dir: string, owner: string, log: Logger) {
+  mkdirSync(dir, { recursive: true });
+  // One file per process and generation: a torn tail left by a crash is never
+  // appended to, and a file being replayed is never written again.
+  let file = '';
+  let fd: number | null = null;
+  let generation = 0;
+
+  return {
+    append(fn: string, args: Record<string, unknown>): SpoolRecord {
+      const base = { id: randomUUID(), fn, args, at: new Date().toISOString() };
+      const rec: SpoolRecord = { ...base, crc: checksum(base) };
+      if (fd === null) {
+        file = path.join(dir, `${owner}.${process.pid}.${Date.now()}-${generation++}.jsonl`);
+        fd = openSync(file, 'a');
+      }
+      writeSync(fd, JSON.stringify(rec) + '\n');
+      fsyncSync(fd);
+      log.warn({ fn, spool: file }, 'database unreachable: write spooled');
+      return rec;
+    },
+    /** Close the current file so a replay can take it; the next append starts a new one. */
+    rotate() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+export type Spool = ReturnType<typeof createSpool>;
+
+/** Records waiting in the spool (all owners). */
+export function spoolDepth(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return spoolFiles(dir).reduce((n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0);
+}
+
+function spoolFiles(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying')).sort();
+}
+
+function parseLine(line: string): SpoolRecord | null {
+  try {
+    const r = JSON.parse(line) as SpoolRecord;
+    return r && typeof r.fn === 'string' && r.crc === checksum(r) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Replay every spool file in `dir` in order. A record the database refuses
+ * (fenced, illegal) is moved to `rejected/`; a torn or corrupt line to
+ * `quarantine/`. Stops, keeping the rest, when the database is unreachable again.
+ */
+export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress: (done: number, total: number) => void = () => {}): Promise<ReplayReport> {
+  const report: ReplayReport = { files: 0, applied: 0, rejected: 0, quarantined: 0, remaining: 0 };
+  if (!existsSync(dir)) return report;
+  for (const name of spoolFiles(dir)) {
+    let work = path.join(dir, name);
+    if (name.endsWith('.jsonl')) {
+      // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or finished writers.
+      if (isLiveWriter(name)) continue;
+      const claimed = work.replace(/\.jsonl$/, '.replaying');
+      try { renameSync(work, claimed); } catch { continue; }
+      work = claimed;
+    }
+    report.files++;
+    const lines = readFileSync(work, 'utf8').split('\n').filter(Boolean);
+    let i = 0;
+    for (; i < lines.length; i++) {
+      const rec = parseLine(lines[i]);
+      if (!rec) {
+        sideFile(dir, 'quarantine', name, lines[i]);
+        report.quarantined++;
+        log.error({ file: name, line: i + 1 }, 'spool record failed its checksum: quarantined');
+        continue;
+      }
+      try {
+        await rpc(rec.fn, rec.args);
+        report.applied++;
+      } catch (err) {
+        if (err instanceof DatabaseUnavailableError) break;
+        if (isPanic(err)) throw err;
+        sideFile(dir, 'rejected', name, JSON.stringify({ ...rec, error: (err as Error).message }));
+        report.rejected++;
+        log.warn({ err, fn: rec.fn }, 'spooled write refused by the database: moved to rejected/');
+      }
+      onProgress(report.applied + report.rejected + report.quarantined, lines.length);
+    }
+    if (i < lines.length) {
+      report.remaining += lines.length - i;
+      return report;
+    }
+    unlinkSync(work);
+  }
+  return report;
+}
+
+function sideFile(dir: string, kind: string, name: string, line: string) {
+  mkdirSync(path.join(dir, kind), { recursive: true });
+  appendFileSync(path.join(dir, kind, `${name}.${kind}`), line + '\n');
+}
+
+// Spool file names carry the writer's pid; a file of a running process other than us is still being written.
+function isLiveWriter(name: string): boolean {
+  const pid = Number(name.split('.').at(-3));
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

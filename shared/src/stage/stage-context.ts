@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CheckpointFiles } from '../checkpoint/checkpoint-files';
+import { PanicError, FencedWriteError } from '../errors/errors';
+import type { Spool } from '../spool/spool';
+import type { Rpc, Run } from '../store/types';
+import { durableWrite } from './durable';
+import type { RunSession } from './run-session';
+import type { StageContext } from './types';
+
+export type ContextDeps = {
+  rpc: Rpc;
+  spool: Spool;
+  checkpoints: CheckpointFiles;
+  workerId: string;
+  /** Resolves while Redis and the database answer; waits during panic_heartbeat_uncertain. */
+  whenCertain: (signal: AbortSignal) => Promise<void>;
+};
+
+/** Builds the processor's view of a run session: checkpointed steps and fenced events. */
+export function createStageContext(deps: ContextDeps, session: RunSession, run: Run, steps: Record<string, unknown>, log: Logger): StageContext {
+  const { runId, stage, attempt } = session.job;
+  const { signal, fence } = session;
+
+  // A write refused by fencing means another holder owns the run now: stop at once.
+  async function fenced(fn: string, args: Record<string, unknown>): Promise<void> {
+    try {
+      await durableWrite(deps.rpc, deps.spool, fn, args);
+    } catch (err) {
+      if (err instanceof FencedWriteError) {
+        const lost = new PanicError('panic_lost_lock', `run ${runId} was taken over (fence ${fence} is stale)`, { cause: err });
+        session.abort(lost);
+        throw lost;
+      }
+      throw err;
+    }
+  }
+
+  return {
+    run, stage, attempt, fence, signal, log, steps, workerId: deps.workerId,
+    async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+      if (name in steps) {
+        log.debug({ step: name }, 'step already checkpointed: skipped');
+        return steps[name] as T;
+      }
+      await deps.whenCertain(signal);
+      signal.throwIfAborted();
+      const result = await fn();
+      signal.throwIfAborted();
+      deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
+      steps[name] = result ?? null;
+      await fenced('rv_checkpoint', { p_run: runId, p_stage: stage, p_fence: fence, p_step: name, p_result: result ?? null, p_event_id: `${runId}:${stage}:${attempt}:${name}` });
+      return result;
+    },
+    async record(fn, args) {
+      signal.throwIfAborted();
+      await fenced(fn, { ...args, p_run: runId, p_fence: fence });
+    },
+    async emit(type, payload = {}) {
+      signal.throwIfAborted();
+      await fenced('rv_append_event', { p_event_id: randomUUID(), p_run: runId, p_fence: fence, p_type: type, p_actor: deps.workerId, p_reason: null, p_payload: payload });
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import type { Stage, WorkerState } from '../domain/run-status';
+import { nextStage } from '../domain/run-status';
+import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, ShutdownError } from '../errors/errors';
+import { bumpCounter } from '../ops/counters';
+import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
+import type { Runtime } from '../runtime';
+import { untilDatabaseAnswers } from './durable';
+import { raceAbort, RunSession } from './run-session';
+import { createStageContext } from './stage-context';
+import type { StageOutcome, StageProcessor } from './types';
+
+/** What the runner needs from its worker host. */
+export type HostInternals = {
+  rt: Runtime;
+  sessions: Set<RunSession>;
+  whenCertain: (signal: AbortSignal) => Promise<void>;
+  /** Replays this machine's spool; true when it is empty afterwards. */
+  flushSpool: () => Promise<boolean>;
+  setState: (state: WorkerState, session?: RunSession, error?: string) => void;
+  onRunSettled: (runId: string) => void;
+};
+
+const RETRY_SOON_MS = 250;
+
+/**
+ * Wraps a stage processor with the run lifecycle: lease, fence, checkpoints,
+ * heartbeat-driven abort, hand-off to the next stage, panics and retries.
+ */
+export function createJobProcessor(host: HostInternals, stage: Stage, processor: StageProcessor) {
+  const { rt } = host;
+  return async (job: Job<StageJob>, token?: string): Promise<unknown> => {
+    const parsed = stageJobSchema.safeParse(job.data);
+    if (!parsed.success || parsed.data.stage !== stage) throw new UnrecoverableError(`bad ${stage} job payload: ${parsed.error?.message ?? 'stage mismatch'}`);
+    const data = parsed.data;
+    const log = rt.log.child({ queue: stage, jobId: job.id, runId: data.runId, attempt: data.attempt, try: job.attemptsMade + 1 });
+    const retryLater = async (ms: number, why: string) => {
+      log.info({ why, inMs: ms }, 'job postponed');
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError(why);
+    };
+
+    const lease = await rt.locks.acquire(data.runId, rt.workerId);
+    if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
+    let session: RunSession | undefined;
+    try {
+      let claim;
+      try {
+        claim = await rt.store.claimStage({ runId: data.runId, stage, attempt: data.attempt, workerId: rt.workerId });
+      } catch (err) {
+        if (err instanceof DatabaseUnavailableError) return await retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'database unreachable');
+        throw err;
+      }
+      if (claim.stale) {
+        log.info({ status: claim.run.status, runStage: claim.run.stage, runAttempt: claim.run.attempt }, 'job no longer matches the run: skipped');
+        return { skipped: 'stale' };
+      }
+      session = new RunSession(data, job.id ?? stageJobId(data), lease, claim.run.fence);
+      host.sessions.add(session);
+      host.setState('active', session);
+      const steps = { ...(claim.steps ?? {}), ...rt.checkpoints.steps(data.runId, stage, claim.run.refetch_count) };
+      const ctx = createStageContext({ rpc: rt.store.rpc, spool: rt.spool, checkpoints: rt.checkpoints, workerId: rt.workerId, whenCertain: host.whenCertain }, session, claim.run, steps, log);
+      log.info({ fence: session.fence, resumedSteps: Object.keys(steps).length }, 'stage started');
+      try {
+        const outcome = (await raceAbort(processor(ctx), session.signal)) ?? {};
+        await finish(session, outcome, log);
+        return { done: true };
+      } catch (err) {
+        return await onFailure(job, session, err instanceof Error ? err : new Error(String(err)), retryLater, log);
+      }
+    } finally {
+      if (session) host.sessions.delete(session);
+      await rt.locks.release(lease).catch((err) => log.warn({ err }, 'lock release failed (it will expire)'));
+      if (host.sessions.size === 0 && session && !session.signal.aborted) host.setState('idle');
+    }
+  };
+
+  async function finish(session: RunSession, outcome: StageOutcome, log: typeof rt.log) {
+    const { runId, attempt } = session.job;
+    const signal = session.signal;
+    if ('gate' in outcome) {
+      await untilDatabaseAnswers(() => rt.store.transition({ runId, to: 'waiting_approval', fence: session.fence, actor: rt.workerId,
+        payload: { diff: outcome.gate.diff, summary: outcome.gate.summary }, eventId: `${runId}:${stage}:${attempt}:gate` }), signal, log, 'gate');
+      host.setState('waiting', session);
+      await rt.alerter.raise({ kind: 'gate', runId, status: 'waiting_approval', title: `GATE: run ${runId} needs a decision`,
+        text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.', details: { diff: outcome.gate.diff }, dedupeKey: `gate:${runId}:${attempt}` });
+      log.warn('gate opened: waiting for approval');
+      host.onRunSettled(runId);
+      return;
+    }
+    // Spooled writes of this run must land before the hand-off, in order.
+    await untilDatabaseAnswers(async () => {
+      if (!(await host.flushSpool())) throw new DatabaseUnavailableError('spool not drained yet');
+    }, signal, log, 'spool');
+    const next = nextStage(stage);
+    await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
+      eventId: `${runId}:${stage}:${attempt}:complete` }), signal, log, 'complete');
+    if (next) {
+      // If this fails the reconciler enqueues it from the database; the id makes that idempotent.
+      await enqueueStage(rt.queues, { runId, stage: next, attempt }).catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));
+    } else {
+      rt.checkpoints.remove(runId);
+      host.onRunSettled(runId);
+    }
+    log.info({ next }, next ? 'stage completed' : 'run done');
+  }
+
+  async function onFailure(job: Job<StageJob>, session: RunSession, err: Error, retryLater: (ms: number, why: string) => Promise<never>, log: typeof rt.log): Promise<unknown> {
+    const { runId, attempt } = session.job;
+    const reason = session.signal.aborted ? (session.signal.reason as Error)
+      : err instanceof FencedWriteError ? new PanicError('panic_lost_lock', err.message, { cause: err }) : err;
+    if (reason instanceof ShutdownError) return retryLater(0, 'worker shutting down: stopped at the last checkpoint');
+    if (isPanic(reason) && reason.kind === 'panic_lost_lock') {
+      host.setState('panic', session, reason.message);
+      void bumpCounter(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 'panics', { kind: 'panic_lost_lock' });
+      log.error({ err: reason }, 'lost the run lock: stage aborted, no further writes');
+      await rt.store.appendEvent({ eventId: randomUUID(), runId, fence: null, type: 'panic_lost_lock', actor: rt.workerId, reason: reason.message, payload: { stage, staleFence: session.fence } }).catch(() => undefined);
+      await rt.alerter.raise({ kind: 'lost_lock', runId, workerId: rt.workerId, title: `LOST LOCK: ${rt.workerId}`, text: reason.message, dedupeKey: `lost_lock:${runId}:${session.fence}` });
+      // The job is abandoned, not failed: the run belongs to whoever holds the fence now, and
+      // the reconciler re-queues it if nobody does. (If another worker took this very job over,
+      // BullMQ refuses this completion for lack of the job lock, which is right too.)
+      return { abandoned: 'lost lock' } as never;
+    }
+    const noRetry = isPanic(reason) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (noRetry) {
+      const to = isPanic(reason) ? 'panic' : 'failed';
+      const payload = isPanic(reason) ? { kind: reason.kind, stage, details: reason.details } : { stage, error: reason.message };
+      await untilDatabaseAnswers(() => rt.store.transition({ runId, to, fence: session.fence, actor: rt.workerId, reason: reason.message, payload,
+        eventId: `${runId}:${stage}:${attempt}:${to}:${job.attemptsMade}` }), AbortSignal.timeout(30000), log, to).catch((e) => log.error({ err: e }, `could not record ${to}`));
+      if (isPanic(reason)) {
+        host.setState('panic', session, reason.message);
+        void bumpCounter(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 'panics', { kind: reason.kind });
+      }
+      await rt.alerter.raise({ kind: isPanic(reason) ? reason.kind : 'dead_letter', runId, status: to, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
+        text: reason.message, dedupeKey: `${to}:${runId}:${stage}:${attempt}:${job.attemptsMade}` });
+      host.onRunSettled(runId);
+      log.error({ err: reason }, isPanic(reason) ? 'stage panicked: run needs an operator' : 'stage failed: attempts exhausted, kept as dead letter');
+      throw isPanic(reason) ? new UnrecoverableError(reason.message) : reason;
+    }
+    log.warn({ err: reason }, 'stage failed: will retry with backoff');
+    throw reason;
+  }
+}

@@ -1,0 +1,130 @@
+import { Worker } from 'bullmq';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Stage, WorkerState } from '../domain/run-status';
+import { PanicError, ShutdownError } from '../errors/errors';
+import type { Runtime } from '../runtime';
+import { replaySpool } from '../spool/spool';
+import { createHeartbeat } from './heartbeat';
+import { recoverOwnRuns } from './recover-own-runs';
+import type { RunSession } from './run-session';
+import { createJobProcessor, type HostInternals } from './stage-runner';
+import type { StageProcessors } from './types';
+
+export type WorkerHostOptions = {
+  processors: StageProcessors;
+  /** Jobs in flight per stage queue. Default: RAYVAULT_CONCURRENCY. */
+  concurrency?: number;
+  /** Stop after the first run this worker touches settles (done, gate, panic, failed). */
+  once?: boolean;
+};
+
+/**
+ * One worker process: a BullMQ Worker per stage it consumes, all sharing the
+ * run-lock heartbeat, the spool and the worker record. `close()` stops intake,
+ * lets active stages finish within the grace period, then stops them at their
+ * last checkpoint and puts their jobs back.
+ */
+export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
+  const { config, log } = rt;
+  const stages = Object.keys(options.processors) as Stage[];
+  const sessions = new Set<RunSession>();
+  let state: WorkerState = 'idle';
+  let current: RunSession | undefined;
+  let lastError: string | null = null;
+  let flushing: Promise<boolean> | undefined;
+  let onceRun: string | undefined;
+  let resolveOnce: () => void = () => {};
+  const onceDone = new Promise<void>((r) => (resolveOnce = r));
+
+  const heartbeat = createHeartbeat({
+    rt, sessions, intervalMs: config.heartbeatMs,
+    record: () => ({ id: rt.workerId, state, queues: stages, currentRun: current?.job.runId ?? null, currentJob: current?.jobId ?? null, host: os.hostname(), pid: process.pid, lastError }),
+    flushSpool: () => internals.flushSpool(),
+    onPanic: (message) => { state = 'panic'; lastError = message; },
+  });
+
+  const internals: HostInternals = {
+    rt, sessions,
+    whenCertain: heartbeat.whenCertain,
+    flushSpool() {
+      flushing ??= (async () => {
+        rt.spool.rotate();
+        const r = await replaySpool(rt.spoolDir, rt.store.rpc, log);
+        if (r.applied || r.rejected || r.quarantined) log.info(r, 'spool replayed');
+        return r.remaining === 0;
+      })().finally(() => (flushing = undefined));
+      return flushing;
+    },
+    setState(next, session, error) {
+      const changed = next !== state;
+      state = next;
+      current = next === 'idle' ? undefined : session ?? current;
+      if (error) lastError = error;
+      // Publish state changes at once; a busy worker staying active waits for its regular beat.
+      if (changed) heartbeat.beatSoon();
+    },
+    onRunSettled(runId) {
+      if (options.once && (onceRun ?? runId) === runId) resolveOnce();
+    },
+  };
+
+  const workers = stages.map((stage) => {
+    const process = createJobProcessor(internals, stage, options.processors[stage]!);
+    const w = new Worker(stage, async (job, token) => {
+      onceRun ??= job.data.runId;
+      return process(job, token);
+    }, {
+      connection: rt.redis, prefix: config.RAYVAULT_QUEUE_PREFIX, autorun: false,
+      concurrency: options.once ? 1 : options.concurrency ?? config.RAYVAULT_CONCURRENCY,
+      // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
+      lockDuration: config.RAYVAULT_LEASE_MS,
+      stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 2)),
+      maxStalledCount: config.RAYVAULT_MAX_STALLS,
+    });
+    w.on('error', (err) => log.warn({ err, queue: stage }, 'worker error'));
+    return w;
+  });
+
+  const pidFile = path.join(rt.stateDir, 'pids', `${rt.workerId}.pid`);
+  let closing: Promise<void> | undefined;
+  return {
+    workerId: rt.workerId,
+    sessions,
+    /** Resolves when `once` is set and the first run settled. */
+    onceDone,
+    async start() {
+      await internals.flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
+      await recoverOwnRuns(rt, stages).catch((err) => log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'));
+      heartbeat.start();
+      // Baptism B looks for pid files of dead workers (a stop that was not clean).
+      mkdirSync(path.join(rt.stateDir, 'pids'), { recursive: true });
+      writeFileSync(pidFile, String(process.pid));
+      for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
+      log.info({ workerId: rt.workerId, stages, leaseMs: config.RAYVAULT_LEASE_MS }, 'worker started');
+    },
+    /** Idempotent: stop intake, wait up to the grace period, then checkpoint-stop what is left. */
+    close(graceMs = config.RAYVAULT_SHUTDOWN_GRACE_MS): Promise<void> {
+      closing ??= (async () => {
+        log.info({ active: sessions.size, graceMs }, 'worker stopping: no new jobs');
+        const stopped = Promise.all(workers.map((w) => w.close()));
+        const timer = setTimeout(() => {
+          for (const s of sessions) s.abort(new ShutdownError('grace period over'));
+        }, graceMs);
+        await stopped;
+        clearTimeout(timer);
+        await heartbeat.stop();
+        await rt.store.workerStopped(rt.workerId).catch(() => undefined);
+        rmSync(pidFile, { force: true });
+        log.info('worker stopped');
+      })();
+      return closing;
+    },
+    /** For tests and the CLI: abort one run's stage as if its lock was lost. */
+    abortRun(runId: string, reason: string) {
+      for (const s of sessions) if (s.job.runId === runId) s.abort(new PanicError('panic_lost_lock', reason));
+    },
+  };
+}
+export type WorkerHost = ReturnType<typeof createWorkerHost>;

@@ -1,0 +1,35 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { DatabaseUnavailableError } from '../errors/errors';
+import { mapDbError } from './pg-rpc';
+import type { Rpc } from './types';
+
+/**
+ * The supabase adapter: the same SQL functions, called as PostgREST RPCs
+ * through supabase-js. PostgREST reports the SQLSTATE as `code`, so our RVxxx
+ * errors map exactly as with pg.
+ */
+export function createSupabaseRpc(url: string, serviceKey: string): Rpc {
+  const client: SupabaseClient = createClient(url, serviceKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    // Node 20 has no native WebSocket; realtime is unused but supabase-js builds its client eagerly.
+    realtime: { transport: WebSocket as never },
+  });
+  return async (fn, args) => {
+    let res;
+    try {
+      res = await client.rpc(fn, args);
+    } catch (err) {
+      throw new DatabaseUnavailableError(`supabase unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    if (res.error) {
+      const e = res.error as { code?: string; message: string; status?: number };
+      // fetch failures and gateway errors surface without a SQLSTATE
+      if (!e.code || /^5\d\d$/.test(String(res.status)) || /fetch failed|ECONNREFUSED|network/i.test(e.message)) {
+        if (!e.code?.startsWith('RV')) throw new DatabaseUnavailableError(`supabase unavailable: ${e.message}`, { cause: e });
+      }
+      throw mapDbError(Object.assign(new Error(e.message), { code: e.code }));
+    }
+    return res.data ?? null;
+  };
+}

@@ -1,0 +1,42 @@
+// Starts the Redis and Postgres every test file shares, on free ports, in a
+// temp dir. Services already running on this machine are never touched.
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../../scripts/embedded-pg.mjs';
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function requireBinary(name, hint) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'pipe' });
+  } catch {
+    throw new Error(`test harness: '${name}' is not installed (${hint}). Run .ci/run or install it; tests never skip.`);
+  }
+}
+
+export default async function globalSetup() {
+  requireBinary('redis-server', 'apt-get install redis-server');
+  const root = mkdtempSync(path.join(tmpdir(), 'rayvault-test-'));
+  chmodSync(root, 0o755); // Postgres runs as its own user and must reach its data dir
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', root, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const pgPort = await freePort();
+  const pg = await startEmbeddedPostgres({ dir: path.join(root, 'pg'), port: pgPort, fast: true });
+  globalThis.__RV_TEST__ = { redis, pg, root };
+  process.env.RV_TEST_ROOT = root;
+  process.env.RV_TEST_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+  process.env.RV_TEST_PG_URL = pg.url;
+}

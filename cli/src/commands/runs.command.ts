@@ -24,6 +24,9 @@ export function registerRuns(program: Command): void {
         try { input = JSON.parse(o.input); } catch { throw new UsageError('--input is not valid JSON'); }
       }
       const product = await loadProduct(o.sample ? { sample: o.sample } : { file: o.product });
+      // A product file may carry its narration script; the voice stage reads it from the run input.
+      const script = (product as { script?: unknown }).script;
+      if (script !== undefined) input = { script, ...input };
       const run = await withRuntime((rt) => submitRun(rt, { product, input, actor: `cli:${process.env.USER ?? 'operator'}` }));
       if (o.json) return printJson(run);
       process.stdout.write(`run ${run.id} queued (${(product as { name?: string }).name ?? 'product'})\n`);

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { nextStage } from '../domain/run-status';
-import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, ShutdownError } from '../errors/errors';
+import { DatabaseUnavailableError, FencedWriteError, InvalidInputError, isPanic, PanicError, ShutdownError } from '../errors/errors';
 import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
@@ -20,6 +20,8 @@ export type HostInternals = {
   flushSpool: () => Promise<boolean>;
   setState: (state: WorkerState, session?: RunSession, error?: string) => void;
   onRunSettled: (runId: string) => void;
+  /** Jobs inside this process now, and whether a suspect runs alone (see `admit`). */
+  occupancy: { jobs: number; solo: boolean; reservedUntil: number };
 };
 
 const RETRY_SOON_MS = 250;
@@ -41,6 +43,25 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       throw new DelayedError(why);
     };
 
+    // A job that already stalled may be poison that kills its process: it runs
+    // alone, so a second crash takes no bystander job down with it.
+    const suspect = job.stalledCounter > 0;
+    const occ = host.occupancy;
+    if (occ.solo || (suspect ? occ.jobs > 0 : occ.reservedUntil > Date.now())) {
+      if (suspect) occ.reservedUntil = Date.now() + 2 * rt.config.RAYVAULT_LEASE_MS;
+      return retryLater(RETRY_SOON_MS, suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here');
+    }
+    occ.jobs++;
+    if (suspect) { occ.solo = true; occ.reservedUntil = 0; }
+    try {
+      return await runJob(job, token, data, log, retryLater);
+    } finally {
+      occ.jobs--;
+      if (suspect) occ.solo = false;
+    }
+  };
+
+  async function runJob(job: Job<StageJob>, token: string | undefined, data: StageJob, log: typeof rt.log, retryLater: (ms: number, why: string) => Promise<never>): Promise<unknown> {
     const lease = await rt.locks.acquire(data.runId, rt.workerId);
     if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
     let session: RunSession | undefined;
@@ -74,7 +95,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       await rt.locks.release(lease).catch((err) => log.warn({ err }, 'lock release failed (it will expire)'));
       if (host.sessions.size === 0 && session && !session.signal.aborted) host.setState('idle');
     }
-  };
+  }
 
   async function finish(session: RunSession, outcome: StageOutcome, log: typeof rt.log) {
     const { runId, attempt } = session.job;
@@ -110,7 +131,12 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const { runId, attempt } = session.job;
     const reason = session.signal.aborted ? (session.signal.reason as Error)
       : err instanceof FencedWriteError ? new PanicError('panic_lost_lock', err.message, { cause: err }) : err;
-    if (reason instanceof ShutdownError) return retryLater(0, 'worker shutting down: stopped at the last checkpoint');
+    if (reason instanceof ShutdownError) {
+      // Best effort: if the database is away the reconciler and the next claim sort it out.
+      await rt.store.releaseStage({ runId, fence: session.fence, actor: rt.workerId, reason: reason.message, eventId: `${runId}:${stage}:${attempt}:release:${session.fence}` })
+        .catch((e) => log.warn({ err: e }, 'could not hand the run back on shutdown'));
+      return retryLater(0, 'worker shutting down: stopped at the last checkpoint');
+    }
     if (isPanic(reason) && reason.kind === 'panic_lost_lock') {
       host.setState('panic', session, reason.message);
       void bumpCounter(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 'panics', { kind: 'panic_lost_lock' });
@@ -122,7 +148,8 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       // BullMQ refuses this completion for lack of the job lock, which is right too.)
       return { abandoned: 'lost lock' } as never;
     }
-    const noRetry = isPanic(reason) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // Bad input stays bad: retrying it only delays the operator's verdict.
+    const noRetry = isPanic(reason) || reason instanceof InvalidInputError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (noRetry) {
       const to = isPanic(reason) ? 'panic' : 'failed';
       const payload = isPanic(reason) ? { kind: reason.kind, stage, details: reason.details } : { stage, error: reason.message };

@@ -22,6 +22,8 @@ export function createStore(rpc: Rpc) {
       rpc('rv_append_event', { p_event_id: a.eventId, p_run: a.runId, p_fence: a.fence, p_type: a.type, p_actor: a.actor, p_reason: a.reason ?? null, p_payload: a.payload ?? {} }) as Promise<{ duplicate: boolean }>,
     completeStage: (a: { runId: string; stage: Stage; fence: number; output: unknown; next: Stage | null; eventId: string }) =>
       rpc('rv_complete_stage', { p_run: a.runId, p_stage: a.stage, p_fence: a.fence, p_output: a.output ?? null, p_next: a.next, p_event_id: a.eventId }) as Promise<Run>,
+    releaseStage: (a: { runId: string; fence: number; actor: string; reason: string; eventId: string }) =>
+      rpc('rv_release_stage', { p_run: a.runId, p_fence: a.fence, p_actor: a.actor, p_reason: a.reason, p_event_id: a.eventId }) as Promise<Run>,
     transition: (a: { runId: string; to: RunStatus; fence: number | null; actor: string; reason?: string; payload?: object; eventId: string }) =>
       rpc('rv_transition', { p_run: a.runId, p_to: a.to, p_fence: a.fence, p_actor: a.actor, p_reason: a.reason ?? null, p_payload: a.payload ?? {}, p_event_id: a.eventId }) as Promise<Run>,
     operatorAction: (a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; eventId?: string }) =>

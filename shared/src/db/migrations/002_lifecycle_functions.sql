@@ -103,10 +103,11 @@ BEGIN
   RETURN jsonb_build_object('duplicate', false);
 END $$;
 
--- Finish a stage: record its output and move the run to the next stage (or done).
+-- Finish a stage: record its output and move the run to the next stage (or
+-- done). Between stages nobody holds the run; the next claim names its worker.
 CREATE FUNCTION rv_complete_stage(p_run uuid, p_stage text, p_fence bigint, p_output jsonb, p_next text, p_event_id text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE r runs;
+DECLARE r runs; holder text;
 BEGIN
   r := rv_lock_run(p_run);
   IF rv_event_seen(p_event_id) THEN RETURN to_jsonb(r); END IF;
@@ -114,17 +115,18 @@ BEGIN
   IF r.status <> 'running' OR r.stage <> p_stage THEN
     RAISE EXCEPTION 'run % is % at %, cannot complete %', p_run, r.status, r.stage, p_stage USING ERRCODE = 'RV409';
   END IF;
+  holder := coalesce(r.worker_id, 'worker');
   UPDATE run_stages SET status = 'done', output = p_output, finished_at = now() WHERE run_id = p_run AND stage = p_stage;
   UPDATE runs SET output = output || jsonb_build_object(p_stage, coalesce(p_output, 'null'::jsonb)),
                   stage = coalesce(p_next, stage),
                   status = CASE WHEN p_next IS NULL THEN 'done' ELSE status END,
-                  worker_id = CASE WHEN p_next IS NULL THEN NULL ELSE worker_id END,
+                  worker_id = NULL,
                   force_refetch = CASE WHEN p_stage = 'evidence' THEN false ELSE force_refetch END,
                   updated_at = now()
     WHERE id = p_run RETURNING * INTO r;
   INSERT INTO run_events (id, run_id, type, actor, fence, payload)
     VALUES (p_event_id, p_run, CASE WHEN p_next IS NULL THEN 'run_done' ELSE 'stage_completed' END,
-            coalesce(r.worker_id, 'worker'), p_fence, jsonb_build_object('stage', p_stage, 'next', p_next));
+            holder, p_fence, jsonb_build_object('stage', p_stage, 'next', p_next));
   RETURN to_jsonb(r);
 END $$;
 
@@ -153,5 +155,21 @@ BEGIN
     VALUES (p_event_id, p_run, CASE p_to WHEN 'waiting_approval' THEN 'gate_opened' WHEN 'panic' THEN coalesce(p_payload->>'kind', 'panic')
                                          ELSE 'status_' || p_to END,
             p_actor, p_reason, p_fence, coalesce(p_payload, '{}') || jsonb_build_object('from', prev, 'to', p_to));
+  RETURN to_jsonb(r);
+END $$;
+
+-- A worker stopping gracefully hands its run back: still running at its
+-- checkpoint, but held by nobody, so the next claim is not mistaken for a
+-- takeover and the operator does not see a stopped worker as its owner.
+CREATE FUNCTION rv_release_stage(p_run uuid, p_fence bigint, p_actor text, p_reason text, p_event_id text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE r runs;
+BEGIN
+  r := rv_lock_run(p_run);
+  IF rv_event_seen(p_event_id) THEN RETURN to_jsonb(r); END IF;
+  PERFORM rv_check_fence(r, p_fence);
+  UPDATE runs SET worker_id = NULL, updated_at = now() WHERE id = p_run RETURNING * INTO r;
+  INSERT INTO run_events (id, run_id, type, actor, reason, fence, payload)
+    VALUES (p_event_id, p_run, 'stage_released', p_actor, p_reason, p_fence, jsonb_build_object('stage', r.stage));
   RETURN to_jsonb(r);
 END $$;

@@ -1,0 +1,105 @@
+import CircuitBreaker from 'opossum';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { isSourceFetchError, SourceFetchError, type FetchFailureReason } from './source-fetch-error';
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** One source host as the health view shows it (a field of the `<prefix>:breakers` Redis hash). */
+export type BreakerRecord = {
+  source: string;
+  operation: 'fetch';
+  state: BreakerState;
+  opened_at: string | null;
+  cooldown_ms: number;
+  failures: number;
+  reason: FetchFailureReason | null;
+  last_error: string | null;
+  last_failure_at: string | null;
+  last_success_at: string | null;
+  updated_at: string;
+};
+
+export const breakersKey = (prefix: string) => `${prefix}:breakers`;
+
+/** Every source host's circuit, with the cooldown left; an open circuit whose cooldown ran out reads as half_open. */
+export async function readBreakers(redis: Redis, prefix: string, now = Date.now()): Promise<Array<BreakerRecord & { cooldown_remaining_ms: number }>> {
+  const all = await redis.hgetall(breakersKey(prefix));
+  return Object.values(all).map((json) => {
+    const r = JSON.parse(json) as BreakerRecord;
+    const left = r.state === 'open' && r.opened_at ? Math.max(0, Date.parse(r.opened_at) + r.cooldown_ms - now) : 0;
+    return { ...r, state: r.state === 'open' && left === 0 ? 'half_open' : r.state, cooldown_remaining_ms: left };
+  }).sort((a, b) => a.source.localeCompare(b.source));
+}
+
+export type BreakerOptions = { redis: Redis; prefix: string; log: Logger; cooldownMs: number; volumeThreshold: number };
+
+/**
+ * A circuit breaker (opossum) per source host. Only transient failures count
+ * towards opening it; an open circuit refuses at once until its cooldown
+ * ends, then lets one trial request through. State changes and failures are
+ * written to Redis for the health view (best effort: never blocks a fetch).
+ */
+export function createBreakers(o: BreakerOptions) {
+  const circuits = new Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>();
+  const records = new Map<string, BreakerRecord>();
+
+  const save = (host: string, change: Partial<BreakerRecord>) => {
+    const prev = records.get(host) ?? { source: host, operation: 'fetch', state: 'closed', opened_at: null, cooldown_ms: o.cooldownMs, failures: 0, reason: null, last_error: null, last_failure_at: null, last_success_at: null, updated_at: '' };
+    const next: BreakerRecord = { ...prev, ...change, updated_at: new Date().toISOString() };
+    records.set(host, next);
+    o.redis.hset(breakersKey(o.prefix), host, JSON.stringify(next)).catch((err) => o.log.debug({ err, host }, 'breaker state not saved'));
+  };
+
+  const circuitOf = (host: string) => {
+    let c = circuits.get(host);
+    if (c) return c;
+    c = new CircuitBreaker((fn: () => Promise<unknown>) => fn(), {
+      name: host, timeout: false, resetTimeout: o.cooldownMs, volumeThreshold: o.volumeThreshold,
+      errorThresholdPercentage: 50, rollingCountTimeout: Math.max(60_000, o.cooldownMs), rollingCountBuckets: 10,
+      // A 404 or a shutdown says nothing about the host's health.
+      errorFilter: (err: unknown) => !(isSourceFetchError(err) && err.transient),
+    });
+    // Emitted before 'open', so the log line of an opening circuit names the failure that opened it.
+    c.on('failure', (err: Error) => save(host, {
+      failures: (records.get(host)?.failures ?? 0) + 1, reason: isSourceFetchError(err) ? err.reason : null, last_error: err.message, last_failure_at: new Date().toISOString(),
+    }));
+    c.on('open', () => {
+      const r = records.get(host);
+      o.log.warn({ event: 'ingestion_circuit_open', source: host, operation: 'fetch', cooldownMs: o.cooldownMs, reason: r?.reason, last_error: r?.last_error },
+        `ingestion_circuit_open: ${host} refused for ${o.cooldownMs} ms`);
+      save(host, { state: 'open', opened_at: new Date().toISOString() });
+    });
+    c.on('halfOpen', () => save(host, { state: 'half_open' }));
+    c.on('close', () => {
+      o.log.info({ event: 'ingestion_circuit_closed', source: host }, `${host} answers again: circuit closed`);
+      save(host, { state: 'closed', opened_at: null, failures: 0 });
+    });
+    circuits.set(host, c);
+    return c;
+  };
+
+  return {
+    /** Runs `fn` through the host's circuit; an open circuit rejects with a transient `circuit_open` error. */
+    async fire<T>(host: string, fn: () => Promise<T>): Promise<T> {
+      const c = circuitOf(host);
+      try {
+        const result = (await c.fire(fn)) as T;
+        save(host, { last_success_at: new Date().toISOString() });
+        return result;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EOPENBREAKER') {
+          const r = records.get(host);
+          const left = r?.opened_at ? Math.max(0, Date.parse(r.opened_at) + o.cooldownMs - Date.now()) : o.cooldownMs;
+          throw new SourceFetchError('circuit_open', `circuit open for ${host}: ${Math.ceil(left / 1000)} s of cooldown left (last error: ${r?.last_error ?? 'unknown'})`, true, { cause: err });
+        }
+        throw err;
+      }
+    },
+    shutdown() {
+      for (const c of circuits.values()) c.shutdown();
+      circuits.clear();
+    },
+  };
+}
+export type Breakers = ReturnType<typeof createBreakers>;

@@ -1,0 +1,17 @@
+/** Why a source could not be read; the health view and run events show it as `reason`. */
+export type FetchFailureReason = 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'too_large' | 'circuit_open' | 'file_unreadable';
+
+/**
+ * A source could not be read. `transient` failures (timeouts, network, 5xx,
+ * 429, an open circuit) may pass on a later try; the others will not.
+ */
+export class SourceFetchError extends Error {
+  constructor(readonly reason: FetchFailureReason, message: string, readonly transient: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SourceFetchError';
+  }
+}
+
+export function isSourceFetchError(err: unknown): err is SourceFetchError {
+  return err instanceof SourceFetchError || (err instanceof Error && err.name === 'SourceFetchError');
+}

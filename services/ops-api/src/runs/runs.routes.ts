@@ -1,0 +1,75 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { forceUnlockRun, OPERATOR_ACTIONS, RUN_STATUSES, runOperatorAction, STAGES, submitRun, type Runtime } from '@rayvault/shared';
+import { actorOf, type Auth } from '../auth/authenticate';
+import { HttpError } from '../http/errors';
+import { reason } from '../http/schemas';
+import { parseInput } from '../http/validate';
+import { runDetail } from './run-detail';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const createBody = z.object({
+  product: z.looseObject({ name: z.string().trim().min(1).max(200) }),
+  input: z.record(z.string(), z.unknown()).optional(),
+});
+const listQuery = z.object({
+  status: z.enum(RUN_STATUSES).optional(),
+  stage: z.enum(STAGES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const actionBody = z.object({ reason, expected: z.enum(RUN_STATUSES).optional() });
+const unlockBody = z.object({ reason, force: z.boolean().default(false) });
+
+/** A retried request with the same Idempotency-Key is recorded once. */
+const eventIdOf = (req: Request) => {
+  const key = req.get('idempotency-key');
+  return key ? `api:${key.slice(0, 200)}` : undefined;
+};
+
+/** Runs: create, list, show, and the operator actions (illegal → 409, unknown → 404, nothing changed either way). */
+export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd: number; usdBrl: number } }): Router {
+  const r = Router();
+  const { requireRole } = d.auth;
+  const runId = (req: Request): string => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new HttpError('not_found', `no run ${id}`);
+    return id;
+  };
+
+  r.post('/api/runs', requireRole('operator'), async (req, res) => {
+    const body = parseInput(createBody, req.body);
+    const run = await submitRun(rt, { product: body.product, input: body.input, actor: actorOf(res).name });
+    res.status(201).json(run);
+  });
+
+  r.get('/api/runs', requireRole('viewer'), async (req, res) => {
+    const q = parseInput(listQuery, req.query);
+    const page = (await rt.store.rpc('rv_ops_list_runs', { p_status: q.status ?? null, p_stage: q.stage ?? null, p_limit: q.limit, p_offset: q.offset })) as { total: number; runs: unknown[] };
+    res.json({ ...page, limit: q.limit, offset: q.offset });
+  });
+
+  r.get('/api/runs/:id', requireRole('viewer'), async (req, res) => {
+    const run = await rt.store.getRun(runId(req));
+    if (!run) throw new HttpError('not_found', `no run ${req.params.id}`);
+    res.json(await runDetail(rt.store.rpc, run, d.prices));
+  });
+
+  for (const action of OPERATOR_ACTIONS) {
+    r.post(`/api/runs/:id/${action}`, requireRole('operator'), async (req, res) => {
+      const id = runId(req);
+      const body = parseInput(actionBody, req.body);
+      const run = await runOperatorAction(rt, { runId: id, action, actor: actorOf(res).name, reason: body.reason, expected: body.expected, eventId: eventIdOf(req) });
+      res.json(run);
+    });
+  }
+
+  r.post('/api/runs/:id/unlock', requireRole('admin'), async (req, res) => {
+    const id = runId(req);
+    const body = parseInput(unlockBody, req.body);
+    const { run, previous } = await forceUnlockRun(rt, { runId: id, operator: actorOf(res).name, reason: body.reason, force: body.force });
+    res.json({ run, previous: { status: previous.status, worker_id: previous.worker_id, fence: previous.fence } });
+  });
+  return r;
+}

@@ -1,0 +1,22 @@
+import { createLogger, createRuntime, createWorkerHost, loadConfig, migrate } from '@rayvault/shared';
+import { mediaConfigSchema, resolveMediaOptions } from './config.schema';
+import { createMediaProcessors } from './media-processors';
+
+/** The render worker: consumes voice, render and qc. */
+async function main() {
+  const config = loadConfig(process.env, { schema: mediaConfigSchema });
+  const log = createLogger('render-worker', config.RAYVAULT_LOG_LEVEL);
+  const rt = createRuntime(config, log);
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  await migrate(rt.pool, (name) => log.info({ migration: name }, 'migration applied'));
+  const options = resolveMediaOptions(config);
+  const host = createWorkerHost(rt, { processors: createMediaProcessors(rt, options) });
+  rt.releasers.push('worker', () => host.close());
+  await host.start();
+  log.info({ provider: options.provider, toleranceS: options.toleranceS, maxTries: options.maxTries }, 'render worker ready');
+}
+
+main().catch((err) => {
+  process.stderr.write(`render-worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import type { StageProcessor } from '@rayvault/shared';
+import type { MediaOptions } from '../config.schema';
+import { fitSegment, type VoiceSegment } from './fit-segment';
+import { scriptForRun, type ScriptSegment } from './script';
+
+/** What the voice stage hands to render and qc (`run.output.voice`). */
+export type VoiceOutput = { segments: VoiceSegment[]; total_s: number; tolerance_s: number };
+
+export const segmentStep = (n: number) => `seg-${String(n).padStart(2, '0')}`;
+
+/**
+ * Voice stage: the script (checkpointed, so a resume narrates the same text),
+ * then one checkpointed step per segment; a resume skips finished segments.
+ */
+export function createVoiceProcessor(deps: { stateDir: string; options: MediaOptions }): StageProcessor {
+  const cacheDir = path.join(deps.stateDir, 'cache', 'voice');
+  const { options } = deps;
+  return async (ctx) => {
+    const script = await ctx.step<ScriptSegment[]>('script', async () => scriptForRun(ctx.run, options.rate));
+    const segments: VoiceSegment[] = [];
+    for (const [i, seg] of script.entries()) {
+      const fit = { cacheDir, voice: options.voice, rate: options.rate, toleranceS: options.toleranceS, maxTries: options.maxTries, signal: ctx.signal };
+      segments.push(await ctx.step(segmentStep(i + 1), () => fitSegment(fit, seg, i + 1)));
+    }
+    const repaired = segments.filter((s) => s.tries > 1).map((s) => ({ segment: s.segment, tries: s.tries, rate: s.rate, drift_s: s.drift_s }));
+    if (repaired.length) await ctx.emit('voice_repaired', { segments: repaired });
+    const total = Math.round(segments.reduce((a, s) => a + s.duration_s, 0) * 1000) / 1000;
+    ctx.log.info({ segments: segments.length, totalS: total, repaired: repaired.length }, 'voice ready');
+    const output: VoiceOutput = { segments, total_s: total, tolerance_s: options.toleranceS };
+    return { output };
+  };
+}

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+/**
+ * Final file names: `<run8>-segNN-<sha8>.mp4`, where sha8 is the first 8 hex
+ * digits of the file's SHA-256. Legacy files (before sha8 names) are
+ * `<run8>-segNN.mp4`; anything else cannot be attributed to a run.
+ */
+const FINAL_NAME = /^([0-9a-f]{8})-seg(\d{1,4})(?:-([0-9a-f]{8}))?\.mp4$/;
+
+export type FinalName = { run8: string; segment: number; sha8: string | null };
+
+export function parseFinalName(name: string): FinalName | null {
+  const m = FINAL_NAME.exec(name);
+  return m ? { run8: m[1], segment: Number(m[2]), sha8: m[3] ?? null } : null;
+}
+
+/** SHA-256 of a file's bytes, hex, streamed (renders can be large). */
+export async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,14 @@
+import { listFiles, stateLayout, type FileEntry, type HousekeepingDeps } from './state-layout';
+import { indexMatcher, loadVideoIndex } from './video-index';
+
+export type OrphanReport = { final_dir: string; files: number; indexed: number; orphans: FileEntry[]; orphan_bytes: number };
+
+/** Files in the final dir that the video index does not name, oldest first, with their age. */
+export async function findOrphans(deps: HousekeepingDeps, now = Date.now()): Promise<OrphanReport> {
+  const layout = stateLayout(deps.stateDir);
+  const index = await loadVideoIndex(deps.pool, layout.root, layout.final);
+  const files = listFiles(layout.final, now);
+  const indexed = indexMatcher(index);
+  const orphans = files.filter((f) => !indexed(f)).sort((a, b) => a.mtime_ms - b.mtime_ms);
+  return { final_dir: layout.final, files: files.length, indexed: files.length - orphans.length, orphans, orphan_bytes: orphans.reduce((n, f) => n + f.bytes, 0) };
+}

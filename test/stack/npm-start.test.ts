@@ -1,0 +1,86 @@
+// `npm start` as a user runs it: a fresh state dir, no REDIS_URL / DATABASE_URL,
+// so it starts its own Redis and Postgres, migrates, supervises the services and
+// submits the samples. Then one service is killed and must come back, and
+// SIGINT must leave no process of the stack behind.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, ROOT, waitFor } from '../support/harness';
+
+jest.setTimeout(420_000);
+
+let stack: ChildProcess;
+let out = '';
+let stateDir: string;
+let port: number;
+const env = () => {
+  const e: Record<string, string> = { ...(process.env as Record<string, string>) };
+  for (const k of ['REDIS_URL', 'DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'RAYVAULT_ADMIN_TOKEN', 'RAYVAULT_QUEUE_PREFIX']) delete e[k];
+  return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_LOG_LEVEL: 'info' };
+};
+
+/** Every process below `pid`, from the process table. */
+function descendants(pid: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const found: number[] = [];
+  const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => { found.push(c); walk(c); });
+  walk(pid);
+  return found;
+}
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), ...args], { env: env(), encoding: 'utf8' });
+const runStatus = (id: string) => JSON.parse(cli('run', id, '--json')).status as string;
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'npm-start-'));
+  port = await freePort();
+  stack = spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  stack.stdout!.on('data', (d) => (out += d));
+  stack.stderr!.on('data', (d) => (out += d));
+  await waitFor('npm start to print "RayVault is running"', () => out.includes('RayVault is running.') || (stack.exitCode !== null && Promise.reject(new Error(out))), 240_000, 250);
+});
+
+afterAll(async () => {
+  if (stack.exitCode === null) {
+    const pids = descendants(stack.pid!);
+    stack.kill('SIGKILL');
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+  }
+});
+
+it('comes up ready with its own Redis and Postgres, and shows where everything is', async () => {
+  expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  expect(out).toContain(`dashboard   http://127.0.0.1:${port}/`);
+  expect(out).toMatch(/admin token \S{16,}/);
+  expect(readFileSync(path.join(stateDir, 'stack.env'), 'utf8')).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:\d+\nDATABASE_URL=postgres/);
+});
+
+it('takes the consistent sample to done and stops the conflict sample at its gate', async () => {
+  const [consistent, conflict] = readFileSync(path.join(stateDir, '.samples-submitted'), 'utf8').trim().split('\n');
+  await waitFor('consistent sample done', () => runStatus(consistent) === 'done', 180_000, 1000);
+  await waitFor('conflict sample gated', () => runStatus(conflict) === 'waiting_approval', 60_000, 1000);
+});
+
+it('restarts a killed service and the pipeline keeps working', async () => {
+  const pids = new Set(descendants(stack.pid!));
+  const victim = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(.*)$/)).find((m) => m && pids.has(Number(m[1])) && m[2].includes('services/evidence-worker/src/main.ts'));
+  expect(victim).toBeDefined();
+  process.kill(Number(victim![1]), 'SIGKILL');
+  await waitFor('supervisor to restart evidence-worker', () => /evidence-worker exited \(SIGKILL\); restarting/.test(out), 10_000);
+  const run = JSON.parse(cli('runs', 'create', '--sample', 'consistent', '--json'));
+  await waitFor('new run done after the restart', () => runStatus(run.id) === 'done', 180_000, 1000);
+});
+
+it('stops everything on SIGINT, services in reverse order, Redis and Postgres last', async () => {
+  const pids = descendants(stack.pid!);
+  expect(pids.length).toBeGreaterThanOrEqual(7);
+  const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
+  // npm forwards SIGINT to the script, as a terminal's Ctrl-C reaches the whole group.
+  process.kill(stack.pid!, 'SIGINT');
+  expect(await exited).toBe(0);
+  const order = [...out.matchAll(/supervisor\s+\| stopping (\S+)/g)].map((m) => m[1]);
+  expect(order).toEqual(['notifier', 'scheduler', 'render-worker', 'evidence-worker', 'ops-api', 'postgres', 'redis']);
+  await waitFor('no process of the stack left', () => pids.every((p) => !alive(p)), 10_000);
+});

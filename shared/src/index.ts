@@ -24,6 +24,7 @@ export * from './ops/intake';
 export * from './ops/counters';
 export * from './ops/classify-outage';
 export * from './ops/doctor';
+export * from './ops/breakers';
 export * from './stage/types';
 export * from './stage/run-session';
 export * from './stage/durable';

@@ -135,6 +135,7 @@ it('clean (safe) removes exactly the leftovers and never a final file', async ()
   expect(kept.filter((f) => !existsSync(f))).toEqual([]);
   expect(r.stdout).toContain(`kept       ${state('staging/render', panicked)}  (run is panic`);
   await rt.pool.query(`UPDATE runs SET status = 'queued', stage = 'evidence' WHERE id = $1`, [runId]);
+  await rt.pool.query(`UPDATE runs SET status = 'aborted' WHERE id = $1`, [panicked]);
 });
 
 it('clean --hard also empties the cache, refused while a run still needs it', async () => {

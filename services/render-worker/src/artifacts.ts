@@ -1,5 +1,4 @@
-import { DatabaseUnavailableError, type Rpc } from '@rayvault/shared';
-import type { Logger } from 'pino';
+import { DatabaseUnavailableError, type Logger, type Rpc } from '@rayvault/shared';
 
 /** A row of the video index (`artifacts`). */
 export type Artifact = {

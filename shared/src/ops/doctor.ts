@@ -1,5 +1,6 @@
 import { pendingMigrations } from '../db/migrate';
 import { STAGES } from '../domain/run-status';
+import { readBreakers } from './breakers';
 import type { Runtime } from '../runtime';
 import { spoolDepth } from '../spool/spool';
 import { classifyOutage, type OutageKind } from './classify-outage';
@@ -10,6 +11,8 @@ export type Area = 'infra' | 'workers' | 'pipeline';
 export type Finding = { area: Area; level: Level; code: string; message: string; details?: Record<string, unknown> };
 export type Dependency = { name: string; ok: boolean; latency_ms: number | null; outage?: OutageKind; error?: string };
 export type DoctorReport = { verdict: Record<Area, Level>; line: string; findings: Finding[]; dependencies: Dependency[]; at: string };
+
+const DLQ_WINDOW_MS = 15 * 60_000;
 
 export type DoctorOptions = { staleGateMs: number; ingestionStallMs: number; lowVolumeRuns: number };
 export const DOCTOR_DEFAULTS: DoctorOptions = { staleGateMs: 30 * 60_000, ingestionStallMs: 24 * 3600_000, lowVolumeRuns: 3 };
@@ -71,9 +74,16 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAUL
       add({ area: 'pipeline', level: 'PASS', code: 'NICHO_VOLUME', message: `only ${recent} run(s) in 24 h but ingestion is alive: no action needed` });
     }
     if (deps[0].ok) {
+      for (const b of await readBreakers(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX)) {
+        if (b.state === 'open') add({ area: 'pipeline', level: 'WARN', code: 'INGESTION_CIRCUIT_OPEN', message: `source ${b.source} circuit open (${Math.ceil(b.cooldown_remaining_ms / 1000)} s of cooldown left; last error: ${b.last_error ?? 'unknown'})` });
+      }
       const failed = (await Promise.all(STAGES.map((s) => rt.queues[s].getFailedCount()))).reduce((a, b) => a + b, 0);
       const key = `${rt.config.RAYVAULT_QUEUE_PREFIX}:doctor:dlq`;
-      const previous = Number((await rt.fastRedis.getset(key, String(failed))) ?? 0);
+      // The baseline moves at most once per window, so frequent callers (the
+      // health endpoint) cannot hide growth from the operator's daily doctor.
+      const [base, at] = ((await rt.fastRedis.get(key)) ?? '0@0').split('@').map(Number);
+      if (Date.now() - at > DLQ_WINDOW_MS) await rt.fastRedis.set(key, `${failed}@${Date.now()}`);
+      const previous = at ? base : failed;
       if (failed > previous) add({ area: 'pipeline', level: 'WARN', code: 'DLQ_GROWING', message: `${failed} dead letter(s), up from ${previous}: list and re-drive them` });
     }
   } else {

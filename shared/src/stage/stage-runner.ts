@@ -18,6 +18,7 @@ export type HostInternals = {
   whenCertain: (signal: AbortSignal) => Promise<void>;
   /** Replays this machine's spool; true when it is empty afterwards. */
   flushSpool: () => Promise<boolean>;
+  state: () => WorkerState;
   setState: (state: WorkerState, session?: RunSession, error?: string) => void;
   onRunSettled: (runId: string) => void;
   /** Jobs inside this process now, and whether a suspect runs alone (see `admit`). */
@@ -93,7 +94,8 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     } finally {
       if (session) host.sessions.delete(session);
       await rt.locks.release(lease).catch((err) => log.warn({ err }, 'lock release failed (it will expire)'));
-      if (host.sessions.size === 0 && session && !session.signal.aborted) host.setState('idle');
+      // A gate or panic stays visible on the worker until it takes its next job.
+      if (host.sessions.size === 0 && session && !session.signal.aborted && host.state() === 'active') host.setState('idle');
     }
   }
 

@@ -58,6 +58,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       })().finally(() => (flushing = undefined));
       return flushing;
     },
+    state: () => state,
     setState(next, session, error) {
       const changed = next !== state;
       state = next;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Router, type RequestHandler } from 'express';
-import { DOCTOR_DEFAULTS, intakeState, pendingMigrations, runDoctor, type DoctorReport, type Runtime } from '@rayvault/shared';
+import { DOCTOR_DEFAULTS, intakeState, pendingMigrations, readBreakers, runDoctor, type DoctorReport, type Runtime } from '@rayvault/shared';
 import { principalOf } from '../auth/authenticate';
 import { withTimeout } from '../http/timeout';
 
@@ -99,6 +99,7 @@ async function telemetry(rt: Runtime, report: DoctorReport) {
     workers: workers.map((w) => ({ id: w.id, state: w.state, queues: w.queues, current_run: w.current_run, current_job: w.current_job,
       heartbeat_age_ms: w.heartbeat_age_ms, last_heartbeat_latency_ms: w.last_heartbeat_latency_ms, last_error: w.last_error, stopped_at: w.stopped_at })),
     ingestion: {
+      circuits: redis ? await readBreakers(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => []) : [],
       intake: redis ? await intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => null) : null,
       issues: report.findings.filter((f) => f.area !== 'workers' && f.level !== 'PASS')
         .map((f) => ({ source: f.area, operation: f.code, reason: f.level, last_error: f.message })),

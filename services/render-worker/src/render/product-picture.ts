@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { Run } from '@rayvault/shared';
+import type { Logger, Run } from '@rayvault/shared';
 import { probeMedia } from '../media/probe';
 
 /** The picture of every segment: the product image when the evidence names a local file ffprobe can read, else a title card. */

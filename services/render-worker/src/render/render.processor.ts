@@ -10,7 +10,7 @@ import { renderSegment, type RenderedSegment } from './render-segment';
 /** What the render stage hands to qc (`run.output.render`). */
 export type RenderOutput = { provider: string; segments: RenderedSegment[]; credits: number };
 
-export type RenderDeps = { rpc: Rpc; stateDir: string; provider: () => RenderProvider };
+export type RenderDeps = { rpc: Rpc; stateDir: string; provider: RenderProvider };
 
 /**
  * Render stage: one checkpointed step per voice segment, so a worker killed mid-render
@@ -23,7 +23,7 @@ export function createRenderProcessor(deps: RenderDeps): StageProcessor {
   return async (ctx) => {
     const voice = ctx.run.output.voice as VoiceOutput | undefined;
     if (!voice?.segments?.length) throw new InvalidInputError(`run ${ctx.run.id} has no voice output to render: resume it from the voice stage`);
-    const provider = deps.provider();
+    const { provider } = deps;
     const picture = await productPicture(ctx.run, ctx.log);
     const indexed = await listArtifactsIfReachable(deps.rpc, ctx.run.id, ctx.log);
     const segments: RenderedSegment[] = [];

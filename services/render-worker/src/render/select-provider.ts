@@ -1,14 +1,19 @@
-import { ConfigError } from '@rayvault/shared';
+import type { BaseConfig, Logger } from '@rayvault/shared';
 import type { MediaOptions } from '../config.schema';
+import { createBrowserProvider } from './browser';
 import { createLocalProvider } from './local-provider';
 import type { RenderProvider } from './provider';
 
-/** The provider RAYVAULT_RENDER_PROVIDER names. */
-export function createRenderProvider(options: MediaOptions): RenderProvider {
+/**
+ * The provider RAYVAULT_RENDER_PROVIDER names. Built at worker start so a bad
+ * configuration stops the worker with its message; the browser provider
+ * launches Chromium only on its first render.
+ */
+export function createRenderProvider(options: MediaOptions, config: BaseConfig, log: Logger): RenderProvider {
   switch (options.provider) {
     case 'local':
       return createLocalProvider({ width: options.width, height: options.height });
     case 'browser':
-      throw new ConfigError('RAYVAULT_RENDER_PROVIDER=browser: the browser provider is not part of this build yet; use local');
+      return createBrowserProvider(config, { log: log.child({ provider: 'browser' }) });
   }
 }

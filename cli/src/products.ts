@@ -1,4 +1,4 @@
-import { loadProductFile, loadSample } from '../../services/evidence-worker/src/samples';
+import { loadProductFile, loadSample } from '@rayvault/shared';
 import { UsageError } from './context';
 
 const SAMPLES = ['consistent', 'conflict'] as const;

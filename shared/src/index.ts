@@ -25,6 +25,8 @@ export * from './ops/counters';
 export * from './ops/classify-outage';
 export * from './ops/doctor';
 export * from './ops/breakers';
+export * from './products/product.schema';
+export * from './products/samples';
 export * from './stage/types';
 export * from './stage/run-session';
 export * from './stage/durable';

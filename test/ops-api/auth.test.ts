@@ -93,7 +93,7 @@ it('a browser logs in once: httpOnly SameSite=Strict cookie, and mutations need 
   const cookie = setCookie.split(';')[0];
   const csrf = login.body.csrf as string;
   expect((await api.call('GET', '/api/me', { headers: { cookie } })).body).toMatchObject({ name: 'operator-ops-auth', role: 'operator', via: 'session', csrf });
-  const product = { product: { name: 'Kettle' }, input: { steps: 1 } };
+  const product = { product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1 } };
   const noCsrf = await api.call('POST', '/api/runs', { headers: { cookie }, body: product });
   expect(noCsrf).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   const badCsrf = await api.call('POST', '/api/runs', { headers: { cookie, 'x-csrf-token': 'x'.repeat(csrf.length) }, body: product });

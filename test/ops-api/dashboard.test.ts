@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 it('an operator logs in, sees the gate with the diff, approves it with a reason, and the run finishes', async () => {
-  const created = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Gated kettle' }, input: { steps: 1, gateAt: 'evidence' } } });
+  const created = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Gated kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, gateAt: 'evidence' } } });
   const id = created.body.id as string;
   const page = await browser.newPage();
   try {

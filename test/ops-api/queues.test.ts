@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 const admin = (method: string, path: string, body?: unknown) => api.call(method, path, { token: api.tokens.admin, body });
-const create = (input: TestInput) => api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Lamp' }, input: { steps: 1, ...input } } });
+const create = (input: TestInput) => api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Lamp', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, ...input } } });
 const statusOf = async (id: string) => (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
 const until = (id: string, status: string) => waitFor(`run ${id} ${status}`, async () => (await statusOf(id)) === status);
 

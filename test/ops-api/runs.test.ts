@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 const create = async (input: TestInput, name = 'Kettle') => {
-  const res = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name }, input: { steps: 1, ...input } } });
+  const res = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name, sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, ...input } } });
   expect(res.status).toBe(201);
   return res.body.id as string;
 };
@@ -120,4 +120,14 @@ it('lists runs filtered by status and stage, with paging', async () => {
   expect(done.body.runs[0].stages).toHaveLength(4);
   expect((await api.call('GET', '/api/runs?status=aborted', { token: api.tokens.viewer })).body.total).toBe(1);
   expect((await api.call('GET', '/api/runs?status=sleeping', { token: api.tokens.viewer })).status).toBe(422);
+});
+
+it('creates a bundled sample by name, and refuses file sources from remote callers', async () => {
+  const created = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { sample: 'conflict' } });
+  expect(created.status).toBe(201);
+  expect(created.body).toMatchObject({ status: 'queued', product: { name: expect.any(String) }, input: { script: expect.any(Array) } });
+  const unknown = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { sample: 'nope' } });
+  expect(unknown).toMatchObject({ status: 422, body: { error: { code: 'invalid_input' } } });
+  const sneaky = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'x', sources: [{ file: '/etc/passwd', tier: 5 }] } } });
+  expect(sneaky).toMatchObject({ status: 422, body: { error: { message: expect.stringMatching(/http\(s\) URLs/) } } });
 });

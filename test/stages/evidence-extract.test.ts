@@ -2,7 +2,8 @@
 // and the product input the CLI and API accept.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { extractFacts, loadProductFile, loadSample, parseProduct } from '../../services/evidence-worker/src';
+import { loadProductFile, loadSample, parseProduct } from '@rayvault/shared';
+import { extractFacts } from '../../services/evidence-worker/src';
 import { findConflicts, summarizeDiff } from '../../services/evidence-worker/src/claims/conflicts';
 import { factsToClaims } from '../../services/evidence-worker/src/claims/claims';
 import { gtinDigits, isValidGtin } from '../../services/evidence-worker/src/normalize/gtin';

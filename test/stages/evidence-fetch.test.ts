@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Runtime } from '@rayvault/shared';
-import { readBreakers } from '../../services/evidence-worker/src';
+import { readBreakers } from '@rayvault/shared';
 import { createBreakers } from '../../services/evidence-worker/src/fetch/breakers';
 import { createContentCache } from '../../services/evidence-worker/src/fetch/content-cache';
 import { createSourceReader } from '../../services/evidence-worker/src/fetch/source-reader';

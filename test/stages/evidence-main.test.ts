@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { submitRun, type Runtime } from '@rayvault/shared';
-import { loadSample } from '../../services/evidence-worker/src';
+import { loadSample } from '@rayvault/shared';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 
 let t: TestEnv;

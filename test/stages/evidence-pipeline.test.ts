@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, createRuntime, createWorkerHost, loadConfig, runOperatorAction, submitRun, type RunDetail, type Runtime, type WorkerHost } from '@rayvault/shared';
-import { createEvidenceProcessor, evidenceConfigSchema, loadSample, readBreakers, SAMPLES_DIR } from '../../services/evidence-worker/src';
+import { loadSample, readBreakers, SAMPLES_DIR } from '@rayvault/shared';
+import { createEvidenceProcessor, evidenceConfigSchema } from '../../services/evidence-worker/src';
 import { startSourceServer, type SourceServer } from '../fixtures/sources/source-server';
 import { createTestEnv, ROOT, waitFor, type TestEnv } from '../support/harness';
 

@@ -31,10 +31,10 @@ afterAll(async () => {
   await rt.releasers.close();
 });
 
-/** A render-worker process (test/support/media-worker-child.ts) under `workerId`. */
-function mediaWorker(workerId: string): ChildWorker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/media-worker-child.ts')], {
-    cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId }, stdio: ['ignore', 'pipe', 'pipe'],
+/** A render-worker process (test/support/media-worker-child.ts, or the service's own main) under `workerId`. */
+function mediaWorker(workerId: string, script = 'test/support/media-worker-child.ts', extraEnv: Record<string, string> = {}): ChildWorker {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+    cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -100,4 +100,16 @@ it('kill -9 mid-render: the restarted worker resumes without re-rendering finish
   expect(finals.sort()).toEqual(render.segments.map((s) => path.basename(s.path)).sort());
   for (const s of render.segments) expect((await probeMedia(s.path)).streams.some((x) => x.codec_name === 'h264')).toBe(true);
   expect((done.output.qc as { contract: { pass: boolean } }).contract.pass).toBe(true);
+});
+
+it('the render-worker service starts, consumes voice/render/qc, and exits 0 on SIGTERM; bad settings stop it with their names', async () => {
+  const service = mediaWorker('render-svc', 'services/render-worker/src/main.ts');
+  await waitFor('service ready', () => service.output().includes('render worker ready'), 30000);
+  expect(service.output()).toMatch(/"provider":"local"/);
+  service.proc.kill('SIGTERM');
+  expect(await service.exited).toBe(0);
+  const bad = mediaWorker('render-bad', 'services/render-worker/src/main.ts', { RAYVAULT_VOICE_TOLERANCE_S: 'soon', RAYVAULT_RENDER_PROVIDER: 'dzine' });
+  expect(await bad.exited).toBe(1);
+  expect(bad.output()).toMatch(/RAYVAULT_VOICE_TOLERANCE_S/);
+  expect(bad.output()).toMatch(/RAYVAULT_RENDER_PROVIDER/);
 });

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createWorkerHost, submitRun, type RunDetail, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
+import { createWorkerHost, runOperatorAction, submitRun, type RunDetail, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
 import { createMediaProcessors, probeMedia, resolveMediaOptions, type QcOutput, type RenderOutput } from '../../services/render-worker/src';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 
@@ -106,13 +106,24 @@ it('without a script, the narration is a template over the evidence claims and t
   expect(voice.segments.map((s) => s.text).join(' ')).toMatch(/Acme.*39.9 US dollars.*220 volts/);
 });
 
-it('a voice target no rate can meet stops the run in panic_voice_contract_drift, with an alert', async () => {
-  const run = await submit({ script: [{ text: 'Hi.', target_s: 40 }] });
+it('a voice target no rate can meet stops the run in panic_voice_contract_drift; after a text fix, resume narrates only that segment', async () => {
+  const script = [SCRIPT[0]!, { text: 'Hi.', target_s: 40 }];
+  const run = await submit({ script });
   const panicked = await until(run.id, 'panic');
   expect(panicked.panic_kind).toBe('panic_voice_contract_drift');
-  expect(panicked.worker_last_error).toMatch(/segment 1: .* for a target of 40 s/);
+  expect(panicked.worker_last_error).toMatch(/segment 2: .* for a target of 40 s/);
   expect(panicked.stages.find((s) => s.stage === 'render')).toBeUndefined();
   await waitFor('panic alert', async () => (await alertsOf(run.id)).some((a) => a.kind === 'panic_voice_contract_drift'));
+
+  // The operator edits the segment's text, as the manual advises, and resumes.
+  const fixed = [script[0], { text: 'Hi. The Acme Kettle Pro is a steel kettle that boils a litre in three minutes, and it switches off by itself.', target_s: 7 }];
+  await rt.pool.query(`UPDATE runs SET input = jsonb_set(input, '{script}', $2::jsonb) WHERE id = $1`, [run.id, JSON.stringify(fixed)]);
+  await runOperatorAction(rt, { runId: run.id, action: 'resume', actor: 'ray', reason: 'segment 2 text rewritten' });
+  const done = await until(run.id, 'done');
+  expectDoneMedia(done, 2);
+  const voiceSteps = done.events.filter((e) => e.type === 'step_done' && e.payload.stage === 'voice').map((e) => String(e.payload.step));
+  expect(voiceSteps.filter((s) => s.startsWith('seg-01'))).toHaveLength(1); // segment 1 was not narrated again
+  expect(voiceSteps.filter((s) => s.startsWith('seg-02'))).toHaveLength(1);
 });
 
 it('qc finding a rendered file gone raises CONTRACT FAIL and stops the run for the operator', async () => {

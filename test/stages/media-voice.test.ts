@@ -61,4 +61,9 @@ it('without a script, the voice script is a template over the evidence claims', 
   const own = scriptForRun({ ...run, input: { script: [{ text: 'Mine.', target_s: 2 }] } } as Run, 175);
   expect(own).toEqual([{ text: 'Mine.', target_s: 2 }]);
   expect(() => scriptForRun({ ...run, input: { script: [{ text: '', target_s: -1 }] } } as Run, 175)).toThrow(/input.script is invalid/);
+  // The evidence stage reports a claim no source made as null; the template leaves it out.
+  const sparse = scriptForRun({ ...run, output: { evidence: { product: { name: 'Kettle Pro', brand: null, model: null, price: 12, currency: null, image: null } } } } as unknown as Run, 175);
+  expect(sparse.map((s) => s.text)).toEqual(['Meet the Kettle Pro. Here is what the evidence says.', 'Trusted sources list it at 12.', expect.stringMatching(/^That is the Kettle Pro/)]);
+  // A script in the product file travels in the evidence output.
+  expect(scriptForRun({ ...run, output: { evidence: { script: [{ text: 'From the file.', target_s: 2 }] } } } as unknown as Run, 175)).toEqual([{ text: 'From the file.', target_s: 2 }]);
 });

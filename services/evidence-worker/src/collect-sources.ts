@@ -3,7 +3,7 @@ import type { Facts } from './extract/extract-facts';
 import { extractFacts } from './extract/extract-facts';
 import type { SourceReader } from './fetch/source-reader';
 import { isSourceFetchError, type FetchFailureReason } from './fetch/source-fetch-error';
-import type { Source } from './product.schema';
+import type { Source } from '@rayvault/shared';
 
 /** What one source gave: its facts, or why it could not be read. */
 export type SourceResult =

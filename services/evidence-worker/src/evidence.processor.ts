@@ -8,7 +8,7 @@ import { resolveEvidenceOptions, type EvidenceOptions } from './config.schema';
 import { createBreakers } from './fetch/breakers';
 import { createContentCache } from './fetch/content-cache';
 import { createSourceReader, type SourceReader } from './fetch/source-reader';
-import { parseProduct, sourceLabels } from './product.schema';
+import { parseProduct, sourceLabels } from '@rayvault/shared';
 
 /**
  * The evidence stage: read every source, extract and store claims, and

@@ -6,7 +6,6 @@ export { mediaConfigSchema, mediaFields, resolveMediaOptions, type MediaConfig, 
 export { buildTimeline, checkContract, timelineCsv, timelineInputs, MEDIA_SLACK_S, type ContractResult, type Timeline, type TimelineInput, type TimelineRow } from './qc/timeline';
 export { listArtifacts, type Artifact } from './artifacts';
 export { createLocalProvider } from './render/local-provider';
-export { createRenderProvider } from './render/select-provider';
 export { verifyExport } from './render/verify-export';
 export { finalName } from './render/final-files';
 export { probeMedia } from './media/probe';

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckpointFile } from '../checkpoint/checkpoint-files';
 import { pendingMigrations } from '../db/migrate';
+import { whenRedisReady } from '../infra/redis';
 import type { Runtime } from '../runtime';
 import { spoolDepth } from '../spool/spool';
 import { refreshIndex } from './index-refresh';
@@ -27,7 +28,7 @@ const checkInfra: Check = async (rt) => {
       return { name, ok: false, text: `${name} DOWN: ${(err as Error).message}` };
     }
   };
-  const results = [await probe('redis', () => rt.fastRedis.ping()), await probe('postgres', () => rt.pool.query('SELECT 1'))];
+  const results = [await probe('redis', () => whenRedisReady(rt.fastRedis).then(() => rt.fastRedis.ping())), await probe('postgres', () => rt.pool.query('SELECT 1'))];
   return { name: 'infra', level: results.every((r) => r.ok) ? 'PASS' : 'FAIL', message: results.map((r) => r.text).join(', '),
     details: Object.fromEntries(results.map((r) => [r.name, r.ok])) };
 };

@@ -29,3 +29,23 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
 export function createFastFailRedis(url: string, log: Logger): Redis {
   return createRedis(url, log, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2000 });
 }
+
+/**
+ * Resolves once `redis` is connected, rejects with the connection error when it
+ * cannot connect. The fail-fast connection has no offline queue, so a command
+ * sent before it is connected fails at once; health probes await this first.
+ */
+export function whenRedisReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      redis.off('ready', onReady);
+      redis.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    redis.once('ready', onReady);
+    redis.once('error', done);
+  });
+}

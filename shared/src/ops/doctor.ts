@@ -1,4 +1,5 @@
 import { pendingMigrations } from '../db/migrate';
+import { whenRedisReady } from '../infra/redis';
 import { STAGES } from '../domain/run-status';
 import { readBreakers } from './breakers';
 import type { Runtime } from '../runtime';
@@ -34,7 +35,7 @@ async function probe(name: string, fn: () => Promise<unknown>): Promise<Dependen
 export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAULTS): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
-  const deps = [await probe('redis', () => rt.fastRedis.ping()), await probe('postgres', () => rt.pool.query('SELECT 1'))];
+  const deps = [await probe('redis', () => whenRedisReady(rt.fastRedis).then(() => rt.fastRedis.ping())), await probe('postgres', () => rt.pool.query('SELECT 1'))];
   for (const d of deps) if (!d.ok) add({ area: 'infra', level: 'FAIL', code: 'DEPENDENCY_DOWN', message: `${d.name} unreachable (${d.outage}): ${d.error}`, details: { ...d } });
   const db = deps[1].ok;
   if (db) {

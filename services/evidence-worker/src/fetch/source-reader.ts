@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Source } from '../product.schema';
+import type { Source } from '@rayvault/shared';
 import type { Breakers } from './breakers';
 import { sha256, type ContentCache } from './content-cache';
 import { fetchPage } from './http-fetch';

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { forceUnlockRun, OPERATOR_ACTIONS, RUN_STATUSES, runOperatorAction, STAGES, submitRun, type Runtime } from '@rayvault/shared';
+import { forceUnlockRun, loadSample, OPERATOR_ACTIONS, parseProduct, RUN_STATUSES, runOperatorAction, SAMPLE_NAMES, STAGES, submitRun, type Product, type Runtime } from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reason } from '../http/schemas';
@@ -9,10 +9,9 @@ import { runDetail } from './run-detail';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const createBody = z.object({
-  product: z.looseObject({ name: z.string().trim().min(1).max(200) }),
-  input: z.record(z.string(), z.unknown()).optional(),
-});
+const runInput = z.record(z.string(), z.unknown()).optional();
+const createBody = z.object({ product: z.looseObject({ name: z.string().trim().min(1).max(200) }), input: runInput });
+const createSampleBody = z.object({ sample: z.enum(SAMPLE_NAMES), input: runInput });
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   stage: z.enum(STAGES).optional(),
@@ -39,8 +38,18 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
   };
 
   r.post('/api/runs', requireRole('operator'), async (req, res) => {
-    const body = parseInput(createBody, req.body);
-    const run = await submitRun(rt, { product: body.product, input: body.input, actor: actorOf(res).name });
+    const sample = typeof req.body === 'object' && req.body !== null && 'sample' in req.body;
+    const body = sample ? parseInput(createSampleBody, req.body) : parseInput(createBody, req.body);
+    let product: Product;
+    if ('sample' in body) {
+      product = await loadSample(body.sample);
+    } else {
+      product = parseProduct(body.product, 'product');
+      // A file source would read the server's disk on behalf of a remote caller.
+      if (product.sources.some((s) => 'file' in s)) throw new HttpError('invalid_input', 'sources submitted over the API must be http(s) URLs; file sources are for the CLI');
+    }
+    const input = { ...(product.script ? { script: product.script } : {}), ...body.input };
+    const run = await submitRun(rt, { product, input, actor: actorOf(res).name });
     res.status(201).json(run);
   });
 

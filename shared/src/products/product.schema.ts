@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@rayvault/shared';
+import { InvalidInputError } from '../errors/errors';
 import { z } from 'zod';
 
 const tier = z.number({ error: 'tier must be a number from 1 (weakest) to 5 (most trusted)' }).int().min(1, 'tier must be 1-5').max(5, 'tier must be 1-5');

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidInputError } from '@rayvault/shared';
+import { InvalidInputError } from '../errors/errors';
 import { parseProduct, type Product } from './product.schema';
 
 export const SAMPLE_NAMES = ['consistent', 'conflict'] as const;
 export type SampleName = (typeof SAMPLE_NAMES)[number];
 
 /** Where the bundled samples live (each `<name>/product.json` with its source pages beside it). */
-export const SAMPLES_DIR = path.resolve(__dirname, '../samples');
+export const SAMPLES_DIR = path.resolve(__dirname, '../../../samples');
 
 /**
  * Reads and validates a product file. File sources are resolved relative to

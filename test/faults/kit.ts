@@ -1,6 +1,9 @@
 // Shared pieces of the fault drill: a fleet of real worker processes that can
 // be killed, stopped and replaced, and checks for lost or repeated work.
-import { submitRun, type Runtime } from '@rayvault/shared';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { readCounters, stageJobId, submitRun, type CounterName, type Runtime, type SpoolRecord } from '@rayvault/shared';
 import { spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects, type TestInput } from '../support/test-processors';
 
@@ -57,3 +60,61 @@ export const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, min: s[0], median: s[Math.floor(s.length / 2)], max: s.at(-1) };
 };
+
+/** Sum of a cluster-wide counter over all its labels. */
+export async function counterTotal(rt: Runtime, name: CounterName): Promise<number> {
+  const all = await readCounters(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX);
+  return Object.entries(all).filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
+}
+
+/** `appendfsync` of a running Redis (the test servers start with `always`; production runs `everysec`). */
+export async function setAppendFsync(url: string, mode: 'always' | 'everysec'): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try { await r.config('SET', 'appendfsync', mode); } finally { r.disconnect(); }
+}
+
+/** FLUSHALL: Redis lost everything (a wiped volume, a fresh replica promoted). */
+export async function flushRedis(url: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try { await r.flushall(); } finally { r.disconnect(); }
+}
+
+const LIVE_JOB = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** Runs the database says are in flight that Redis knows nothing about: no lock holder and no live job. */
+export async function unrestoredRuns(rt: Runtime): Promise<string[]> {
+  const missing: string[] = [];
+  for (const run of await rt.store.runsInFlight()) {
+    if (await rt.locks.holder(run.id)) continue;
+    const state = await rt.queues[run.stage].getJobState(stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt }));
+    if (!LIVE_JOB.has(state)) missing.push(run.id);
+  }
+  return missing;
+}
+
+/** Records sitting in the spool files right now (pending or being replayed). */
+export function spooledRecords(spoolDir: string): SpoolRecord[] {
+  if (!existsSync(spoolDir)) return [];
+  return readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying')).flatMap((f) => {
+    try {
+      return readFileSync(path.join(spoolDir, f), 'utf8').split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l) as SpoolRecord]; } catch { return []; } });
+    } catch {
+      return []; // replayed and removed between listing and reading
+    }
+  });
+}
+
+/** Lines in the spool's rejected/ and quarantine/ side files (writes the database refused or that were torn). */
+export function spoolSideLines(spoolDir: string): { rejected: number; quarantined: number } {
+  const count = (kind: string) => {
+    const dir = path.join(spoolDir, kind);
+    if (!existsSync(dir)) return 0;
+    return readdirSync(dir).reduce((n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0);
+  };
+  return { rejected: count('rejected'), quarantined: count('quarantine') };
+}
+
+/** "within target 9/10" for timing figures, which are printed, never asserted. */
+export function withinTarget(xs: number[], targetMs: number): string {
+  return `within target ${xs.filter((ms) => ms <= targetMs).length}/${xs.length} (target ${targetMs} ms)`;
+}

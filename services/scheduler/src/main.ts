@@ -1,8 +1,10 @@
 import { createLogger, createRuntime, loadConfig, migrate } from '@rayvault/shared';
+import { schedulerConfigSchema } from './config.schema';
+import { createCronJobs } from './cron-jobs';
 import { createScheduler } from './scheduler';
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(process.env, { schema: schedulerConfigSchema });
   const log = createLogger('scheduler', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'scheduler' });
   rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
@@ -10,7 +12,10 @@ async function main() {
   const scheduler = createScheduler(rt);
   rt.releasers.push('scheduler', () => scheduler.close());
   scheduler.start();
-  log.info({ intervalMs: config.RAYVAULT_RECONCILE_MS }, 'scheduler started');
+  const cron = createCronJobs(rt, config);
+  rt.releasers.push('cron', () => cron.close());
+  await cron.start();
+  log.info({ intervalMs: config.RAYVAULT_RECONCILE_MS, schedules: cron.entries.map((e) => e.name) }, 'scheduler started');
 }
 
 main().catch((err) => {

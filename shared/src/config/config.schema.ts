@@ -39,7 +39,9 @@ export const baseConfigSchema = z.object({
   TELEGRAM_CHAT_ID: z.string().optional(),
   TELEGRAM_ADMIN_IDS: z.string().regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'comma-separated numeric Telegram user ids').optional(),
   TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
+  /** US dollars per render-studio (Dzine) credit; `rayvault report` prices the credits ledger with it. */
   DZINE_CREDIT_PRICE_USD: z.coerce.number().min(0).default(1.5),
+  /** Brazilian reais per US dollar (a fixed rate) for the BRL column of `rayvault report`. */
   USD_BRL: z.coerce.number().positive().default(5),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   RAYVAULT_SAMPLES: z.enum(['0', '1']).default('1'),

@@ -48,20 +48,32 @@ export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions 
     else if (opts.allowMissingSha8) r.unattributed.push({ path: file.path, reason: 'name does not say which run and segment it is' });
     else r.refused.push({ path: file.path, reason: NO_SHA8 });
   }
+  await hashAll(deps.pool, index, jobs, r, opts.onProgress);
+  if (!opts.dryRun) for (const a of r.added) await addToIndex(deps.pool, a);
+  r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length;
+  return r;
+}
+
+/** Reads the bytes of every file that needs it: indexed files are compared, candidates attributed. */
+async function hashAll(pool: pg.Pool, index: IndexEntry[], jobs: HashJob[], r: RefreshReport, onProgress: RefreshOptions['onProgress']): Promise<void> {
   for (const [i, job] of jobs.entries()) {
-    const sha = await sha256OfFile(job.kind === 'indexed' ? job.entry.path : job.file.path);
+    const sha = await sha256OfFile(job.kind === 'indexed' ? job.entry.path : job.file.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null; // removed while we walked (a clean, a re-render)
+      throw err;
+    });
+    onProgress?.(i + 1, jobs.length);
+    if (sha === null) {
+      if (job.kind === 'indexed') r.missing.push(problem(job.entry, 'file not found'));
+      continue;
+    }
     r.hashed++;
     if (job.kind === 'indexed') {
       if (sha === job.entry.sha256) r.ok++;
       else r.mismatched.push(problem(job.entry, `content changed: sha256 ${sha.slice(0, 8)}…, index says ${job.entry.sha256.slice(0, 8)}…`));
     } else {
-      await attribute(deps.pool, index, r, job.file, sha, job.legacy);
+      await attribute(pool, index, r, job.file, sha, job.legacy);
     }
-    opts.onProgress?.(i + 1, jobs.length);
   }
-  if (!opts.dryRun) for (const a of r.added) await addToIndex(deps.pool, a);
-  r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length;
-  return r;
 }
 
 const problem = (e: IndexEntry, reason: string): RefreshProblem => ({ path: e.path, reason, run_id: e.run_id, segment: e.segment });

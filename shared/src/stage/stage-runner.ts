@@ -2,7 +2,8 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { nextStage } from '../domain/run-status';
-import { DatabaseUnavailableError, FencedWriteError, InvalidInputError, isPanic, PanicError, ShutdownError } from '../errors/errors';
+import { isRayVaultError } from '../errors/rayvault-error';
+import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, ShutdownError } from '../errors/errors';
 import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
@@ -150,8 +151,8 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       // BullMQ refuses this completion for lack of the job lock, which is right too.)
       return { abandoned: 'lost lock' } as never;
     }
-    // Bad input stays bad: retrying it only delays the operator's verdict.
-    const noRetry = isPanic(reason) || reason instanceof InvalidInputError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // Bad input or config stays bad: retrying it only delays the operator's verdict.
+    const noRetry = isPanic(reason) || (isRayVaultError(reason) && !reason.retryable) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (noRetry) {
       const to = isPanic(reason) ? 'panic' : 'failed';
       const payload = isPanic(reason) ? { kind: reason.kind, stage, details: reason.details } : { stage, error: reason.message };

@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Runtime } from '@rayvault/shared';
-import { BotApiDouble, startBotApiDouble } from '../../../test/fixtures/telegram/bot-api-double';
-import { gateAlert, openGate } from '../../../test/fixtures/telegram/gate-run';
-import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../../../test/support/harness';
+import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
+import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
+import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 
 let t: TestEnv;
 let rt: Runtime;

@@ -1,10 +1,10 @@
 // Without TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID the notifier keeps alerts
 // queued and says so in the log, repeatedly; once configured, they arrive.
 import { createLogger, createRuntime, type Runtime } from '@rayvault/shared';
-import { BotApiDouble, startBotApiDouble } from '../../../test/fixtures/telegram/bot-api-double';
-import { gateAlert, openGate } from '../../../test/fixtures/telegram/gate-run';
-import { createTestEnv, waitFor, type TestEnv } from '../../../test/support/harness';
-import { createNotifier } from './notifier';
+import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
+import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
+import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
+import { createNotifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

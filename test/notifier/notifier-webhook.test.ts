@@ -1,10 +1,10 @@
 // Presses through a webhook with secret_token: Telegram's POSTs are honoured,
 // forged ones (no or wrong secret) are refused with 403 and change nothing.
 import type { Runtime } from '@rayvault/shared';
-import { BotApiDouble, startBotApiDouble } from '../../../test/fixtures/telegram/bot-api-double';
-import { gateAlert, openGate } from '../../../test/fixtures/telegram/gate-run';
-import { createTestEnv, freePort, testRuntime, waitFor, type TestEnv } from '../../../test/support/harness';
-import { createNotifier, type Notifier } from './notifier';
+import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
+import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
+import { createTestEnv, freePort, testRuntime, waitFor, type TestEnv } from '../support/harness';
+import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

@@ -1,11 +1,11 @@
 // Alerts → Telegram against the Bot API double: formatting, buttons,
 // duplicates, 429 retry_after, outages (nothing lost, nothing sent twice).
 import { ALERT_KINDS, PANIC_ADVICE, readCounters, type Alert, type Runtime } from '@rayvault/shared';
-import { BotApiDouble, startBotApiDouble, type DownMode } from '../../../test/fixtures/telegram/bot-api-double';
-import { gateAlert, openGate } from '../../../test/fixtures/telegram/gate-run';
-import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../../../test/support/harness';
-import { decodeButton } from './callback-data';
-import { createNotifier, type Notifier } from './notifier';
+import { BotApiDouble, startBotApiDouble, type DownMode } from '../fixtures/telegram/bot-api-double';
+import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
+import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
+import { decodeButton } from '../../services/notifier/src/callback-data';
+import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

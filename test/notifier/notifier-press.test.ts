@@ -1,12 +1,12 @@
 // Button presses over long polling against the Bot API double: allowlist,
 // stale buttons, redelivered updates, unlock — run state compared before/after.
 import { runOperatorAction, type Run, type Runtime } from '@rayvault/shared';
-import { BotApiDouble, startBotApiDouble } from '../../../test/fixtures/telegram/bot-api-double';
-import type { StoredMessage, Update } from '../../../test/fixtures/telegram/bot-api-state';
-import { gateAlert, openGate } from '../../../test/fixtures/telegram/gate-run';
-import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../../../test/support/harness';
-import { decodeButton } from './callback-data';
-import { createNotifier, type Notifier } from './notifier';
+import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
+import type { StoredMessage, Update } from '../fixtures/telegram/bot-api-state';
+import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
+import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
+import { decodeButton } from '../../services/notifier/src/callback-data';
+import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, SAMPLE_NAMES } from '@rayvault/shared';
+import { z } from 'zod';
+
+/** One scheduled intake: a sample or a product file, on a cron pattern or a fixed period. */
+const entrySchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only'),
+  pattern: z.string().min(9).optional(),
+  every: z.number().int().min(1000).optional(),
+  sample: z.enum(SAMPLE_NAMES).optional(),
+  product: z.string().min(1).optional(),
+}).strict()
+  .refine((e) => !e.pattern !== !e.every, 'give exactly one of pattern (cron) or every (ms)')
+  .refine((e) => !e.sample !== !e.product, 'give exactly one of sample or product (a file)');
+
+export type ScheduleEntry = z.infer<typeof entrySchema>;
+
+/** Reads the schedule file; every problem is reported at once. Product paths are relative to the file. */
+export function readScheduleFile(file: string): ScheduleEntry[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: ${(err as Error).message}`);
+  }
+  const parsed = z.array(entrySchema).safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+  const names = parsed.data.map((e) => e.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: entry name '${dup}' is used twice`);
+  return parsed.data.map((e) => (e.product ? { ...e, product: path.resolve(path.dirname(file), e.product) } : e));
+}

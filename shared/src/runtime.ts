@@ -10,6 +10,7 @@ import { createFastFailRedis, createRedis } from './infra/redis';
 import { Releasers } from './lifecycle/releasers';
 import { createRunLocks, type RunLocks } from './locks/run-locks';
 import { createAlerter, type Alerter } from './ops/alerts';
+import { bumpCounter, countFencedWrites } from './ops/counters';
 import { closeQueues, createStageQueues, type StageQueues } from './queues/queues';
 import { createSpool, type Spool } from './spool/spool';
 import { createPgRpc } from './store/pg-rpc';
@@ -54,13 +55,14 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   releasers.push('alerts', () => alerter.close());
 
   const spoolDir = path.join(stateDir, 'spool');
-  const spool = createSpool(spoolDir, workerId, log);
+  const spool = createSpool(spoolDir, workerId, log, () => void bumpCounter(fastRedis, prefix, 'spool_appends'));
   releasers.push('spool', () => spool.rotate());
 
   return {
     config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter,
     // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
-    store: createStore(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool)),
+    store: createStore(countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
+      fastRedis, prefix, log)),
     locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
     checkpoints: createCheckpointFiles(path.join(stateDir, 'checkpoints')),
   };

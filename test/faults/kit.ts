@@ -1,10 +1,11 @@
 // Shared pieces of the fault drill: a fleet of real worker processes that can
 // be killed, stopped and replaced, and checks for lost or repeated work.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { readCounters, stageJobId, submitRun, type CounterName, type Runtime, type SpoolRecord } from '@rayvault/shared';
-import { spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
+import { ROOT, spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects, type TestInput } from '../support/test-processors';
 
 export function createFleet(t: TestEnv, extraEnv: Record<string, string> = {}) {
@@ -63,7 +64,7 @@ export const stats = (xs: number[]) => {
 
 /** Sum of a cluster-wide counter over all its labels. */
 export async function counterTotal(rt: Runtime, name: CounterName): Promise<number> {
-  const all = await readCounters(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX);
+  const all = await readCounters(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX); // queues while Redis restarts
   return Object.entries(all).filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
 }
 
@@ -117,4 +118,72 @@ export function spoolSideLines(spoolDir: string): { rejected: number; quarantine
 /** "within target 9/10" for timing figures, which are printed, never asserted. */
 export function withinTarget(xs: number[], targetMs: number): string {
   return `within target ${xs.filter((ms) => ms <= targetMs).length}/${xs.length} (target ${targetMs} ms)`;
+}
+
+/** A seeded generator (mulberry32): the same seed gives the same inputs, so a failure reproduces. */
+export function seededRandom(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] };
+}
+
+/** Counts of values, for figures such as "responses by status". */
+export function tally(xs: Array<string | number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
+
+export type TsChild = { proc: ChildProcess; exited: Promise<number | null>; output: () => string };
+
+/** A TypeScript script of the drill in its own process (through tsx), with extra environment. */
+export function spawnTs(script: string, env: Record<string, string>): TsChild {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, exited, output: () => out };
+}
+
+/**
+ * SIGKILL `pid` while it is inside write(2) of at least `minBytes` (read from
+ * /proc/<pid>/syscall), so the kill tears a record; false if no such write began in time.
+ */
+export async function killInsideWrite(pid: number, minBytes: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let line: string;
+    try { line = readFileSync(`/proc/${pid}/syscall`, 'utf8'); } catch { return false; }
+    const [nr, , , count] = line.split(' ');
+    if (nr === '1' && Number(count) >= minBytes) {
+      process.kill(pid, 'SIGKILL');
+      return true;
+    }
+    // Busy-poll: a big write lasts about a millisecond. Yield now and then so timers run.
+    if (Math.random() < 0.001) await new Promise((r) => setImmediate(r));
+  }
+  return false;
+}
+
+/** The rows a replay writes, in a comparable form (ids, types, payloads; no sequence numbers or times). */
+export async function dumpRunRows(rt: Pick<Runtime, 'pool'>, runIds: string[]): Promise<string> {
+  const events = await rt.pool.query(`SELECT id, run_id, type, actor, reason, fence, md5(payload::text) AS payload FROM run_events WHERE run_id = ANY($1) ORDER BY id`, [runIds]);
+  const stages = await rt.pool.query(`SELECT run_id, stage, status, attempt, fence, worker_id, md5(steps::text) AS steps, md5(coalesce(output::text, '')) AS output
+    FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, stage`, [runIds]);
+  const runs = await rt.pool.query(`SELECT id, status, stage, attempt, fence, worker_id FROM runs WHERE id = ANY($1) ORDER BY id`, [runIds]);
+  return JSON.stringify({ events: events.rows, stages: stages.rows, runs: runs.rows });
+}
+
+/** How many events of each type the runs have (for figures such as requeues and panics). */
+export async function eventCounts(rt: Runtime, ids: string[], types: string[], since = new Date(0)): Promise<Record<string, number>> {
+  const { rows } = await rt.pool.query<{ type: string; n: number }>(`SELECT type, count(*)::int AS n FROM run_events
+    WHERE run_id = ANY($1) AND type = ANY($2) AND created_at > $3 GROUP BY type`, [ids, types, since]);
+  return Object.fromEntries(types.map((ty) => [ty, rows.find((r) => r.type === ty)?.n ?? 0]));
 }

@@ -1,4 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { FencedWriteError } from '../errors/errors';
+import type { Rpc } from '../store/types';
 
 /**
  * Cluster-wide counters (lock renewals and losses, panics, Telegram
@@ -23,4 +26,19 @@ export async function bumpCounter(redis: Redis, prefix: string, name: CounterNam
 export async function readCounters(redis: Redis, prefix: string): Promise<Record<string, number>> {
   const raw = await redis.hgetall(key(prefix));
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+}
+
+/** The store's rpc, counting (`fenced_writes`) and logging every write refused by fencing, whoever made it. */
+export function countFencedWrites(rpc: Rpc, redis: Redis, prefix: string, log: Logger): Rpc {
+  return async (fn, args) => {
+    try {
+      return await rpc(fn, args);
+    } catch (err) {
+      if (err instanceof FencedWriteError) {
+        void bumpCounter(redis, prefix, 'fenced_writes');
+        log.warn({ fn, runId: args.p_run, fence: args.p_fence }, 'write refused by fencing: another holder owns the run');
+      }
+      throw err;
+    }
+  };
 }

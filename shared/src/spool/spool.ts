@@ -18,7 +18,7 @@ const checksum = (r: Omit<SpoolRecord, 'crc'>) =>
 
 export type ReplayReport = { files: number; applied: number; rejected: number; quarantined: number; remaining: number };
 
-export function createSpool(dir: string, owner: string, log: Logger) {
+export function createSpool(dir: string, owner: string, log: Logger, onAppend: () => void = () => {}) {
   mkdirSync(dir, { recursive: true });
   // One file per process and generation: a torn tail left by a crash is never
   // appended to, and a file being replayed is never written again.
@@ -37,6 +37,7 @@ export function createSpool(dir: string, owner: string, log: Logger) {
       writeSync(fd, JSON.stringify(rec) + '\n');
       fsyncSync(fd);
       log.warn({ fn, spool: file }, 'database unreachable: write spooled');
+      onAppend();
       return rec;
     },
     /** Close the current file so a replay can take it; the next append starts a new one. */

@@ -49,7 +49,7 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
       signal.throwIfAborted();
       deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
       steps[name] = result ?? null;
-      await fenced('rv_checkpoint', { p_run: runId, p_stage: stage, p_fence: fence, p_step: name, p_result: result ?? null, p_event_id: `${runId}:${stage}:${attempt}:${name}` });
+      await fenced('rv_checkpoint', checkpointArgs(session, name, result));
       return result;
     },
     async record(fn, args) {
@@ -61,4 +61,14 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
       await fenced('rv_append_event', { p_event_id: randomUUID(), p_run: runId, p_fence: fence, p_type: type, p_actor: deps.workerId, p_reason: null, p_payload: payload });
     },
   };
+}
+
+/**
+ * A checkpoint write, idempotent per holder: the fence is part of the event id,
+ * so a stale holder's write of a step the new holder already recorded reaches
+ * the fence check and is refused, instead of passing as a duplicate.
+ */
+export function checkpointArgs(session: RunSession, step: string, result: unknown): Record<string, unknown> {
+  const { runId, stage, attempt } = session.job;
+  return { p_run: runId, p_stage: stage, p_fence: session.fence, p_step: step, p_result: result ?? null, p_event_id: `${runId}:${stage}:${attempt}:${step}:${session.fence}` };
 }

@@ -7,9 +7,9 @@ import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, Shutdo
 import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
-import { untilDatabaseAnswers } from './durable';
+import { durableWrite, untilDatabaseAnswers } from './durable';
 import { raceAbort, RunSession } from './run-session';
-import { createStageContext } from './stage-context';
+import { checkpointArgs, createStageContext } from './stage-context';
 import type { StageOutcome, StageProcessor } from './types';
 
 /** What the runner needs from its worker host. */
@@ -82,10 +82,16 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       session = new RunSession(data, job.id ?? stageJobId(data), lease, claim.run.fence);
       host.sessions.add(session);
       host.setState('active', session);
-      const steps = { ...(claim.steps ?? {}), ...rt.checkpoints.steps(data.runId, stage, claim.run.refetch_count) };
+      const recorded = claim.steps ?? {};
+      const local = rt.checkpoints.steps(data.runId, stage, claim.run.refetch_count);
+      const steps = { ...recorded, ...local };
       const ctx = createStageContext({ rpc: rt.store.rpc, spool: rt.spool, checkpoints: rt.checkpoints, workerId: rt.workerId, whenCertain: host.whenCertain }, session, claim.run, steps, log);
       log.info({ fence: session.fence, resumedSteps: Object.keys(steps).length }, 'stage started');
       try {
+        // Steps the previous holder saved on disk but never got into the database (it died or froze in between): record them under our fence.
+        for (const [name, result] of Object.entries(local)) {
+          if (!(name in recorded)) await durableWrite(rt.store.rpc, rt.spool, 'rv_checkpoint', checkpointArgs(session, name, result));
+        }
         const outcome = (await raceAbort(processor(ctx), session.signal)) ?? {};
         await finish(session, outcome, log);
         return { done: true };

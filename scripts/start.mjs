@@ -33,10 +33,14 @@ if (chromium) process.stdout.write(`  note: ${chromium}\n`);
 
 const { startRedis, startPostgres } = await import('./stack/infra.mjs');
 const stops = [];
+// If this process dies of an error, the servers it started must not outlive it.
+const children = [];
+process.on('exit', () => { for (const c of children) try { c.kill('SIGTERM'); } catch { /* already gone */ } });
 await task('Redis', async () => {
   if (env.REDIS_URL) return `using REDIS_URL`;
   const redis = await startRedis(stateDir, logFile('redis'));
   stops.push(['redis', redis.stop]);
+  children.push(redis.proc);
   env.REDIS_URL = redis.url;
   return `local ${redis.url} (AOF, data in state/redis)`;
 });
@@ -44,6 +48,7 @@ await task('Postgres', async () => {
   if (env.DATABASE_URL) return 'using DATABASE_URL';
   const pgServer = await startPostgres(stateDir, logFile('postgres'));
   stops.push(['postgres', pgServer.stop]);
+  children.push(pgServer.proc);
   env.DATABASE_URL = pgServer.url;
   return `embedded on ${new URL(pgServer.url).port} (data in state/postgres)`;
 });
@@ -105,7 +110,7 @@ RayVault is running.
   dashboard   http://127.0.0.1:${port}/
   Bull Board  http://127.0.0.1:${port}/admin/queues
   metrics     http://127.0.0.1:${port}/metrics
-  admin token ${env.RAYVAULT_ADMIN_TOKEN}   (saved in ${path.relative(root, tokenFile)})
+  admin token ${env.RAYVAULT_ADMIN_TOKEN}   (saved in ${tokenFile.startsWith(root) ? path.relative(root, tokenFile) : tokenFile})
   CLI         npx rayvault doctor --health
 Ctrl-C stops everything.
 `);

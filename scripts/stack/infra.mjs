@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../embedded-pg.mjs';
+import { fileURLToPath } from 'node:url';
 
 export function portFree(port) {
   return new Promise((resolve) => {
@@ -41,17 +41,14 @@ export async function startRedis(stateDir, log) {
   mkdirSync(dir, { recursive: true });
   const port = await pickPort(6390);
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
-    '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout.on('data', (d) => log(String(d)));
   proc.stderr.on('data', (d) => log(String(d)));
   await waitPort(port, 10000);
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', resolve);
-      proc.kill('SIGTERM'); // redis-server flushes the AOF on SIGTERM
-    }),
+    proc,
+    stop: () => stopChild(proc), // redis-server flushes the AOF on SIGTERM
   };
 }
 
@@ -59,11 +56,31 @@ export async function startPostgres(stateDir, log) {
   mkdirSync(stateDir, { recursive: true });
   chmodSync(stateDir, 0o755); // Postgres may run as its own user (when we are root)
   const port = await pickPort(5440);
-  const server = await startEmbeddedPostgres({ dir: path.join(stateDir, 'postgres'), port, onLog: log });
-  const admin = new pg.Client({ connectionString: server.url });
+  // Its own process and process group: a terminal's Ctrl-C reaches only the
+  // supervisor, which stops Postgres last, after every service.
+  const proc = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), '../embedded-pg.mjs'), '--dir', path.join(stateDir, 'postgres'),
+    '--port', String(port), '--parent', String(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  proc.stderr.on('data', (d) => log(String(d)));
+  const url = await new Promise((resolve, reject) => {
+    proc.stdout.on('data', (d) => {
+      const line = String(d).split('\n').find((l) => l.includes('"ready"'));
+      if (line) resolve(JSON.parse(line).url); else log(String(d));
+    });
+    proc.once('exit', (code) => reject(new Error(`embedded Postgres exited with ${code}; see state/postgres.log`)));
+  });
+  const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'rayvault'`)).rowCount;
   if (!exists) await admin.query('CREATE DATABASE rayvault');
   await admin.end();
-  return { url: server.url.replace(/\/postgres$/, '/rayvault'), stop: server.stop };
+  return { url: url.replace(/\/postgres$/, '/rayvault'), proc, stop: () => stopChild(proc) };
+}
+
+/** SIGTERM, then wait for the exit (each server shuts down cleanly on it). */
+export function stopChild(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', resolve);
+    proc.kill('SIGTERM');
+  });
 }

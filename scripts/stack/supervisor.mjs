@@ -17,7 +17,12 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
   }
 
   function launch(svc) {
-    const proc = spawn(process.execPath, ['--import', 'tsx', svc.entry], { cwd: root, env: { ...env, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: Ctrl-C reaches the supervisor only, which stops the
+    // services in reverse order; RAYVAULT_SUPERVISOR_PID lets each one stop
+    // by itself if the supervisor is killed outright.
+    const proc = spawn(process.execPath, ['--import', 'tsx', svc.entry], {
+      cwd: root, env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
     svc.proc = proc;
     svc.startedAt = Date.now();
     pipe(proc.stdout, svc.name, svc.color);

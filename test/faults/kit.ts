@@ -142,34 +142,15 @@ export function tally(xs: Array<string | number>): Record<string, number> {
 
 export type TsChild = { proc: ChildProcess; exited: Promise<number | null>; output: () => string };
 
-/** A TypeScript script of the drill in its own process (through tsx), with extra environment. */
-export function spawnTs(script: string, env: Record<string, string>): TsChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A TypeScript script of the drill in its own process (through tsx), with extra environment; `wrap` runs it under a command such as prlimit. */
+export function spawnTs(script: string, env: Record<string, string>, wrap: string[] = []): TsChild {
+  const argv = [...wrap, process.execPath, '--import', 'tsx', path.join(ROOT, script)];
+  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return { proc, exited, output: () => out };
-}
-
-/**
- * SIGKILL `pid` while it is inside write(2) of at least `minBytes` (read from
- * /proc/<pid>/syscall), so the kill tears a record; false if no such write began in time.
- */
-export async function killInsideWrite(pid: number, minBytes: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let line: string;
-    try { line = readFileSync(`/proc/${pid}/syscall`, 'utf8'); } catch { return false; }
-    const [nr, , , count] = line.split(' ');
-    if (nr === '1' && Number(count) >= minBytes) {
-      process.kill(pid, 'SIGKILL');
-      return true;
-    }
-    // Busy-poll: a big write lasts about a millisecond. Yield now and then so timers run.
-    if (Math.random() < 0.001) await new Promise((r) => setImmediate(r));
-  }
-  return false;
 }
 
 /** The rows a replay writes, in a comparable form (ids, types, payloads; no sequence numbers or times). */
@@ -186,4 +167,17 @@ export async function eventCounts(rt: Runtime, ids: string[], types: string[], s
   const { rows } = await rt.pool.query<{ type: string; n: number }>(`SELECT type, count(*)::int AS n FROM run_events
     WHERE run_id = ANY($1) AND type = ANY($2) AND created_at > $3 GROUP BY type`, [ids, types, since]);
   return Object.fromEntries(types.map((ty) => [ty, rows.find((r) => r.type === ty)?.n ?? 0]));
+}
+
+/** Totals of the "spool replayed" reports in a worker's log: a record applied by two replays would count twice. */
+export function spoolReplays(output: string): { applied: number; rejected: number; quarantined: number } {
+  const total = { applied: 0, rejected: 0, quarantined: 0 };
+  for (const line of output.split('\n')) {
+    if (!line.includes('"msg":"spool replayed"')) continue;
+    const r = JSON.parse(line) as typeof total;
+    total.applied += r.applied;
+    total.rejected += r.rejected;
+    total.quarantined += r.quarantined;
+  }
+  return total;
 }

@@ -49,6 +49,13 @@ export class Releasers {
     };
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);
+    // Under `npm start` a service outlives nothing: if its supervisor is gone, it stops gracefully.
+    const supervisor = Number(process.env.RAYVAULT_SUPERVISOR_PID);
+    if (supervisor > 0) {
+      setInterval(() => {
+        try { process.kill(supervisor, 0); } catch { if (!signalled) { log.warn({ supervisor }, 'supervisor gone: stopping'); handler('SIGTERM'); } }
+      }, 1000).unref();
+    }
   }
 }
 

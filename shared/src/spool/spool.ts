@@ -85,8 +85,12 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
       try { renameSync(work, claimed); } catch { continue; }
       work = claimed;
     }
+    // A `.replaying` file left by a crashed replayer may be taken by two replays at once (a worker start and
+    // `rayvault replay-spool`): both apply it (idempotent), and the one that finds it gone moves on.
+    let text: string;
+    try { text = readFileSync(work, 'utf8'); } catch (err) { if (isGone(err)) continue; throw err; }
     report.files++;
-    const lines = readFileSync(work, 'utf8').split('\n').filter(Boolean);
+    const lines = text.split('\n').filter(Boolean);
     let i = 0;
     for (; i < lines.length; i++) {
       const rec = parseLine(lines[i]);
@@ -112,14 +116,19 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
       report.remaining += lines.length - i;
       return report;
     }
-    unlinkSync(work);
+    try { unlinkSync(work); } catch (err) { if (!isGone(err)) throw err; }
   }
   return report;
 }
 
+const isGone = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+// A file replayed again (after a crash mid-replay, or by two replayers) must not list the same record twice.
 function sideFile(dir: string, kind: string, name: string, line: string) {
   mkdirSync(path.join(dir, kind), { recursive: true });
-  appendFileSync(path.join(dir, kind, `${name}.${kind}`), line + '\n');
+  const file = path.join(dir, kind, `${name.replace(/\.(jsonl|replaying)$/, '')}.${kind}`);
+  if (existsSync(file) && readFileSync(file, 'utf8').split('\n').includes(line)) return;
+  appendFileSync(file, line + '\n');
 }
 
 // Spool file names carry the writer's pid; a file of a running process other than us is still being written.

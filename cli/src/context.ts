@@ -1,4 +1,5 @@
-import { createLogger, createRuntime, isRayVaultError, loadConfig, type Runtime } from '@rayvault/shared';
+import { createLogger, createRuntime, isRayVaultError, loadConfig, type BaseConfig, type Runtime } from '@rayvault/shared';
+import type { z } from 'zod';
 
 /** Exit codes of every verb: 0 ok, 1 the check or action failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -6,8 +7,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 export class UsageError extends Error {}
 
 /** Runs `fn` with a runtime built from the same environment as the services, then closes it. */
-export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: { workerId?: string } = {}): Promise<T> {
-  const config = loadConfig();
+export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: { workerId?: string; schema?: z.ZodType<BaseConfig> } = {}): Promise<T> {
+  const config = loadConfig(process.env, { schema: options.schema });
   const log = createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2);
   const rt = createRuntime(config, log, { workerId: options.workerId ?? config.RAYVAULT_WORKER_ID ?? 'cli' });
   try {

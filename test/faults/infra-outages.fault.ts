@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runDoctor, spoolDepth, type DoctorReport, type Runtime, type SpoolRecord } from '@rayvault/shared';
 import { createScheduler } from '../../services/scheduler/src/scheduler';
-import { createDatabase, createTestEnv, startPgServer, startRedisServer, testRuntime, waitFor, type TestEnv } from '../support/harness';
+import { createDatabase, createTestEnv, startPgServer, startRedisServer, testRuntime, waitFor } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import {
   counterTotal, createFleet, duplicateStepEvents, eventCounts, flushRedis, report, setAppendFsync, spooledRecords, spoolReplays, spoolSideLines, stats, statuses,
@@ -22,6 +22,13 @@ async function expectCompleteOnce(rt: Runtime, ids: string[], steps: number) {
   for (const r of rows) expect({ run: r.run_id, steps: r.n, done: r.done }).toEqual({ run: r.run_id, steps: 4 * steps, done: 1 });
 }
 
+/** Steps the database has recorded for a run, as `stage:i` like the side-effect log. */
+async function recordedSteps(rt: Runtime, runId: string): Promise<Set<string>> {
+  const { rows } = await rt.pool.query<{ stage: string; step: string }>(`SELECT payload->>'stage' AS stage, payload->>'step' AS step
+    FROM run_events WHERE run_id = $1 AND type = 'step_done'`, [runId]);
+  return new Set(rows.map((r) => `${r.stage}:${r.step.replace('step-', '')}`));
+}
+
 it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is fenced out and panics, the run completes once', async () => {
   const t = await createTestEnv('faults-stop');
   const rt = testRuntime(t, 'stop-observer');
@@ -35,8 +42,7 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
     const run = (await rt.store.getRun(id))!;
     const victim = fleet.workers.get(run.worker_id!)!;
     const staleFence = run.fence;
-    const checkpointedBefore = new Set((await rt.pool.query(`SELECT payload->>'stage' || ':' || (payload->>'step') AS k FROM run_events
-      WHERE run_id = $1 AND type = 'step_done'`, [id])).rows.map((r) => r.k.replace(':step-', ':')));
+    const checkpointedBefore = await recordedSteps(rt, id);
     const fencedBefore = await counterTotal(rt, 'fenced_writes');
     victim.proc.kill('SIGSTOP');
     const stoppedAt = Date.now();
@@ -47,6 +53,7 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
       FROM run_events WHERE run_id = $1 AND type = 'stage_claimed' AND fence > $2 ORDER BY seq LIMIT 1`, [id, staleFence])).rows[0], 20000, 50);
     const frozenMs = Date.now() - stoppedAt;
     const effectsAtResume = readEffects(t.stateDir, id).length;
+    const checkpointedAtResume = await recordedSteps(rt, id);
     victim.proc.kill('SIGCONT');
     const resumedAt = Date.now();
 
@@ -61,25 +68,28 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
     const fenced = (await counterTotal(rt, 'fenced_writes')) - fencedBefore;
     const refusedLogged = victim.output().split('\n').filter((l) => l.includes('write refused by fencing')).length;
     const victimPid = String(victim.proc.pid);
-    const victimLate = readEffects(t.stateDir, id).slice(effectsAtResume).filter((l) => l.startsWith(`${run.stage}:`) && l.endsWith(`:${victimPid}`));
+    // The step the frozen worker was inside when stopped can finish after the resume: a side effect already under way, outside fencing.
+    const victimLate = readEffects(t.stateDir, id).slice(effectsAtResume).filter((l) => l.startsWith(`${run.stage}:`) && l.endsWith(`:${victimPid}`))
+      .map((l) => l.split(':').slice(0, 2).join(':'));
     const counts = stepCounts(t.stateDir, id);
     const repeated = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
-    const recorded = new Set((await rt.pool.query(`SELECT payload->>'stage' || ':' || (payload->>'step') AS k FROM run_events
-      WHERE run_id = $1 AND type = 'step_done'`, [id])).rows.map((r) => r.k.replace(':step-', ':')));
+    const recorded = await recordedSteps(rt, id);
     report('SIGSTOP past the lease', {
       lease_ms: t.config.RAYVAULT_LEASE_MS, frozen_ms: frozenMs, takeover_within_pause: frozenMs <= pauseMs + 100 ? 'yes' : `no (needed ${frozenMs} ms)`,
       stale_fence: staleFence, new_fence: takeover.fence, new_holder: takeover.actor,
       stale_writes_landed: landed.n, fenced_writes_counted: fenced, refusals_in_worker_log: refusedLogged,
       panic_event_after_resume_ms: new Date(panicEvent.created_at).getTime() - resumedAt, worker_record_state: panicState ? 'panic' : 'not seen (took new work)',
-      frozen_worker_steps_after_resume: victimLate, steps_repeated: repeated, steps_ran_but_not_recorded: [...counts.keys()].filter((k) => !recorded.has(k)), duplicate_db_step_events: await duplicateStepEvents(rt, [id]),
+      in_flight_step_finished_after_resume: victimLate.map((k) => `${k}${checkpointedAtResume.has(k) ? ' (new holder had checkpointed it; the stale checkpoint was refused)' : ''}`),
+      steps_repeated: repeated, steps_ran_but_not_recorded: [...counts.keys()].filter((k) => !recorded.has(k)), duplicate_db_step_events: await duplicateStepEvents(rt, [id]),
     });
+    expect(takeover.actor).not.toBe(victim.workerId);
     expect(landed.n).toBe(0);
     expect(fenced).toBe(refusedLogged);
-    // The step in flight at the freeze finished after the resume: its checkpoint was the write that fencing refused.
+    // A step that finished after the resume tried to checkpoint: that write is among the refused ones.
     expect(fenced).toBeGreaterThanOrEqual(victimLate.length);
     expect(panicEvent).toBeTruthy();
     await expectCompleteOnce(rt, [id], steps);
-    // A step checkpointed before the freeze never ran again; only the step in flight at the freeze may have (its side effect was under way).
+    // A step checkpointed before the freeze never ran again; only the one in flight at the freeze may have.
     for (const k of checkpointedBefore) expect([k, counts.get(k)]).toEqual([k, 1]);
     expect(repeated.length).toBeLessThanOrEqual(1);
     expect(victimLate.length).toBeLessThanOrEqual(1);

@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forceUnlockRun, IllegalTransitionError, replaySpool, spoolDepth, type Runtime } from '@rayvault/shared';
+import { forceUnlockRun, IllegalTransitionError, replaySpool, spoolDepth, stageJobId, type Runtime } from '@rayvault/shared';
 import { createScheduler } from '../../services/scheduler/src/scheduler';
 import { createNotifier } from '../../services/notifier/src/notifier';
 import { startBotApiDouble } from '../fixtures/telegram/bot-api-double';
@@ -92,7 +92,7 @@ it('spool: kill -9 mid-append and mid-replay, 30 times: every start replays clea
     // A replay killed at a random point (unless it finished first).
     const replayer = spawnTs('test/faults/spool-child.ts', { SPOOL_MODE: 'replay', SPOOL_DIR: dir, DATABASE_URL: t.dbUrl });
     await waitFor('replayer ready', () => replayer.output().includes('ready') || replayer.proc.exitCode !== null, 30000, 20);
-    await sleep(rng.int(400));
+    await sleep(rng.int(150));
     if (replayer.proc.exitCode === null) {
       replayer.proc.kill('SIGKILL');
       k.replay++;
@@ -159,6 +159,7 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
   const rng = seededRandom(SEED + 1);
   let stops = 0;
   let inFlightAtStops = 0;
+  let jobsLost = 0;
   const takeovers: number[] = [];
   try {
     await Promise.all([fleet.start('st-a'), fleet.start('st-b')]);
@@ -174,6 +175,16 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
       victim.proc.kill('SIGSTOP');
       const at = Date.now();
       stops++;
+      // Every other stop, Redis also loses the frozen run's job once its lock expires: only the reconciler can bring it back.
+      if (stops % 2 === 0) {
+        const run = (await rt.store.getRun(victimRun.id))!;
+        const jobId = stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt });
+        await waitFor('job removable', async () => {
+          const job = await rt.queues[run.stage].getJob(jobId);
+          if (!job) return true;
+          return job.remove().then(() => { jobsLost++; return true; }, () => false);
+        }, 15000, 100).catch(() => undefined);
+      }
       // Frozen past its lease: the other worker takes the run over (or finishes it); then the frozen one wakes up mid-step.
       await waitFor('takeover', async () => {
         const r = (await rt.store.getRun(victimRun.id))!;
@@ -194,9 +205,9 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
   const { rows: [ev] } = await rt.pool.query(`SELECT count(*) FILTER (WHERE type = 'requeued')::int AS requeued, count(*) FILTER (WHERE type = 'panic_lost_lock')::int AS lost_lock,
     count(*) FILTER (WHERE type = 'stage_claimed')::int AS claims FROM run_events WHERE run_id = ANY($1)`, [ids]);
   const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id).values()].filter((n) => n > 1));
-  report('SIGSTOP past the lease x 8, 2 workers, 2 reconcilers', {
+  report('SIGSTOP past the lease x 8 (4 with the job lost in Redis), 2 workers, 2 reconcilers', {
     seed: SEED + 1, stops, runs: ids.length, done: (await statuses(rt, ids)).done, takeover_ms: stats(takeovers), lease_ms: t.config.RAYVAULT_LEASE_MS,
-    stage_completions: completions.length, completions_per_stage: tally(completions.map((c) => c.n)), reconciler_requeues: ev.requeued, lost_lock_refusals: ev.lost_lock,
+    jobs_lost_in_redis: jobsLost, stage_completions: completions.length, completions_per_stage: tally(completions.map((c) => c.n)), reconciler_requeues: ev.requeued, lost_lock_refusals: ev.lost_lock,
     stage_claims: ev.claims, in_flight_steps_repeated: repeated.length, runs_in_flight_at_stops: inFlightAtStops, duplicate_db_step_events: await duplicateStepEvents(rt, ids),
   });
   expect((await statuses(rt, ids)).done).toBe(ids.length);
@@ -206,6 +217,7 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
   for (const id of ids) expect(stepCounts(t.stateDir, id).size).toBe(24);
   // Only a step in flight on a frozen worker may run again (its effect happens before the refused checkpoint).
   expect(repeated.length).toBeLessThanOrEqual(inFlightAtStops);
+  if (jobsLost) expect(ev.requeued).toBeGreaterThan(0);
   for (const id of ids) expect(readEffects(t.stateDir, id).length).toBeLessThanOrEqual(24 + inFlightAtStops);
 });
 
@@ -255,9 +267,10 @@ it('force-unlock races: ten operators at once (shared and API) on each of 10 run
   try {
     const runs = await Promise.all(Array.from({ length: 10 }, () => heldRun('unlock-holder')));
     for (const r of runs) await api.rt.locks.acquire(r.id, 'unlock-holder');
-    await Promise.all(runs.map(async (run) => {
+    // Runs 0-4: five through shared and five through the API at once; runs 5-9: ten through the API.
+    await Promise.all(runs.map(async (run, n) => {
       const attempts = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-        if (i % 2 === 0) {
+        if (n < 5 && i % 2 === 0) {
           return forceUnlockRun(rt, { runId: run.id, operator: `op-shared-${i}`, reason: 'stuck run' })
             .then(() => 'ok:shared', (err) => (err instanceof IllegalTransitionError ? 'refused:shared' : `error:${(err as Error).message}`));
         }

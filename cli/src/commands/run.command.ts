@@ -23,7 +23,7 @@ export function registerRun(program: Command): void {
 
   for (const action of OPERATOR_ACTIONS) {
     program.command(`${action} <run>`).description(`${action} a run (recorded with who and why)`)
-      .option('--operator <name>', 'who does it').option('--reason <text>', 'why').option('--json', 'print JSON')
+      .option('--operator <name>', 'who does it').requiredOption('--reason <text>', 'why (recorded in the run events)').option('--json', 'print JSON')
       .action(async (id: string, o) => {
         const run = await withRuntime((rt) => runOperatorAction(rt, { runId: requireRunId(id), action: action as OperatorAction, actor: actor(o), reason: o.reason }));
         if (o.json) return printJson(run);

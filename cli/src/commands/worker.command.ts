@@ -1,6 +1,8 @@
-import { createWorkerHost, migrate } from '@rayvault/shared';
+import { baseConfigSchema, createWorkerHost, migrate } from '@rayvault/shared';
 import type { Command } from 'commander';
 import { createEvidenceProcessor } from '../../../services/evidence-worker/src';
+import { evidenceFields } from '../../../services/evidence-worker/src/config.schema';
+import { mediaFields } from '../../../services/render-worker/src/config.schema';
 import { createMediaProcessors } from '../../../services/render-worker/src';
 import { withRuntime } from '../context';
 
@@ -22,6 +24,6 @@ export function registerWorker(program: Command): void {
           if (o.once) void host.onceDone.then(stop);
         });
         await stopped;
-      }, { workerId: o.workerId });
+      }, { workerId: o.workerId, schema: baseConfigSchema.extend({ ...evidenceFields.shape, ...mediaFields.shape }) });
     });
 }

@@ -1,4 +1,4 @@
-import { createLogger, createRuntime, loadConfig } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, touchHealthFile } from '@rayvault/shared';
 import { notifierConfigSchema, resolveNotifierOptions } from './config.schema';
 import { createNotifier } from './notifier';
 
@@ -10,6 +10,10 @@ async function main() {
   const notifier = createNotifier(rt, resolveNotifierOptions(config));
   rt.releasers.push('notifier', () => notifier.close());
   await notifier.start();
+  // Alive for the container health check while Redis (its alert queue) answers.
+  const alive = setInterval(() => void rt.fastRedis.ping().then(() => touchHealthFile(config.RAYVAULT_HEALTH_FILE), () => undefined), 10_000);
+  rt.releasers.push('health-file', () => clearInterval(alive));
+  touchHealthFile(config.RAYVAULT_HEALTH_FILE);
 }
 
 main().catch((err) => {

@@ -22,10 +22,18 @@ function fromBodyParser(err: { type?: string; message?: string }): HttpError | u
   return undefined;
 }
 
+/** Other client errors raised before our code runs carry a 4xx status: a path that is not valid percent-encoding, a body that does not inflate. */
+function fromClientError(err: { status?: unknown; message?: string }): HttpError | undefined {
+  if (err instanceof URIError) return new HttpError('bad_request', 'the URL is not valid percent-encoding: check the id in the path');
+  const status = typeof err.status === 'number' ? err.status : 0;
+  if (status < 400 || status > 499) return undefined;
+  return new HttpError(status === 413 ? 'payload_too_large' : 'bad_request', `unreadable request: ${err.message ?? 'bad request'}`);
+}
+
 /** Every error leaves as `{error: {code, message}}` with the status of HTTP_STATUS_BY_CODE; never a stack. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = err instanceof HttpError ? err : fromBodyParser(err) ?? (isRayVaultError(err) ? err : undefined);
+    const known = err instanceof HttpError ? err : fromBodyParser(err) ?? (isRayVaultError(err) ? err : fromClientError(err));
     const code: ErrorCode = known ? (known.code as ErrorCode) : 'internal';
     const status = HTTP_STATUS_BY_CODE[code];
     if (status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');

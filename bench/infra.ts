@@ -24,8 +24,8 @@ export async function startBenchInfra() {
 
 export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };
 
-export function spawnTs(file: string, env: Record<string, string>): Proc {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export function spawnTs(file: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });

@@ -38,7 +38,7 @@ async function snapshot() {
   return { ...c, intake: intake.paused, queues: JSON.stringify(queues) };
 }
 
-type Req = { kind: string; method: string; path: string; headers?: Record<string, string>; body?: string | Uint8Array; refusedUnlock?: boolean };
+type Req = { kind: string; method: string; path: string; headers?: Record<string, string>; body?: string | Blob; refusedUnlock?: boolean };
 
 /** Requests each refused for at least one reason; drawn from a seeded generator so a failure reproduces with RV_FAULT_SEED. */
 function hostileRequests(seed: number, n: number): Req[] {
@@ -128,7 +128,7 @@ function hostileRequests(seed: number, n: number): Req[] {
       // A body only a lenient parser would take: the reason is missing unless the parser guesses.
       return { kind: 'header_trick', method: 'POST', path: r.path(), headers: { ...admin(), ...trick }, body: trick['content-encoding'] === 'gzip' ? 'not gzip at all' : 'reason=hostile' };
     },
-    () => ({ kind: 'header_trick', method: 'POST', path: '/api/ops/drain', headers: { ...admin(), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: new Uint8Array(gzipSync(json({ reason: 5 }))) }),
+    () => ({ kind: 'header_trick', method: 'POST', path: '/api/ops/drain', headers: { ...admin(), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: new Blob([gzipSync(json({ reason: 5 }))]) }),
     () => ({ kind: 'header_trick', method: 'GET', path: pick(['/metrics', '/api/tokens', '/admin/queues']), headers: { 'x-forwarded-for': '127.0.0.1', forwarded: 'for=127.0.0.1', 'x-real-ip': '127.0.0.1' } }),
     () => ({ kind: 'header_trick', method: 'POST', path: `/api/runs/${abortedRun}/${pick(actions)}`, headers: { ...admin(), 'content-type': 'application/json', 'idempotency-key': 'k'.repeat(int(6000)) }, body: json({ reason: '' }) }),
   ];

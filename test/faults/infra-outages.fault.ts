@@ -8,7 +8,7 @@ import { createDatabase, createTestEnv, startPgServer, startRedisServer, testRun
 import { readEffects } from '../support/test-processors';
 import {
   counterTotal, createFleet, duplicateStepEvents, eventCounts, flushRedis, report, setAppendFsync, spooledRecords, spoolReplays, spoolSideLines, stats, statuses,
-  stepCounts, submitMany, unrestoredRuns, withinTarget,
+  stepCounts, submitMany, tally, unrestoredRuns, withinTarget,
 } from './kit';
 
 /** Every run done, every step of every stage recorded once in the database. */
@@ -20,6 +20,11 @@ async function expectCompleteOnce(rt: Runtime, ids: string[], steps: number) {
       (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id AND e.type = 'run_done') AS done
     FROM runs r WHERE r.id = ANY($1)`, [ids]);
   for (const r of rows) expect({ run: r.run_id, steps: r.n, done: r.done }).toEqual({ run: r.run_id, steps: 4 * steps, done: 1 });
+}
+
+/** Steps whose side effect happened more than once (a step in flight when its holder lost the run), as `run:stage:i`. */
+function repeatedSteps(stateDir: string, ids: string[]): string[] {
+  return ids.flatMap((id) => [...stepCounts(stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`));
 }
 
 /** Steps the database has recorded for a run, as `stage:i` like the side-effect log. */
@@ -59,8 +64,9 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
 
     const panicEvent = await waitFor('panic_lost_lock event', async () => (await rt.pool.query(`SELECT created_at FROM run_events
       WHERE run_id = $1 AND type = 'panic_lost_lock' AND actor = $2`, [id, victim.workerId])).rows[0], 15000, 50);
-    const panicState = await waitFor('worker record in panic', async () => (await rt.store.listWorkers())
-      .find((w) => w.id === victim.workerId && w.state === 'panic'), 5000, 50).catch(() => undefined);
+    // The record shows the panic until the worker takes its next job (its last_error keeps the reason after that).
+    const record = await waitFor('worker record shows the panic', async () => (await rt.store.listWorkers())
+      .find((w) => w.id === victim.workerId && (w.state === 'panic' || w.last_error?.includes(id))), 5000, 50).catch(() => undefined);
     await waitFor('run done', async () => (await rt.store.getRun(id))!.status === 'done', 60000, 100);
 
     // Writes of the frozen worker after its fence moved: none may have landed.
@@ -78,8 +84,8 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
       lease_ms: t.config.RAYVAULT_LEASE_MS, frozen_ms: frozenMs, takeover_within_pause: frozenMs <= pauseMs + 100 ? 'yes' : `no (needed ${frozenMs} ms)`,
       stale_fence: staleFence, new_fence: takeover.fence, new_holder: takeover.actor,
       stale_writes_landed: landed.n, fenced_writes_counted: fenced, refusals_in_worker_log: refusedLogged,
-      panic_event_after_resume_ms: new Date(panicEvent.created_at).getTime() - resumedAt, worker_record_state: panicState ? 'panic' : 'not seen (took new work)',
-      in_flight_step_finished_after_resume: victimLate.map((k) => `${k}${checkpointedAtResume.has(k) ? ' (new holder had checkpointed it; the stale checkpoint was refused)' : ''}`),
+      panic_event_after_resume_ms: new Date(panicEvent.created_at).getTime() - resumedAt, worker_record: record ? { state: record.state, last_error: record.last_error } : 'panic not seen',
+      in_flight_step_finished_after_resume: victimLate.map((k) => `${k}${checkpointedAtResume.has(k) ? ' (the new holder had checkpointed it first)' : ''}`),
       steps_repeated: repeated, steps_ran_but_not_recorded: [...counts.keys()].filter((k) => !recorded.has(k)), duplicate_db_step_events: await duplicateStepEvents(rt, [id]),
     });
     expect(takeover.actor).not.toBe(victim.workerId);
@@ -88,6 +94,7 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
     // A step that finished after the resume tried to checkpoint: that write is among the refused ones.
     expect(fenced).toBeGreaterThanOrEqual(victimLate.length);
     expect(panicEvent).toBeTruthy();
+    expect(record).toBeTruthy();
     await expectCompleteOnce(rt, [id], steps);
     // A step checkpointed before the freeze never ran again; only the one in flight at the freeze may have.
     for (const k of checkpointedBefore) expect([k, counts.get(k)]).toEqual([k, 1]);
@@ -124,12 +131,11 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
       const upAt = new Date();
       // Steps go on without Redis; a stage claim needs a job delivered through it.
       await waitFor('a stage claimed after the restart', async () => (await rt.pool.query(`SELECT 1 FROM run_events
-        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount, 30000, 50)
-        .catch(async (e) => { console.log(restarts, downMs, await statuses(rt, ids), (await rt.pool.query('SELECT id, status, stage, worker_id, fence FROM runs')).rows, fleet.workers.get('rr-a')!.output().slice(-6000)); throw e; });
+        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount, 30000, 50);
       restarts.push({ active, down_ms: upAt.getTime() - downAt, first_claim_ms: Date.now() - upAt.getTime() });
     }
     await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
-    const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`));
+    const repeated = repeatedSteps(t.stateDir, ids);
     report('Redis restarted x 5 (AOF always)', { runs: ids.length, restarts, first_claim_after_restart_ms: stats(restarts.map((r) => r.first_claim_ms)),
       done: (await statuses(rt, ids)).done, duplicate_db_step_events: await duplicateStepEvents(rt, ids), in_flight_steps_repeated: repeated,
       events: await eventCounts(rt, ids, ['panic_heartbeat_uncertain', 'panic_lost_lock', 'requeued']),
@@ -175,7 +181,7 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
         restore_ms: Date.now() - upAt.getTime(), requeued: (await eventCounts(rt, ids, ['requeued'], upAt)).requeued });
     }
     await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
-    const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`));
+    const repeated = repeatedSteps(t.stateDir, ids);
     report('Redis killed with AOF everysec, then wiped', { runs: ids.length, rounds, reconcile_ms: t.config.RAYVAULT_RECONCILE_MS,
       restore: withinTarget(rounds.map((r) => r.restore_ms), target), done: (await statuses(rt, ids)).done,
       duplicate_db_step_events: await duplicateStepEvents(rt, ids), in_flight_steps_repeated: repeated,
@@ -191,7 +197,7 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
   }
 });
 
-/** The issue asks for a 60 s outage; the whole drill file stays near 3 minutes with it. */
+/** The issue's 60 s: with it the whole file takes about 2.5 minutes on 2 cores. */
 const PG_OUTAGE_MS = 60_000;
 
 it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled and replayed exactly once, spool depth visible, runs complete`, async () => {
@@ -233,9 +239,9 @@ it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled an
     const side = spoolSideLines(rt.spoolDir);
     const replays = [...fleet.workers.values()].map((w) => spoolReplays(w.output())).reduce((a, b) => ({ applied: a.applied + b.applied, rejected: a.rejected + b.rejected, quarantined: a.quarantined + b.quarantined }));
     const findings = (doctor?.findings ?? []).map((f) => `${f.level} ${f.code}: ${f.message}`);
-    const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`));
+    const repeated = repeatedSteps(t.stateDir, ids);
     report(`Postgres down ${PG_OUTAGE_MS / 1000} s`, {
-      outage_ms: upAt - downAt, runs: ids.length, spooled_writes: spooled.size, by_function: countBy([...spooled.values()].map((r) => r.fn)),
+      outage_ms: upAt - downAt, runs: ids.length, spooled_writes: spooled.size, by_function: tally([...spooled.values()].map((r) => r.fn)),
       spool_appends_counted: (await counterTotal(rt, 'spool_appends')) - appendsBefore, spool_depth: { max: Math.max(...depths), at_restart: depthAtRestart, after: spoolDepth(rt.spoolDir) },
       doctor_during_outage: { line: doctor?.line, findings }, drain_ms: drainMs, replays_applied: replays.applied, replayed_missing: missing.length,
       rejected: side.rejected, quarantined: side.quarantined, duplicate_db_step_events: await duplicateStepEvents(rt, ids), in_flight_steps_repeated: repeated,
@@ -257,7 +263,3 @@ it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled an
     await server.stop();
   }
 });
-
-function countBy(xs: string[]): Record<string, number> {
-  return xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
-}

@@ -128,7 +128,7 @@ it('spool: kill -9 mid-append and mid-replay, 30 times: every start replays clea
   const afterConcurrent = await dumpRunRows(rt, runIds);
   const concurrentSide = spoolSideLines(both);
 
-  report('spool kill -9 x 30 (append and replay)', {
+  report(`spool kill -9 x ${k.append + k.replay} (append and replay)`, {
     seed: SEED, kills_mid_append: k.append, kills_mid_replay: k.replay, replays_done_before_kill: k.replayFinishedFirst, writers_cut_by_size_limit: k.sizeLimitCrashes,
     records_written: expected.length, torn_records: k.torn, quarantined_lines: side.quarantined, rejected_lines: side.rejected, lost: k.lost,
     recovery_replays: recoveryMs.length, recovery_replay_ms: stats(recoveryMs),

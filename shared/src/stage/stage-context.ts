@@ -54,7 +54,8 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
     },
     async record(fn, args) {
       signal.throwIfAborted();
-      await fenced(fn, { ...args, p_run: runId, p_fence: fence });
+      // Idempotent per holder, as checkpoints are: a stale holder's repeat reaches the fence check.
+      await fenced(fn, { ...args, p_run: runId, p_fence: fence, p_event_id: `${args.p_event_id}:f${fence}` });
     },
     async emit(type, payload = {}) {
       signal.throwIfAborted();

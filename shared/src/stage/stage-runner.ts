@@ -22,8 +22,10 @@ export type HostInternals = {
   state: () => WorkerState;
   setState: (state: WorkerState, session?: RunSession, error?: string) => void;
   onRunSettled: (runId: string) => void;
-  /** Jobs inside this process now, and whether a suspect runs alone (see `admit`). */
+  /** Jobs inside this process now, and whether a suspect job runs alone. */
   occupancy: { jobs: number; solo: boolean; reservedUntil: number };
+  /** True once the host is stopping: a job fetched in that moment goes back unclaimed. */
+  stopping: () => boolean;
 };
 
 const RETRY_SOON_MS = 250;
@@ -49,6 +51,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     // alone, so a second crash takes no bystander job down with it.
     const suspect = job.stalledCounter > 0;
     const occ = host.occupancy;
+    if (host.stopping()) return retryLater(0, 'worker stopping: job left for another worker');
     if (occ.solo || (suspect ? occ.jobs > 0 : occ.reservedUntil > Date.now())) {
       if (suspect) occ.reservedUntil = Date.now() + 2 * rt.config.RAYVAULT_LEASE_MS;
       return retryLater(RETRY_SOON_MS, suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here');

@@ -48,6 +48,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   const internals: HostInternals = {
     rt, sessions,
     occupancy: { jobs: 0, solo: false, reservedUntil: 0 },
+    stopping: () => closing !== undefined,
     whenCertain: heartbeat.whenCertain,
     flushSpool() {
       flushing ??= (async () => {

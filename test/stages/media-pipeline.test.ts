@@ -139,6 +139,8 @@ it('qc finding a rendered file gone raises CONTRACT FAIL and stops the run for t
     expect(panicked.events.find((e) => e.type === 'contract_fail')?.payload.problems).toEqual([expect.stringMatching(/segment 1 MISSING/)]);
     const alert = await waitFor('contract_fail alert', async () => (await alertsOf(run.id)).find((a) => a.kind === 'contract_fail'));
     expect(alert.title).toBe(`CONTRACT FAIL: run ${run.id}`);
+    // One incident, one alert: the generic panic alert is not sent on top of CONTRACT FAIL.
+    expect((await alertsOf(run.id)).map((a) => a.kind)).toEqual(['contract_fail']);
     expect(readFileSync(path.join(t.stateDir, 'timelines', `${run.id}.csv`), 'utf8')).toMatch(/^1,.*,MISSING$/m);
   } finally {
     await rt.queues.qc.resume();

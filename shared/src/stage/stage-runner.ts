@@ -171,8 +171,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
         host.setState('panic', session, reason.message);
         void bumpCounter(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 'panics', { kind: reason.kind });
       }
-      await rt.alerter.raise({ kind: isPanic(reason) ? reason.kind : 'dead_letter', runId, status: to, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
-        text: reason.message, dedupeKey: `${to}:${runId}:${stage}:${attempt}:${job.attemptsMade}` });
+      // A stage that already raised its own, more specific alert (CONTRACT FAIL) is not announced twice.
+      if (!(isPanic(reason) && reason.details?.alerted)) {
+        await rt.alerter.raise({ kind: isPanic(reason) ? reason.kind : 'dead_letter', runId, status: to, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
+          text: reason.message, dedupeKey: `${to}:${runId}:${stage}:${attempt}:${job.attemptsMade}` });
+      }
       host.onRunSettled(runId);
       log.error({ err: reason }, isPanic(reason) ? 'stage panicked: run needs an operator' : 'stage failed: attempts exhausted, kept as dead letter');
       throw isPanic(reason) ? new UnrecoverableError(reason.message) : reason;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { DatabaseUnavailableError, FencedWriteError, IllegalTransitionError, InvalidInputError, RunNotFoundError } from '../errors/errors';
 import { isConnectionError } from '../infra/postgres';
 import type { Rpc } from './types';
@@ -33,14 +33,72 @@ export function mapDbError(err: unknown): unknown {
 }
 
 export function createPgRpc(pool: pg.Pool): Rpc {
+  const query = pipelinedQuery(pool, Math.min(PIPELINED_CONNECTIONS, pool.options.max ?? PIPELINED_CONNECTIONS));
   return async (fn, args) => {
     const keys = Object.keys(args);
     const { name, text } = statementFor(fn, keys);
     try {
-      const res = await pool.query({ name, text, values: keys.map((k) => toParam(k, args[k])) });
+      const res = await query({ name, text, values: keys.map((k) => toParam(k, args[k])) });
       return res.rows[0]?.r ?? null;
     } catch (err) {
       throw mapDbError(err);
+    }
+  };
+}
+
+const PIPELINED_CONNECTIONS = 2;
+
+/**
+ * The store's calls share a few pipelined connections (pg's `pipeline` mode)
+ * instead of taking a pool client each: every call is still its own implicit
+ * transaction (one Sync each), but concurrent calls no longer pay a pool
+ * checkout and a socket wake-up per connection, which is what bounded stage
+ * throughput on small machines. Connection settings come from the pool; the
+ * connections close with `pool.end()`, reopen after an error, and never keep
+ * the process alive while idle (like the pool's own idle clients).
+ */
+function pipelinedQuery(pool: pg.Pool, size: number) {
+  type Slot = { client: pg.Client & { ref(): void; unref(): void }; ready: Promise<unknown>; pending: number; idle?: NodeJS.Timeout };
+  const slots: Array<Slot | undefined> = new Array(size);
+  const idleMs = pool.options.idleTimeoutMillis || 10000;
+  let next = 0;
+
+  const drop = (i: number, slot: Slot) => {
+    if (slots[i] === slot) slots[i] = undefined;
+    clearTimeout(slot.idle);
+  };
+  const open = (i: number): Slot => {
+    const client = new pg.Client({ ...pool.options, pipeline: true } as pg.ClientConfig) as Slot['client'];
+    const slot: Slot = { client, ready: client.connect(), pending: 0 };
+    // The failing calls get the error; the next call opens a new connection.
+    client.on('error', () => drop(i, slot));
+    client.on('end', () => drop(i, slot));
+    slot.ready.catch(() => drop(i, slot));
+    slots[i] = slot;
+    return slot;
+  };
+  const end = pool.end.bind(pool) as (cb?: () => void) => Promise<void> | void;
+  pool.end = ((cb?: () => void) => {
+    slots.forEach((s, i) => { if (s) { drop(i, s); void s.client.end().catch(() => undefined); } });
+    return end(cb);
+  }) as typeof pool.end;
+
+  return async (q: pg.QueryConfig): Promise<pg.QueryResult> => {
+    if (pool.ending) return pool.query(q); // refused by the pool with its own message
+    const i = next++ % size;
+    const slot = slots[i] ?? open(i);
+    if (slot.pending++ === 0) {
+      clearTimeout(slot.idle);
+      slot.client.ref();
+    }
+    try {
+      await slot.ready;
+      return await slot.client.query(q);
+    } finally {
+      if (--slot.pending === 0 && slots[i] === slot) {
+        slot.client.unref();
+        slot.idle = setTimeout(() => { drop(i, slot); void slot.client.end().catch(() => undefined); }, idleMs).unref();
+      }
     }
   };
 }

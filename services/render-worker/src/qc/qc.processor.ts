@@ -40,6 +40,6 @@ export function createQcProcessor(deps: QcDeps): StageProcessor {
       text: `${contract.problems.join('\n')}\nCheck with: rayvault check-contract ${ctx.run.id}`,
       details: { problems: contract.problems, timeline: timeline.rows, total_s: timeline.total_s, csv_path: csvPath },
       dedupeKey: `contract_fail:${ctx.run.id}:${ctx.attempt}:${ctx.fence}` });
-    throw new PanicError(contract.panic_kind!, `CONTRACT FAIL: ${contract.problems.join('; ')}`, { details: { problems: contract.problems, csv_path: csvPath } });
+    throw new PanicError(contract.panic_kind!, `CONTRACT FAIL: ${contract.problems.join('; ')}`, { details: { problems: contract.problems, csv_path: csvPath, alerted: 'contract_fail' } });
   };
 }

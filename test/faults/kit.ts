@@ -170,12 +170,13 @@ export async function eventCounts(rt: Runtime, ids: string[], types: string[], s
 }
 
 /** Totals of the "spool replayed" reports in a worker's log: a record applied by two replays would count twice. */
-export function spoolReplays(output: string): { applied: number; rejected: number; quarantined: number } {
-  const total = { applied: 0, rejected: 0, quarantined: 0 };
+export function spoolReplays(output: string): { applied: number; duplicates: number; rejected: number; quarantined: number } {
+  const total = { applied: 0, duplicates: 0, rejected: 0, quarantined: 0 };
   for (const line of output.split('\n')) {
     if (!line.includes('"msg":"spool replayed"')) continue;
     const r = JSON.parse(line) as typeof total;
     total.applied += r.applied;
+    total.duplicates += r.duplicates;
     total.rejected += r.rejected;
     total.quarantined += r.quarantined;
   }

@@ -19,7 +19,7 @@ export function registerMaintenance(program: Command): void {
       }));
       bar?.stop();
       if (o.json) return printJson(report);
-      process.stdout.write(`spool: ${report.applied} applied, ${report.rejected} rejected, ${report.quarantined} quarantined, ${report.remaining} remaining\n`);
+      process.stdout.write(`spool: ${report.applied} applied, ${report.duplicates} already in the database, ${report.rejected} rejected, ${report.quarantined} quarantined, ${report.remaining} remaining\n`);
       if (report.remaining > 0) process.exitCode = 1;
     });
 }

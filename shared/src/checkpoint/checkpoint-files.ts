@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Stage } from '../domain/run-status';
 
@@ -18,8 +18,11 @@ export function createCheckpointFiles(dir: string) {
   const fileOf = (runId: string) => path.join(dir, `${runId}.json`);
 
   function read(runId: string): CheckpointFile | null {
+    const file = fileOf(runId);
+    // Most claims find no file; a thrown ENOENT costs more than the stat.
+    if (!existsSync(file)) return null;
     try {
-      return JSON.parse(readFileSync(fileOf(runId), 'utf8')) as CheckpointFile;
+      return JSON.parse(readFileSync(file, 'utf8')) as CheckpointFile;
     } catch {
       return null; // missing or unreadable: the database copy is used
     }

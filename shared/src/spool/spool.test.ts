@@ -45,7 +45,7 @@ it('replays in order, exactly once, and replaying again leaves the same database
   const again = createSpool(dir, 'w', log);
   for (let i = 0; i < 5; i++) again.append('rv_checkpoint', { p_run: run.id, p_stage: 'evidence', p_fence: run.fence, p_step: `s${i}`, p_result: i, p_event_id: `${run.id}:e:${i}` });
   again.rotate();
-  await replaySpool(dir, store.rpc, log);
+  expect(await replaySpool(dir, store.rpc, log)).toMatchObject({ applied: 0, duplicates: 5 });
   expect(await eventCount(run.id)).toBe(before + 5);
 });
 

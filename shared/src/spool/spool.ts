@@ -16,7 +16,8 @@ export type SpoolRecord = { id: string; fn: string; args: Record<string, unknown
 const checksum = (r: Omit<SpoolRecord, 'crc'>) =>
   createHash('sha256').update(JSON.stringify([r.id, r.fn, r.args, r.at])).digest('hex').slice(0, 16);
 
-export type ReplayReport = { files: number; applied: number; rejected: number; quarantined: number; remaining: number };
+/** `duplicates`: records the database had already (another replayer, or an earlier replay cut short). */
+export type ReplayReport = { files: number; applied: number; duplicates: number; rejected: number; quarantined: number; remaining: number };
 
 export function createSpool(dir: string, owner: string, log: Logger, onAppend: () => void = () => {}) {
   mkdirSync(dir, { recursive: true });
@@ -83,7 +84,7 @@ function parseLine(line: string): SpoolRecord | null {
  * `quarantine/`. Stops, keeping the rest, when the database is unreachable again.
  */
 export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress: (done: number, total: number) => void = () => {}): Promise<ReplayReport> {
-  const report: ReplayReport = { files: 0, applied: 0, rejected: 0, quarantined: 0, remaining: 0 };
+  const report: ReplayReport = { files: 0, applied: 0, duplicates: 0, rejected: 0, quarantined: 0, remaining: 0 };
   if (!existsSync(dir)) return report;
   for (const name of spoolFiles(dir)) {
     let work = path.join(dir, name);
@@ -110,8 +111,9 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
         continue;
       }
       try {
-        await rpc(rec.fn, rec.args);
-        report.applied++;
+        const result = await rpc(rec.fn, rec.args);
+        if ((result as { duplicate?: boolean } | null)?.duplicate === true) report.duplicates++;
+        else report.applied++;
       } catch (err) {
         if (err instanceof DatabaseUnavailableError) break;
         if (isPanic(err)) throw err;
@@ -119,7 +121,7 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
         report.rejected++;
         log.warn({ err, fn: rec.fn }, 'spooled write refused by the database: moved to rejected/');
       }
-      onProgress(report.applied + report.rejected + report.quarantined, lines.length);
+      onProgress(report.applied + report.duplicates + report.rejected + report.quarantined, lines.length);
     }
     if (i < lines.length) {
       report.remaining += lines.length - i;

@@ -44,7 +44,8 @@ export function createHeartbeat(deps: {
     const t0 = performance.now();
     let ok = true;
     let renewed = 0;
-    for (const s of sessions) {
+    // All renewals at once: the Redis client pipelines them into one write.
+    await Promise.all([...sessions].map(async (s) => {
       try {
         const r = await rt.locks.renew(s.lease);
         if (r !== 'lost') renewed++;
@@ -53,7 +54,7 @@ export function createHeartbeat(deps: {
       } catch {
         ok = false;
       }
-    }
+    }));
     try {
       await rt.store.heartbeat({ ...deps.record(), latencyMs });
     } catch {

@@ -8,6 +8,7 @@ import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
 import { durableWrite, untilDatabaseAnswers } from './durable';
+import { lazyChild } from './lazy-logger';
 import { raceAbort, RunSession } from './run-session';
 import { checkpointArgs, createStageContext } from './stage-context';
 import type { StageOutcome, StageProcessor } from './types';
@@ -40,7 +41,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const parsed = stageJobSchema.safeParse(job.data);
     if (!parsed.success || parsed.data.stage !== stage) throw new UnrecoverableError(`bad ${stage} job payload: ${parsed.error?.message ?? 'stage mismatch'}`);
     const data = parsed.data;
-    const log = rt.log.child({ queue: stage, jobId: job.id, runId: data.runId, attempt: data.attempt, try: job.attemptsMade + 1 });
+    const log = lazyChild(rt.log, { queue: stage, jobId: job.id, runId: data.runId, attempt: data.attempt, try: job.attemptsMade + 1 });
     const retryLater = async (ms: number, why: string) => {
       log.info({ why, inMs: ms }, 'job postponed');
       await job.moveToDelayed(Date.now() + ms, token);

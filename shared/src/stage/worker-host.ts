@@ -54,7 +54,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       flushing ??= (async () => {
         rt.spool.rotate();
         const r = await replaySpool(rt.spoolDir, rt.store.rpc, log);
-        if (r.applied || r.rejected || r.quarantined) log.info(r, 'spool replayed');
+        if (r.applied || r.duplicates || r.rejected || r.quarantined) log.info(r, 'spool replayed');
         return r.remaining === 0;
       })().finally(() => (flushing = undefined));
       return flushing;

@@ -1,6 +1,6 @@
 // The benchmark's own Redis (no persistence, like the raw baseline) and Postgres.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, freePort, ROOT, startPgServer, waitFor } from '../test/support/harness';
@@ -19,7 +19,13 @@ export async function startBenchInfra() {
     const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
     try { await r.connect(); return (await r.ping()) === 'PONG'; } finally { r.disconnect(); }
   });
-  return { dir, redisUrl, dbUrl, stop: async () => { redis.kill('SIGKILL'); await pg.stop(); } };
+  // The embedded Postgres runs under a node launcher, our child: its tree is Postgres's CPU.
+  const pgRoots = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('embedded-pg'); } catch { return false; }
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => { redis.kill('SIGKILL'); await pg.stop(); })());
+  return { dir, redisUrl, dbUrl, pids: { redis: [redis.pid!], postgres: pgRoots }, stop };
 }
 
 export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };

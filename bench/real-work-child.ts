@@ -2,16 +2,16 @@
 // real queues (one worker host running evidence, voice, render and qc), with
 // every media tool invocation traced; then the same invocations run directly,
 // one after another, with their outputs sent to a scratch directory. Prints
-// one JSON line: {runs, rayvault_ms[], tools_ms[], invocations}.
+// one JSON line: {runs, rayvault_ms[], tools_ms[], stage_ms[], invocations}.
 import childProcess from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, createRuntime, createWorkerHost, loadConfig, loadSample, submitRun } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, loadConfig, loadSample, submitRun, type RunEvent } from '@rayvault/shared';
 import { createEvidenceProcessor } from '../services/evidence-worker/src';
 import { createMediaProcessors } from '../services/render-worker/src';
 
 const TOOLS = new Set(['espeak-ng', 'ffmpeg', 'ffprobe']);
-type Call = { tool: string; args: string[]; text?: string };
+type Call = { tool: string; args: string[]; /** contents of a text file the call reads */ text?: string };
 const calls: Call[] = [];
 
 // Trace: runTool calls execFile through the module object, so this sees every tool run.
@@ -19,8 +19,9 @@ const execFile = childProcess.execFile;
 (childProcess as { execFile: unknown }).execFile = (file: string, args: string[], ...rest: unknown[]) => {
   if (TOOLS.has(file)) {
     const f = args.indexOf('-f');
-    // espeak-ng reads its text from a temp file that is gone afterwards: keep the text.
-    calls.push({ tool: file, args: [...args], text: file === 'espeak-ng' && f >= 0 ? readFileSync(args[f + 1], 'utf8') : undefined });
+    // espeak-ng's text and ffmpeg's title card come from temp files that are gone afterwards: keep them.
+    const title = args.map((a) => /textfile='([^']+)'/.exec(a)?.[1]).find(Boolean);
+    calls.push({ tool: file, args: [...args], text: file === 'espeak-ng' && f >= 0 ? readFileSync(args[f + 1], 'utf8') : title ? readFileSync(title, 'utf8') : undefined });
   }
   return (execFile as (...a: unknown[]) => unknown)(file, args, ...rest);
 };
@@ -29,19 +30,46 @@ function run(tool: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => execFile(tool, args, { maxBuffer: 16 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
 }
 
-/** The same invocation with its output (espeak -w, ffmpeg's last argument) and text file moved to `dir`. */
-function direct(c: Call, dir: string, i: number): string[] {
-  const args = [...c.args];
+/**
+ * The same invocation with its output (espeak -w, ffmpeg's last argument) and
+ * text files moved to `dir`. An input an earlier call made and the stage then
+ * moved away (a segment's `.part` renamed) is read from that call's output,
+ * found by its stem in `made`.
+ */
+function direct(c: Call, dir: string, i: number, made: Map<string, string>): string[] {
+  const stem = (p: string) => path.basename(p).split('.')[0];
+  const args = c.args.map((a, k) => {
+    const input = (c.tool === 'ffprobe' && k === c.args.length - 1) || c.args[k - 1] === '-i';
+    return input && a.startsWith('/') && !existsSync(a) ? made.get(stem(a)) ?? a : a;
+  });
   if (c.tool === 'espeak-ng') {
     const w = args.indexOf('-w');
     args[w + 1] = path.join(dir, `${i}.wav`);
     const f = args.indexOf('-f');
     args[f + 1] = path.join(dir, `${i}.txt`);
     writeFileSync(args[f + 1], c.text ?? '');
-  } else if (c.tool === 'ffmpeg' && args.at(-1) !== '-') {
-    args[args.length - 1] = path.join(dir, `${i}-${path.basename(args.at(-1)!)}`);
+  } else if (c.tool === 'ffmpeg' && args.includes('-i') && args.at(-1) !== '-') {
+    made.set(stem(args.at(-1)!), (args[args.length - 1] = path.join(dir, `${i}-${path.basename(args.at(-1)!)}`)));
+    if (c.text !== undefined) {
+      writeFileSync(path.join(dir, `${i}-title.txt`), c.text);
+      for (const [k, a] of args.entries()) args[k] = a.replace(/textfile='[^']+'/, `textfile='${path.join(dir, `${i}-title.txt`)}'`);
+    }
   }
   return args;
+}
+
+/** Where a run's time went: each stage from claim to completion, and the waits between stages. */
+function stageTimes(events: RunEvent[]): Record<string, number> {
+  const at = (e: RunEvent) => new Date(e.created_at).getTime();
+  const out: Record<string, number> = {};
+  let last = at(events[0]);
+  for (const e of events) {
+    const stage = String(e.payload.stage ?? '');
+    if (e.type === 'stage_claimed') out[`wait_${stage}`] = at(e) - last;
+    if (e.type === 'stage_completed' || e.type === 'run_done') out[stage] = at(e) - last;
+    if (e.type === 'stage_claimed' || e.type === 'stage_completed' || e.type === 'run_done') last = at(e);
+  }
+  return out;
 }
 
 async function main() {
@@ -54,7 +82,10 @@ async function main() {
   const product = await loadSample('consistent');
   const rayvaultMs: number[] = [];
   const perRun: Call[][] = [];
+  const stageMs: Record<string, number>[] = [];
   for (let i = 0; i < runs; i++) {
+    // Every run does the whole work: no speech or source cache carried over from the run before.
+    rmSync(path.join(config.RAYVAULT_STATE_DIR, 'cache'), { recursive: true, force: true });
     const from = calls.length;
     const t0 = performance.now();
     const r = await submitRun(rt, { product, actor: 'bench' });
@@ -67,6 +98,7 @@ async function main() {
       await new Promise((res) => setTimeout(res, 5));
     }
     rayvaultMs.push(performance.now() - t0);
+    stageMs.push(stageTimes((await rt.store.getRun(r.id))!.events));
     perRun.push(calls.slice(from));
   }
   await host.close(1000);
@@ -77,16 +109,12 @@ async function main() {
     const dir = path.join(scratch, String(toolsMs.length));
     mkdirSync(dir);
     const t0 = performance.now();
-    for (const [i, c] of list.entries()) {
-      const inputs = c.args.filter((a, k) => c.args[k - 1] === '-i' && a !== '-' && !a.includes('='));
-      const missing = inputs.find((a) => !existsSync(a));
-      if (missing) throw new Error(`cannot run ${c.tool} directly: its input ${missing} is gone`);
-      await run(c.tool, direct(c, dir, i));
-    }
+    const made = new Map<string, string>();
+    for (const [i, c] of list.entries()) await run(c.tool, direct(c, dir, i, made));
     toolsMs.push(performance.now() - t0);
   }
   const counts = perRun[0].reduce<Record<string, number>>((m, c) => ({ ...m, [c.tool]: (m[c.tool] ?? 0) + 1 }), {});
-  process.stdout.write(`${JSON.stringify({ runs, rayvault_ms: rayvaultMs, tools_ms: toolsMs, invocations: counts })}\n`);
+  process.stdout.write(`${JSON.stringify({ runs, rayvault_ms: rayvaultMs, tools_ms: toolsMs, stage_ms: stageMs, invocations: counts })}\n`);
   await rt.releasers.close();
   process.exit(0);
 }

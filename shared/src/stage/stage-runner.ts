@@ -71,6 +71,14 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const lease = await rt.locks.acquire(data.runId, rt.workerId);
     if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
     let session: RunSession | undefined;
+    let released = false;
+    // Out of the heartbeat first, or its next renewal would set the lock again.
+    const releaseLock = async () => {
+      if (released) return;
+      released = true;
+      if (session) host.sessions.delete(session);
+      await rt.locks.release(lease).catch((err) => log.warn({ err }, 'lock release failed (it will expire)'));
+    };
     try {
       let claim;
       try {
@@ -97,20 +105,19 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
           if (!(name in recorded)) await durableWrite(rt.store.rpc, rt.spool, 'rv_checkpoint', checkpointArgs(session, name, result));
         }
         const outcome = (await raceAbort(processor(ctx), session.signal)) ?? {};
-        await finish(session, outcome, log);
+        await finish(session, outcome, log, releaseLock);
         return { done: true };
       } catch (err) {
         return await onFailure(job, session, err instanceof Error ? err : new Error(String(err)), retryLater, log);
       }
     } finally {
-      if (session) host.sessions.delete(session);
-      await rt.locks.release(lease).catch((err) => log.warn({ err }, 'lock release failed (it will expire)'));
+      await releaseLock();
       // A gate or panic stays visible on the worker until it takes its next job.
       if (host.sessions.size === 0 && session && !session.signal.aborted && host.state() === 'active') host.setState('idle');
     }
   }
 
-  async function finish(session: RunSession, outcome: StageOutcome, log: typeof rt.log) {
+  async function finish(session: RunSession, outcome: StageOutcome, log: typeof rt.log, releaseLock: () => Promise<void>) {
     const { runId, attempt } = session.job;
     const signal = session.signal;
     if ('gate' in outcome) {
@@ -130,6 +137,9 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const next = nextStage(stage);
     await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
       eventId: `${runId}:${stage}:${attempt}:complete` }), signal, log, 'complete');
+    // The database now says nobody holds the run: let go of the lock before the hand-off,
+    // or the next stage's worker finds it still held and waits a heartbeat to retry.
+    await releaseLock();
     if (next) {
       // If this fails the reconciler enqueues it from the database; the id makes that idempotent.
       await enqueueStage(rt.queues, { runId, stage: next, attempt }).catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));

@@ -4,18 +4,18 @@ import { DatabaseUnavailableError, FencedWriteError, IllegalTransitionError, Inv
 import { isConnectionError } from '../infra/postgres';
 import type { Rpc } from './types';
 
-const sqlCache = new Map<string, string>();
+const statements = new Map<string, { name: string; text: string }>();
 
 /** `SELECT fn(p_a => $1, ...)`, built once per function and argument set, then run as a named prepared statement. */
 function statementFor(fn: string, keys: string[]): { name: string; text: string } {
-  const name = `${fn}(${keys.join(',')})`;
-  let text = sqlCache.get(name);
-  if (!text) {
-    if (!/^rv_[a-z_]+$/.test(fn) || keys.some((k) => !/^p_[a-z_]+$/.test(k))) throw new Error(`bad rpc ${name}`);
-    text = `SELECT ${fn}(${keys.map((k, i) => `${k} => $${i + 1}`).join(', ')}) AS r`;
-    sqlCache.set(name, text);
+  const key = `${fn}(${keys.join(',')})`;
+  let st = statements.get(key);
+  if (!st) {
+    if (!/^rv_[a-z_]+$/.test(fn) || keys.some((k) => !/^p_[a-z_]+$/.test(k))) throw new Error(`bad rpc ${key}`);
+    st = { name: `${fn.slice(0, 40)}_${createHash('sha1').update(key).digest('hex').slice(0, 10)}`, text: `SELECT ${fn}(${keys.map((k, i) => `${k} => $${i + 1}`).join(', ')}) AS r` };
+    statements.set(key, st);
   }
-  return { name: `${fn.slice(0, 40)}_${createHash('sha1').update(name).digest('hex').slice(0, 10)}`, text };
+  return st;
 }
 
 /** Maps the SQLSTATEs of our SQL functions (RVxxx) and connection failures to typed errors. */

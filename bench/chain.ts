@@ -1,0 +1,115 @@
+// Items 1, 2, 3 and 6a: a raw BullMQ four-queue chain against RayVault's full
+// machinery (no-op processors), each with a process per stage on the same
+// Redis; throughput, paced latency, cost per transition, memory.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
+import { cpuDelta, treeCpuMs } from './cpu';
+import { percentile, rssMb, spawnTs, stopAll, type Proc } from './infra';
+
+export type ChainOptions = { runs: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string };
+
+export async function measureChain(env: Record<string, string>, rt: Runtime, redis: Redis, db: pg.Pool, o: ChainOptions) {
+  const cpuRoots = (procs: Proc[]) => ({ stages: procs.map((p) => p.pid), bench: [process.pid], ...o.pids });
+  const cpuOf = (procs: Proc[]) => treeCpuMs(cpuRoots(procs));
+  // The bench process tree holds everything: its own share is the rest.
+  const split = (d: Record<string, number>): Record<string, number> => ({ ...d, bench: Math.round((d.bench - d.stages - d.redis - d.postgres) * 100) / 100, total: d.bench });
+
+  // --- raw BullMQ chain, a process per stage ---
+  const rawProcs = STAGES.map((s) => spawnTs('bench/stage-worker.ts', { ...env, BENCH_STAGE: s, BENCH_MODE: 'raw' }));
+  await Promise.all(rawProcs.map((p) => p.ready));
+  const rawFirst = new Queue('raw-evidence', { connection: redis, prefix: '{bench}' });
+  const rawRun = async (n: number, tag: string, paced: boolean) => {
+    const sent = new Map<string, number>();
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) {
+      const id = `${tag}-${i}`;
+      sent.set(id, Date.now());
+      await rawFirst.add('evidence', { runId: id }, { jobId: `${id}-evidence`, removeOnComplete: true });
+      if (paced) await sleep(Math.max(0, t0 + ((i + 1) * 1000) / o.rate - Date.now()));
+    }
+    await waitUntil(async () => (await redis.hlen('{bench}:raw-done')) >= n);
+    const done = await redis.hgetall('{bench}:raw-done');
+    await redis.del('{bench}:raw-done');
+    return { seconds: (Date.now() - t0) / 1000, lat: [...sent].map(([id, at]) => Number(done[id]) - at) };
+  };
+  const rawCpu0 = cpuOf(rawProcs);
+  const raw = await rawRun(o.runs, 'raw', false);
+  const rawCpu = split(cpuDelta(rawCpu0, cpuOf(rawProcs), o.runs * STAGES.length));
+  const rawPaced = await rawRun(o.rate * o.pacedS, 'rawp', true);
+  await stopAll(rawProcs);
+  await rawFirst.close();
+
+  // --- RayVault, a process per stage, full machinery ---
+  const prof = (s: string) => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}/${s}`] : []);
+  const ours = STAGES.map((s) => spawnTs('bench/stage-worker.ts', { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, prof(s)));
+  await Promise.all(ours.map((p) => p.ready));
+  const idleRss = Object.fromEntries(ours.map((p, i) => [STAGES[i], rssMb(p.pid)]));
+  const ourRun = async (n: number, paced: boolean) => {
+    const t0 = Date.now();
+    const inflight: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      inflight.push(submitRun(rt, { product: { name: `bench-${i}` }, actor: 'bench' }));
+      if (paced) await sleep(Math.max(0, t0 + ((i + 1) * 1000) / o.rate - Date.now()));
+      else if (inflight.length >= 50) await Promise.all(inflight.splice(0));
+    }
+    await Promise.all(inflight);
+    const peak: Record<string, number> = {};
+    await waitUntil(async () => {
+      ours.forEach((p, i) => (peak[STAGES[i]] = Math.max(peak[STAGES[i]] ?? 0, rssMb(p.pid))));
+      return Number((await db.query(`SELECT count(*) FROM runs WHERE status <> 'done'`)).rows[0].count) === 0;
+    });
+    return { seconds: (Date.now() - t0) / 1000, peak };
+  };
+  const ourCpu0 = cpuOf(ours);
+  const ourT = await ourRun(o.runs, false);
+  const ourCpu = split(cpuDelta(ourCpu0, cpuOf(ours), o.runs * STAGES.length));
+
+  const pacedStart = new Date();
+  await ourRun(o.rate * o.pacedS, true);
+  const { rows } = await db.query(`SELECT extract(epoch FROM (updated_at - created_at)) * 1000 AS ms FROM runs WHERE created_at >= $1`, [pacedStart]);
+  const ourLat = rows.map((r) => Number(r.ms));
+
+  // Cost: exact counts on a small sample. MONITOR shows what clients send and,
+  // tagged "lua", what BullMQ's scripts run inside Redis; every Postgres call of
+  // the hot path writes, so each one takes a transaction id.
+  const monitor = await new Redis(redis.options).monitor();
+  let sent = 0;
+  let inLua = 0;
+  monitor.on('monitor', (_t: string, _args: string[], source: string) => (source.startsWith('lua') ? inLua++ : sent++));
+  const xid = async () => Number((await db.query('SELECT pg_current_xact_id()::text::bigint AS x')).rows[0].x);
+  const xid0 = await xid();
+  await ourRun(o.costRuns, false);
+  const xids = (await xid()) - xid0 - 1;
+  monitor.disconnect();
+  await stopAll(ours);
+
+  const transitions = o.costRuns * STAGES.length;
+  const rawRate = o.runs / raw.seconds;
+  const ourRate = o.runs / ourT.seconds;
+  return {
+    throughput: { raw_runs_per_s: round(rawRate), rayvault_runs_per_s: round(ourRate), ratio: round(ourRate / rawRate, 2),
+      cpu_ms_per_transition: { raw: rawCpu, rayvault: ourCpu } },
+    latency_ms: { rate_per_s: o.rate, raw: { p50: percentile(rawPaced.lat, 50), p99: percentile(rawPaced.lat, 99) },
+      rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) } },
+    cost_per_transition: {
+      redis_commands_sent: round(sent / transitions, 1), redis_commands_in_scripts: round(inLua / transitions, 1),
+      postgres_round_trips: round(xids / transitions, 2),
+      // The run's creation (one call per run, by the submitter) is a quarter of a call per transition.
+      postgres_round_trips_stage_workers: round((xids - o.costRuns) / transitions, 2),
+    },
+    rss_mb: { idle: idleRss, under_load: ourT.peak },
+  };
+}
+
+export async function waitUntil(fn: () => Promise<boolean>, timeoutMs = 600000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('benchmark timed out');
+    await sleep(50);
+  }
+}
+
+export const round = (n: number, d = 0) => Math.round(n * 10 ** d) / 10 ** d;

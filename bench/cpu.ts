@@ -1,0 +1,37 @@
+// CPU time of process trees from /proc (user + system, children included
+// while they run): where a transition's cost goes, process by process.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function stat(pid: number): { ppid: number; ms: number } | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * TICK_MS };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms used so far by each root's process tree. */
+export function treeCpuMs(roots: Record<string, number[]>): Record<string, number> {
+  const all = new Map<number, { ppid: number; ms: number }>();
+  for (const d of readdirSync('/proc')) {
+    const s = /^\d+$/.test(d) ? stat(Number(d)) : null;
+    if (s) all.set(Number(d), s);
+  }
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(roots)) {
+    const tree = new Set(pids);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, s] of all) if (!tree.has(pid) && tree.has(s.ppid)) { tree.add(pid); grew = true; }
+    }
+    out[name] = [...tree].reduce((n, pid) => n + (all.get(pid)?.ms ?? 0), 0);
+  }
+  return out;
+}
+
+export function cpuDelta(a: Record<string, number>, b: Record<string, number>, per: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / per) * 100) / 100]));
+}

@@ -48,9 +48,10 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       throw new DelayedError(why);
     };
 
-    // A job that already stalled may be poison that kills its process: it runs
-    // alone, so a second crash takes no bystander job down with it.
-    const suspect = job.stalledCounter > 0;
+    // A job that stalled twice is likely poison that kills its process (once is
+    // as likely a bystander of some other crash): it runs alone, so the next
+    // crash takes no bystander job down with it.
+    const suspect = job.stalledCounter >= 2;
     const occ = host.occupancy;
     if (host.stopping()) return retryLater(0, 'worker stopping: job left for another worker');
     if (occ.solo || (suspect ? occ.jobs > 0 : occ.reservedUntil > Date.now())) {

@@ -83,7 +83,8 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       concurrency: options.once ? 1 : options.concurrency ?? config.RAYVAULT_CONCURRENCY,
       // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
       lockDuration: config.RAYVAULT_LEASE_MS,
-      stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 2)),
+      // The stalled check takes two passes; short ones keep recovery near lease + 1 s.
+      stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 4)),
       maxStalledCount: config.RAYVAULT_MAX_STALLS,
     });
     w.on('error', (err) => log.warn({ err, queue: stage }, 'worker error'));

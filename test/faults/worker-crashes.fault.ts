@@ -16,6 +16,10 @@ afterAll(() => rt.releasers.close());
 
 it('kill -9 at random points, 20 times, 2 workers: nothing lost, no checkpointed step twice, recovery <= lease + 2 s', async () => {
   const fleet = createFleet(t);
+  // As deployed: the scheduler's reconciler re-queues a run whose worker died
+  // between recording a stage complete and enqueuing the next one.
+  const scheduler = createScheduler(rt);
+  scheduler.start();
   await Promise.all([fleet.start('k-a'), fleet.start('k-b')]);
   const ids = await submitMany(rt, 6, { steps: 8, stepMs: 120 });
   const recoveries: number[] = [];
@@ -40,13 +44,23 @@ it('kill -9 at random points, 20 times, 2 workers: nothing lost, no checkpointed
       recoveries.push(Date.now() - killedAt);
       await replacement;
     }
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
+    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250).catch(async (e) => {
+      // Say where an unfinished run is stuck: its row and its BullMQ job.
+      const { rows } = await rt.pool.query(`SELECT id, status, stage, attempt, worker_id FROM runs WHERE id = ANY($1) AND status <> 'done'`, [ids]);
+      for (const r of rows) {
+        const job = await rt.queues[r.stage as 'evidence'].getJob(`${r.id}:${r.stage}:${r.attempt}`);
+        console.log(JSON.stringify({ run: r, job: job ? { state: await job.getState(), stalled: job.stalledCounter, attempts: job.attemptsMade, failed: job.failedReason } : null }));
+      }
+      throw e;
+    });
   } finally {
     await fleet.killAll();
+    await scheduler.close();
   }
   const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id).values()].filter((n) => n > 1));
   report('kill -9 x 20, 2 workers', { kills, runs: ids.length, lost: ids.length - ((await statuses(rt, ids)).done ?? 0), recovery_ms: stats(recoveries),
-    lease_ms: t.config.RAYVAULT_LEASE_MS, within_lease_plus_2s: `${recoveries.filter((ms) => ms <= t.config.RAYVAULT_LEASE_MS + 2000).length}/${recoveries.length}`, in_flight_steps_repeated: repeated.length, duplicate_db_step_events: await duplicateStepEvents(rt, ids) });
+    lease_ms: t.config.RAYVAULT_LEASE_MS, within_lease_plus_2s: `${recoveries.filter((ms) => ms <= t.config.RAYVAULT_LEASE_MS + 2000).length}/${recoveries.length}`, in_flight_steps_repeated: repeated.length, duplicate_db_step_events: await duplicateStepEvents(rt, ids),
+    reconciler_requeued: (await rt.pool.query(`SELECT count(*)::int AS n FROM run_events WHERE type = 'requeued' AND run_id = ANY($1)`, [ids])).rows[0].n });
   expect((await statuses(rt, ids)).done).toBe(ids.length);
   expect(await duplicateStepEvents(rt, ids)).toBe(0);
   // Only a step in flight at a kill (never checkpointed) may run again: at most one per kill.

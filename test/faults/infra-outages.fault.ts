@@ -123,6 +123,8 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
     const ids = await submitMany(rt, 10, { steps, stepMs: 300 });
     for (const downMs of downtimes) {
       await sleep(1500);
+      // Keep runs in flight for every restart, however fast the earlier ones finished.
+      if (ids.length - ((await statuses(rt, ids)).done ?? 0) < 3) ids.push(...(await submitMany(rt, 3, { steps, stepMs: 300 })));
       const active = ids.length - ((await statuses(rt, ids)).done ?? 0);
       const downAt = Date.now();
       await redis.stop();
@@ -131,12 +133,17 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
       const upAt = new Date();
       // Steps go on without Redis; a stage claim needs a job delivered through it.
       await waitFor('a stage claimed after the restart', async () => (await rt.pool.query(`SELECT 1 FROM run_events
-        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount, 30000, 50);
+        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount, 30000, 50).catch(async (e) => {
+        // Say what the runs and workers were doing when nothing moved.
+        const { rows } = await rt.pool.query(`SELECT id, status, stage, attempt, worker_id FROM runs WHERE id = ANY($1) AND status <> 'done'`, [ids]);
+        console.log(JSON.stringify({ active, downMs, stuck: rows, workers: [...fleet.workers.values()].map((w) => ({ id: w.workerId, tail: w.output().slice(-1500) })) }));
+        throw e;
+      });
       restarts.push({ active, down_ms: upAt.getTime() - downAt, first_claim_ms: Date.now() - upAt.getTime() });
     }
     await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
     const repeated = repeatedSteps(t.stateDir, ids);
-    report('Redis restarted x 5 (AOF always)', { runs: ids.length, restarts, first_claim_after_restart_ms: stats(restarts.map((r) => r.first_claim_ms)),
+    report('Redis restarted x 5 (AOF always)', { runs: ids.length, started_with: 10, restarts, first_claim_after_restart_ms: stats(restarts.map((r) => r.first_claim_ms)),
       done: (await statuses(rt, ids)).done, duplicate_db_step_events: await duplicateStepEvents(rt, ids), in_flight_steps_repeated: repeated,
       events: await eventCounts(rt, ids, ['panic_heartbeat_uncertain', 'panic_lost_lock', 'requeued']),
       lock_losses: await counterTotal(rt, 'lock_losses'), fenced_writes: await counterTotal(rt, 'fenced_writes') });

@@ -71,6 +71,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
   async function runJob(job: Job<StageJob>, token: string | undefined, data: StageJob, log: typeof rt.log, retryLater: (ms: number, why: string) => Promise<never>): Promise<unknown> {
     const lease = await rt.locks.acquire(data.runId, rt.workerId);
     if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
+    // The stop may have begun while the lock was being taken: claim nothing then.
+    if (host.stopping()) {
+      await rt.locks.release(lease).catch(() => undefined);
+      return retryLater(0, 'worker stopping: job left for another worker');
+    }
     let session: RunSession | undefined;
     let released = false;
     // Out of the heartbeat first, or its next renewal would set the lock again.

@@ -1,18 +1,6 @@
-import { DatabaseUnavailableError, type Logger, type Rpc } from '@rayvault/shared';
+import { DatabaseUnavailableError, type Artifact, type Logger, type Rpc } from '@rayvault/shared';
 
-/** A row of the video index (`artifacts`). */
-export type Artifact = {
-  run_id: string;
-  stage: string;
-  segment: number | null;
-  kind: string;
-  path: string;
-  sha256: string;
-  bytes: number;
-  duration_s: number | null;
-  meta: Record<string, unknown>;
-  created_at: string;
-};
+export type { Artifact };
 
 export async function listArtifacts(rpc: Rpc, runId: string): Promise<Artifact[]> {
   return ((await rpc('rv_list_artifacts', { p_run: runId })) ?? []) as Artifact[];

@@ -1,22 +1,11 @@
 import path from 'node:path';
 import type pg from 'pg';
 import { InvalidInputError, RunNotFoundError } from '../errors/errors';
+import type { Artifact } from '../store/types';
 import type { FileEntry } from './state-layout';
 
 /** A row of the video index (`artifacts`), its path resolved against the state dir. */
-export type IndexEntry = {
-  id: number;
-  run_id: string;
-  stage: string;
-  segment: number | null;
-  kind: string;
-  path: string;
-  sha256: string;
-  bytes: number;
-  duration_s: number | null;
-  meta: Record<string, unknown>;
-  created_at: Date;
-};
+export type IndexEntry = Omit<Artifact, 'created_at'> & { id: number; created_at: Date };
 
 /**
  * The video index: rendered videos and every artifact whose file lives in the

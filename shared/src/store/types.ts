@@ -62,6 +62,20 @@ export type WorkerRecord = {
   stopped_at: string | null;
 };
 
+/** A row of the video index (`artifacts`), as the SQL functions return it. */
+export type Artifact = {
+  run_id: string;
+  stage: string;
+  segment: number | null;
+  kind: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+  duration_s: number | null;
+  meta: Record<string, unknown>;
+  created_at: string;
+};
+
 export type InFlightRun = Pick<Run, 'id' | 'status' | 'stage' | 'attempt' | 'worker_id' | 'updated_at'>;
 
 export type ClaimResult = { stale: boolean; run: Run; steps?: Record<string, unknown> | null };

@@ -121,6 +121,16 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
     scheduler.start();
     await Promise.all([fleet.start('rr-a'), fleet.start('rr-b')]);
     const ids = await submitMany(rt, 10, { steps, stepMs: 300 });
+    // Say what the runs and workers were doing when nothing moved, then fail.
+    const describeStuck = (context: object) => async (e: unknown) => {
+      const { rows } = await rt.pool.query(`SELECT r.id, r.status, r.stage, r.attempt, r.worker_id, r.worker_last_error,
+          (SELECT json_agg(e.type || ' by ' || e.actor || coalesce(': ' || e.reason, '') ORDER BY e.seq) FROM (SELECT * FROM run_events
+            WHERE run_id = r.id ORDER BY seq DESC LIMIT 8) e) AS last_events
+        FROM runs r WHERE r.id = ANY($1) AND r.status <> 'done'`, [ids]);
+      console.log(JSON.stringify({ ...context, stuck: rows, workers: [...fleet.workers.values()].map((w) => ({ id: w.workerId,
+        tail: w.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-25) })) }, null, 1));
+      throw e;
+    };
     for (const downMs of downtimes) {
       await sleep(1500);
       // Keep runs in flight for every restart, however fast the earlier ones finished.
@@ -131,17 +141,14 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
       await sleep(downMs);
       await redis.start();
       const upAt = new Date();
-      // Steps go on without Redis; a stage claim needs a job delivered through it.
+      // Steps go on without Redis; a stage claim needs a job delivered through it (unless every run finished during the outage).
       await waitFor('a stage claimed after the restart', async () => (await rt.pool.query(`SELECT 1 FROM run_events
-        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount, 30000, 50).catch(async (e) => {
-        // Say what the runs and workers were doing when nothing moved.
-        const { rows } = await rt.pool.query(`SELECT id, status, stage, attempt, worker_id FROM runs WHERE id = ANY($1) AND status <> 'done'`, [ids]);
-        console.log(JSON.stringify({ active, downMs, stuck: rows, workers: [...fleet.workers.values()].map((w) => ({ id: w.workerId, tail: w.output().slice(-1500) })) }));
-        throw e;
-      });
+        WHERE run_id = ANY($1) AND type = 'stage_claimed' AND created_at > $2`, [ids, upAt])).rowCount
+        || (await statuses(rt, ids)).done === ids.length, 30000, 50)
+        .catch(describeStuck({ active, downMs }));
       restarts.push({ active, down_ms: upAt.getTime() - downAt, first_claim_ms: Date.now() - upAt.getTime() });
     }
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
+    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250).catch(describeStuck({ restarts }));
     const repeated = repeatedSteps(t.stateDir, ids);
     report('Redis restarted x 5 (AOF always)', { runs: ids.length, started_with: 10, restarts, first_claim_after_restart_ms: stats(restarts.map((r) => r.first_claim_ms)),
       done: (await statuses(rt, ids)).done, duplicate_db_step_events: await duplicateStepEvents(rt, ids), in_flight_steps_repeated: repeated,

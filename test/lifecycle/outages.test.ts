@@ -2,10 +2,10 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { createWorkerHost, submitRun } from '@rayvault/shared';
+import { createFastFailRedis, createWorkerHost, submitRun } from '@rayvault/shared';
 import { createDatabase, createTestEnv, startPgServer, startRedisServer, testRuntime, waitFor } from '../support/harness';
 import { readEffects } from '../support/test-processors';
-import { allStepsProcessors } from '../support/test-processors';
+import { allStepsProcessors, stepsProcessor } from '../support/test-processors';
 
 jest.setTimeout(120000);
 
@@ -59,5 +59,60 @@ it('Redis restarted mid-run: workers reconnect and the run completes', async () 
     await host.close(1000);
     await rt.releasers.close();
     await redis.stop();
+  }
+});
+
+it('the lock connection still reconnecting while jobs arrive: jobs wait without spending attempts, the run completes', async () => {
+  const t = await createTestEnv('fastlag');
+  const rt = testRuntime(t, 'lag-worker');
+  const host = createWorkerHost(rt, { processors: allStepsProcessors(t.stateDir) });
+  await host.start();
+  try {
+    // After an outage each connection reconnects on its own backoff: here the queue connection is back, the lock one is not.
+    rt.fastRedis.disconnect();
+    const run = await submitRun(rt, { product: { name: 'P' }, input: { steps: 1 }, actor: 'test' });
+    // Three attempts with a 200 ms backoff would be spent well within this.
+    await new Promise((r) => setTimeout(r, 3000));
+    const job = (await rt.queues.evidence.getJob(`${run.id}:evidence:1`))!;
+    expect({ state: await job.getState(), attemptsMade: job.attemptsMade, status: (await rt.store.getRun(run.id))!.status })
+      .toEqual({ state: expect.stringMatching(/^(delayed|waiting|active)$/), attemptsMade: 0, status: 'queued' }); // postponed, retried, never failed
+    await rt.fastRedis.connect();
+    await waitFor('run done', async () => (await rt.store.getRun(run.id))?.status === 'done', 30000, 100);
+  } finally {
+    await host.close(1000);
+    await rt.releasers.close();
+  }
+});
+
+it('Redis unreachable from inside a stage: the stage is postponed from its checkpoint, no attempt spent, the run completes', async () => {
+  const t = await createTestEnv('stagelag');
+  const rt = testRuntime(t, 'stage-lag-worker');
+  const steps = stepsProcessor(t.stateDir);
+  const stageRedis = createFastFailRedis(t.redisUrl, rt.log);
+  let cut = false;
+  // Stage code that reads Redis (as the evidence breakers do) while its connection is away for 3 s.
+  const processors = { ...allStepsProcessors(t.stateDir), voice: async (ctx: Parameters<typeof steps>[0]) => {
+    if (!cut) {
+      cut = true;
+      stageRedis.disconnect();
+      setTimeout(() => void stageRedis.connect(), 3000);
+    }
+    await stageRedis.get(`${t.prefix}:probe`);
+    return steps(ctx);
+  } };
+  const host = createWorkerHost(rt, { processors });
+  await host.start();
+  try {
+    const run = await submitRun(rt, { product: { name: 'P' }, input: { steps: 1 }, actor: 'test' });
+    const done = await waitFor('run settled', async () => {
+      const r = (await rt.store.getRun(run.id))!;
+      return ['done', 'failed', 'panic'].includes(r.status) && r;
+    }, 30000, 100);
+    expect({ status: done.status, error: done.worker_last_error }).toEqual({ status: 'done', error: null });
+    expect(cut).toBe(true);
+  } finally {
+    stageRedis.disconnect();
+    await host.close(1000);
+    await rt.releasers.close();
   }
 });

@@ -30,6 +30,19 @@ export function createFastFailRedis(url: string, log: Logger): Redis {
   return createRedis(url, log, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2000 });
 }
 
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * True when a Redis command failed because Redis could not be reached (down, or
+ * this connection still reconnecting), as opposed to a command Redis refused.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code, message } = err as { name?: string; code?: string; message?: string };
+  if (name === 'MaxRetriesPerRequestError' || (code && UNREACHABLE_CODES.has(code))) return true;
+  return /Stream isn't writeable|Connection is closed|Command timed out/.test(message ?? '');
+}
+
 /**
  * Resolves once `redis` is connected, rejects with the connection error when it
  * cannot connect. The fail-fast connection has no offline queue, so a command

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { nextStage } from '../domain/run-status';
 import { isRayVaultError } from '../errors/rayvault-error';
+import { isRedisUnavailable } from '../infra/redis';
 import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, ShutdownError } from '../errors/errors';
 import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
@@ -69,7 +70,12 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
   };
 
   async function runJob(job: Job<StageJob>, token: string | undefined, data: StageJob, log: typeof rt.log, retryLater: (ms: number, why: string) => Promise<never>): Promise<unknown> {
-    const lease = await rt.locks.acquire(data.runId, rt.workerId);
+    // The lock connection may still be reconnecting after an outage while this job came through
+    // the queue connection: not the job's fault, so no attempt is spent on it.
+    const lease = await rt.locks.acquire(data.runId, rt.workerId).catch((err) => {
+      if (isRedisUnavailable(err)) return retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'redis unreachable for the run lock');
+      throw err;
+    });
     if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
     // The stop may have begun while the lock was being taken: claim nothing then.
     if (host.stopping()) {
@@ -176,6 +182,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       // the reconciler re-queues it if nobody does. (If another worker took this very job over,
       // BullMQ refuses this completion for lack of the job lock, which is right too.)
       return { abandoned: 'lost lock' } as never;
+    }
+    // Redis or Postgres unreachable is the platform's fault, not the job's: wait for it without spending an attempt.
+    if (reason instanceof DatabaseUnavailableError || isRedisUnavailable(reason)) {
+      log.warn({ err: reason }, 'dependency unreachable mid-stage: postponed from the last checkpoint, no attempt spent');
+      return retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'dependency unreachable');
     }
     // Bad input or config stays bad: retrying it only delays the operator's verdict.
     const noRetry = isPanic(reason) || (isRayVaultError(reason) && !reason.retryable) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

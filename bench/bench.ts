@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createLogger, createRuntime, loadConfig } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, STAGES } from '@rayvault/shared';
 import { measureChain } from './chain';
 import { startBenchInfra } from './infra';
 import { measureRealWork } from './real-work';
@@ -44,6 +44,8 @@ async function main() {
       rows.push(['  cpu ms per transition', `raw ${t.cpu_ms_per_transition.raw.total}, rayvault ${t.cpu_ms_per_transition.rayvault.total} (stages ${t.cpu_ms_per_transition.rayvault.stages}, postgres ${t.cpu_ms_per_transition.rayvault.postgres}, redis ${t.cpu_ms_per_transition.rayvault.redis})`, '', null]);
       const l = c.latency_ms;
       rows.push([`2 latency p50/p99 at ${l.rate_per_s} runs/s (ms)`, `raw ${l.raw.p50}/${l.raw.p99}, rayvault ${l.rayvault.p50}/${l.rayvault.p99}`, `p99 <= 2 x raw (${2 * l.raw.p99})`, l.rayvault.p99 <= 2 * l.raw.p99]);
+      const hop = (h: string) => `${l.rayvault_hops[h].p50}/${l.rayvault_hops[h].p99}`;
+      rows.push(['  rayvault per stage p50/p99 (ms)', STAGES.map((s) => `${s} wait ${hop(`wait:${s}`)} run ${hop(`in_stage:${s}`)}`).join(', '), 'report', null]);
       const k = c.cost_per_transition;
       rows.push(['3 postgres round trips / transition', `${k.postgres_round_trips} (stage workers ${k.postgres_round_trips_stage_workers}, run creation 0.25)`, '<= 2', k.postgres_round_trips <= 2]);
       rows.push(['3 redis commands / transition', `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`, 'report', null]);

@@ -71,6 +71,7 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   await ourRun(o.rate * o.pacedS, true);
   const { rows } = await db.query(`SELECT extract(epoch FROM (updated_at - created_at)) * 1000 AS ms FROM runs WHERE created_at >= $1`, [pacedStart]);
   const ourLat = rows.map((r) => Number(r.ms));
+  const hops = await latencyHops(db, pacedStart);
 
   // Cost: exact counts on a small sample. MONITOR shows what clients send and,
   // tagged "lua", what BullMQ's scripts run inside Redis; every Postgres call of
@@ -93,7 +94,7 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
     throughput: { raw_runs_per_s: round(rawRate), rayvault_runs_per_s: round(ourRate), ratio: round(ourRate / rawRate, 2),
       cpu_ms_per_transition: { raw: rawCpu, rayvault: ourCpu } },
     latency_ms: { rate_per_s: o.rate, raw: { p50: percentile(rawPaced.lat, 50), p99: percentile(rawPaced.lat, 99) },
-      rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) } },
+      rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) }, rayvault_hops: hops },
     cost_per_transition: {
       redis_commands_sent: round(sent / transitions, 1), redis_commands_in_scripts: round(inLua / transitions, 1),
       postgres_round_trips: round(xids / transitions, 2),
@@ -102,6 +103,20 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
     },
     rss_mb: { idle: idleRss, under_load: ourT.peak },
   };
+}
+
+/**
+ * Where a paced run's time goes, from its events: `wait` is from the previous
+ * event (created, or the previous stage completed) to the stage's claim, i.e.
+ * queue delivery + run lock + claim; `in_stage` is claim to completion.
+ */
+async function latencyHops(db: pg.Pool, since: Date) {
+  const { rows } = await db.query<{ hop: string; ms: number }>(`SELECT (CASE WHEN type = 'stage_claimed' THEN 'wait:' ELSE 'in_stage:' END) || (payload->>'stage') AS hop,
+      extract(epoch FROM created_at - lag(created_at) OVER (PARTITION BY run_id ORDER BY seq)) * 1000 AS ms
+    FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE created_at >= $1)`, [since]);
+  const by = new Map<string, number[]>();
+  for (const r of rows) if (r.ms !== null && r.hop) by.set(r.hop, [...(by.get(r.hop) ?? []), Number(r.ms)]);
+  return Object.fromEntries(STAGES.flatMap((s) => [`wait:${s}`, `in_stage:${s}`]).map((h) => [h, { p50: round(percentile(by.get(h) ?? [], 50), 1), p99: round(percentile(by.get(h) ?? [], 99), 1) }]));
 }
 
 export async function waitUntil(fn: () => Promise<boolean>, timeoutMs = 600000) {

@@ -10,7 +10,8 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
-    enableAutoPipelining: true,
+    // No auto-pipelining: it defers every command to the next turn of the event loop and builds a
+    // pipeline carrying all of BullMQ's scripts each time; measured, it tripled hand-off latency under load.
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2000),
     ...options,
   });

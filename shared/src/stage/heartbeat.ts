@@ -44,7 +44,7 @@ export function createHeartbeat(deps: {
     const t0 = performance.now();
     let ok = true;
     let renewed = 0;
-    // All renewals at once: the Redis client pipelines them into one write.
+    // All renewals at once: sent together, one round trip of waiting.
     await Promise.all([...sessions].map(async (s) => {
       try {
         const r = await rt.locks.renew(s.lease);

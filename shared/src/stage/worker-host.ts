@@ -65,8 +65,8 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       state = next;
       current = next === 'idle' ? undefined : session ?? current;
       if (error) lastError = error;
-      // Publish state changes at once; a busy worker staying active waits for its regular beat.
-      if (changed) heartbeat.beatSoon();
+      // A gate or a panic is published at once; active and idle, which flip with every job, wait for the regular beat.
+      if (changed && (next === 'waiting' || next === 'panic')) heartbeat.beatSoon();
     },
     onRunSettled(runId) {
       if (options.once && (onceRun ?? runId) === runId) resolveOnce();

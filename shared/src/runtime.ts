@@ -63,7 +63,7 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
     // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
     store: createStore(countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
       fastRedis, prefix, log)),
-    locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS, redis),
+    locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
     checkpoints: createCheckpointFiles(path.join(stateDir, 'checkpoints')),
   };
 }

@@ -27,16 +27,11 @@ type LockCommands = {
   rvReleaseLock(key: string, token: string): Promise<number>;
 };
 
-/**
- * `redis` takes, renews and releases locks and should fail fast while Redis is
- * away; `handOff` (the queue connection) releases a lock just before the next
- * stage is enqueued on it, so Redis frees the lock before the job can be seen.
- */
-export function createRunLocks(redis: Redis, prefix: string, leaseMs: number, handOff: Redis = redis) {
+export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
   const keyOf = (runId: string) => `${prefix}:lock:run:${runId}`;
   // EVALSHA after the first call: the script text is not resent on every renewal.
   redis.defineCommand('rvRenewLock', { numberOfKeys: 1, lua: RENEW });
-  for (const r of new Set([redis, handOff])) r.defineCommand('rvReleaseLock', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('rvReleaseLock', { numberOfKeys: 1, lua: RELEASE });
   const cmd = redis as unknown as LockCommands;
 
   return {
@@ -54,10 +49,6 @@ export function createRunLocks(redis: Redis, prefix: string, leaseMs: number, ha
     },
     async release(lease: Lease): Promise<boolean> {
       return Number(await cmd.rvReleaseLock(lease.key, lease.token)) === 1;
-    },
-    /** Release on the hand-off connection; a command sent on it afterwards runs after the release. */
-    releaseForHandOff(lease: Lease): Promise<boolean> {
-      return (handOff as unknown as LockCommands).rvReleaseLock(lease.key, lease.token).then((n) => Number(n) === 1);
     },
     /** The holder's worker id, or null when free. */
     async holder(runId: string): Promise<string | null> {

@@ -26,8 +26,13 @@ export function createSpool(dir: string, owner: string, log: Logger, onAppend: (
   let file = '';
   let fd: number | null = null;
   let generation = 0;
+  let appends = 0;
 
   return {
+    /** Records this process has appended so far (a replay that empties the spool covers all of them). */
+    get appends() {
+      return appends;
+    },
     append(fn: string, args: Record<string, unknown>): SpoolRecord {
       const base = { id: randomUUID(), fn, args, at: new Date().toISOString() };
       const rec: SpoolRecord = { ...base, crc: checksum(base) };
@@ -46,6 +51,7 @@ export function createSpool(dir: string, owner: string, log: Logger, onAppend: (
         fd = null;
         throw err;
       }
+      appends++;
       log.warn({ fn, spool: file }, 'database unreachable: write spooled');
       onAppend();
       return rec;

@@ -19,8 +19,11 @@ export type HostInternals = {
   rt: Runtime;
   sessions: Set<RunSession>;
   whenCertain: (signal: AbortSignal) => Promise<void>;
-  /** Replays this machine's spool; true when it is empty afterwards. */
-  flushSpool: () => Promise<boolean>;
+  /**
+   * Replays this machine's spool; true when it is empty afterwards. With `ownSince`, nothing
+   * is read when this process spooled nothing since the last replay that emptied it.
+   */
+  flushSpool: (ownSince?: boolean) => Promise<boolean>;
   state: () => WorkerState;
   setState: (state: WorkerState, session?: RunSession, error?: string) => void;
   onRunSettled: (runId: string) => void;
@@ -142,9 +145,10 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       host.onRunSettled(runId);
       return;
     }
-    // Spooled writes of this run must land before the hand-off, in order.
+    // Spooled writes of this run must land before the hand-off, in order. Only ours can: a
+    // previous holder's spooled writes carry its old fence and are refused whenever replayed.
     await untilDatabaseAnswers(async () => {
-      if (!(await host.flushSpool())) throw new DatabaseUnavailableError('spool not drained yet');
+      if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
     }, signal, log, 'spool');
     const next = nextStage(stage);
     await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,

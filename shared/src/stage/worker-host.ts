@@ -34,6 +34,8 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   let current: RunSession | undefined;
   let lastError: string | null = null;
   let flushing: Promise<boolean> | undefined;
+  // Own spool appends covered by the last replay that left the spool empty.
+  let emptiedThrough = -1;
   let onceRun: string | undefined;
   let resolveOnce: () => void = () => {};
   const onceDone = new Promise<void>((r) => (resolveOnce = r));
@@ -50,11 +52,14 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     occupancy: { jobs: 0, solo: false, reservedUntil: 0 },
     stopping: () => closing !== undefined,
     whenCertain: heartbeat.whenCertain,
-    flushSpool() {
+    flushSpool(ownSince) {
+      if (ownSince && rt.spool.appends === emptiedThrough) return Promise.resolve(true);
       flushing ??= (async () => {
+        const through = rt.spool.appends;
         rt.spool.rotate();
         const r = await replaySpool(rt.spoolDir, rt.store.rpc, log);
         if (r.applied || r.duplicates || r.rejected || r.quarantined) log.info(r, 'spool replayed');
+        if (r.remaining === 0) emptiedThrough = through;
         return r.remaining === 0;
       })().finally(() => (flushing = undefined));
       return flushing;

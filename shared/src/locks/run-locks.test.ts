@@ -36,3 +36,15 @@ it('a lease expires on its own, and a renewal after Redis lost the key re-sets i
   await new Promise((r) => setTimeout(r, 120));
   expect(await l.acquire(run, 'w2')).not.toBeNull();
 });
+
+it('tells how long a held lock has left, so a takeover retries just after a dead holder lease runs out', async () => {
+  const l = locks();
+  const run = randomUUID();
+  expect(await l.expiresInMs(run)).toBe(0);
+  const a = await l.acquire(run, 'w1');
+  const left = await l.expiresInMs(run);
+  expect(left).toBeGreaterThan(800);
+  expect(left).toBeLessThanOrEqual(1000);
+  await l.release(a!);
+  expect(await l.expiresInMs(run)).toBe(0);
+});

@@ -50,6 +50,10 @@ export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
     async release(lease: Lease): Promise<boolean> {
       return Number(await cmd.rvReleaseLock(lease.key, lease.token)) === 1;
     },
+    /** Milliseconds until the lock expires unless renewed (0 when free). */
+    async expiresInMs(runId: string): Promise<number> {
+      return Math.max(0, await redis.pttl(keyOf(runId)));
+    },
     /** The holder's worker id, or null when free. */
     async holder(runId: string): Promise<string | null> {
       const v = await redis.get(keyOf(runId));

@@ -34,6 +34,7 @@ export type HostInternals = {
 };
 
 const RETRY_SOON_MS = 250;
+const LOCK_EXPIRY_MARGIN_MS = 50;
 
 /**
  * Wraps a stage processor with the run lifecycle: lease, fence, checkpoints,
@@ -79,7 +80,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       if (isRedisUnavailable(err)) return retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'redis unreachable for the run lock');
       throw err;
     });
-    if (!lease) return retryLater(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), 'run lock held by another worker');
+    if (!lease) {
+      // A dead holder's lock is about to expire (a takeover): come back just after it does, not a heartbeat later.
+      const leftMs = await rt.locks.expiresInMs(data.runId).catch(() => rt.config.heartbeatMs);
+      return retryLater(Math.min(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), Math.max(LOCK_EXPIRY_MARGIN_MS, leftMs + LOCK_EXPIRY_MARGIN_MS)), 'run lock held by another worker');
+    }
     // The stop may have begun while the lock was being taken: claim nothing then.
     if (host.stopping()) {
       await rt.locks.release(lease).catch(() => undefined);

@@ -31,10 +31,11 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
   async function staleGates(): Promise<number> {
     const gates = await rt.store.listRuns({ status: 'waiting_approval', limit: 500 });
     const stale = gates.filter((g) => Date.now() - Date.parse(g.updated_at) > config.RAYVAULT_STALE_GATE_MS);
-    // One reminder per gate per period: the dedupe key carries the period number.
-    const period = Math.floor(Date.now() / config.RAYVAULT_STALE_GATE_MS);
     for (const g of stale) {
-      const minutes = Math.round((Date.now() - Date.parse(g.updated_at)) / 60_000);
+      const ageMs = Date.now() - Date.parse(g.updated_at);
+      const minutes = Math.round(ageMs / 60_000);
+      // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a moment).
+      const period = Math.floor(ageMs / config.RAYVAULT_STALE_GATE_MS);
       await rt.alerter.raise({ kind: 'stale_gate', runId: g.id, status: g.status, title: `STALE_GATE: run ${g.id} waits for a decision`,
         text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`, dedupeKey: `stale_gate:${g.id}:${period}` });
     }

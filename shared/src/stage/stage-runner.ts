@@ -64,12 +64,22 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       return retryLater(RETRY_SOON_MS, suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here');
     }
     occ.jobs++;
-    if (suspect) { occ.solo = true; occ.reservedUntil = 0; }
+    let shareAgain: NodeJS.Timeout | undefined;
+    if (suspect) {
+      occ.solo = true;
+      occ.reservedUntil = 0;
+      // Poison kills its process soon after it starts: a suspect that survived a lease alone shares the worker
+      // again, so a long stage (a render) does not hold every other job of a single worker back to its end.
+      shareAgain = setTimeout(() => (occ.solo = false), rt.config.RAYVAULT_LEASE_MS).unref();
+    }
     try {
       return await runJob(job, token, data, log, retryLater);
     } finally {
       occ.jobs--;
-      if (suspect) occ.solo = false;
+      if (suspect) {
+        clearTimeout(shareAgain);
+        occ.solo = false;
+      }
     }
   };
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { UNREACHABLE_SOCKET_CODES } from './unreachable';
 
 // Postgres bigint (fencing tokens, seq) fits in a JS number for any realistic run.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -11,8 +12,7 @@ export function createPool(connectionString: string, log: Logger, max = 10): pg.
   return pool;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
+const CONNECTION_CODES = new Set([...UNREACHABLE_SOCKET_CODES, '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
 
 /** True when the error means "the database could not be reached", as opposed to a rejected statement. */
 export function isConnectionError(err: unknown, depth = 0): boolean {

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { UNREACHABLE_SOCKET_CODES } from './unreachable';
 
 /**
  * A Redis connection that reconnects forever (BullMQ workers need
@@ -31,7 +32,7 @@ export function createFastFailRedis(url: string, log: Logger): Redis {
   return createRedis(url, log, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2000 });
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNREACHABLE_CODES = new Set(UNREACHABLE_SOCKET_CODES);
 
 /**
  * True when a Redis command failed because Redis could not be reached (down, or

@@ -93,7 +93,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     if (!lease) {
       // A dead holder's lock is about to expire (a takeover): come back just after it does, not a heartbeat later.
       const leftMs = await rt.locks.expiresInMs(data.runId).catch(() => rt.config.heartbeatMs);
-      return retryLater(Math.min(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), Math.max(LOCK_EXPIRY_MARGIN_MS, leftMs + LOCK_EXPIRY_MARGIN_MS)), 'run lock held by another worker');
+      return retryLater(Math.min(Math.max(RETRY_SOON_MS, rt.config.heartbeatMs), leftMs + LOCK_EXPIRY_MARGIN_MS), 'run lock held by another worker');
     }
     // The stop may have begun while the lock was being taken: claim nothing then.
     if (host.stopping()) {

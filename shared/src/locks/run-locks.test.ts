@@ -48,3 +48,31 @@ it('tells how long a held lock has left, so a takeover retries just after a dead
   await l.release(a!);
   expect(await l.expiresInMs(run)).toBe(0);
 });
+
+it("a stage worker's acquire takes over a lock left at an earlier stage or attempt of the run, never one at the same or a later position", async () => {
+  const l = locks();
+  const run = randomUUID();
+  const evidence = await l.acquire(run, 'w1', { attempt: 1, stage: 'evidence' });
+  // The same job delivered twice (a stall) must wait: same position.
+  expect(await l.acquire(run, 'w2', { attempt: 1, stage: 'evidence' })).toBeNull();
+  // The hand-off: voice need not wait for evidence's release; evidence's late renewal and release no longer touch voice's lock.
+  const voice = await l.acquire(run, 'w2', { attempt: 1, stage: 'voice' });
+  expect(voice).not.toBeNull();
+  expect(await l.renew(evidence!)).toBe('lost');
+  expect(await l.release(evidence!)).toBe(false);
+  expect(await l.holder(run)).toBe('w2');
+  // A leftover job of an earlier position never displaces a later one.
+  expect(await l.acquire(run, 'w3', { attempt: 1, stage: 'evidence' })).toBeNull();
+  expect(await l.acquire(run, 'w3', { attempt: 1, stage: 'qc' })).not.toBeNull();
+  expect(await l.acquire(run, 'w4', { attempt: 1, stage: 'voice' })).toBeNull();
+  // A new attempt (an operator's resume or refetch) starts over at evidence and outranks the old attempt.
+  const retry = await l.acquire(run, 'w4', { attempt: 2, stage: 'evidence' });
+  expect(retry).not.toBeNull();
+  await l.release(retry!);
+  // A plain lock (no position: tests, tools) is never taken over, and takes over nothing.
+  const plain = await l.acquire(run, 'tool');
+  expect(await l.acquire(run, 'w5', { attempt: 9, stage: 'qc' })).toBeNull();
+  await l.release(plain!);
+  await l.acquire(run, 'w5', { attempt: 1, stage: 'evidence' });
+  expect(await l.acquire(run, 'tool')).toBeNull();
+});

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { STAGES, type Stage } from '../domain/run-status';
 
 /**
- * Run locks (leases) in Redis: `SET NX PX` with a random token, renewed and
- * released only by compare-and-set. The lock says who may work on a run right
- * now; the fencing token from Postgres says whose writes count.
+ * Run locks (leases) in Redis: set only when free, with a random token, renewed
+ * and released only by compare-and-set. The lock says who may work on a run
+ * right now; the fencing token from Postgres says whose writes count.
+ *
+ * A stage worker's token also carries where the run is (attempt, stage). A job
+ * for a later position exists only once the database completed the earlier
+ * one (or an operator moved the run on and fenced its holder), so its acquire
+ * takes over a lock still left at an earlier position: the hand-off need not
+ * wait for the previous holder's release, nor for its lease when it died
+ * between completing and releasing.
  */
 export type Lease = { runId: string; key: string; token: string };
 export type RenewResult = 'renewed' | 'reacquired' | 'lost';
@@ -17,12 +25,27 @@ if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`;
 
+// KEYS[1] lock key; ARGV[1] token, ARGV[2] lease ms, ARGV[3] attempt, ARGV[4] stage index (both empty for a plain lock).
+// Returns 1 when set: the key was free, or held at an earlier (attempt, stage) of the run.
+const ACQUIRE = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  local a, s = string.match(v, '|(%d+)%.(%d+)$')
+  local na, ns = tonumber(ARGV[3]), tonumber(ARGV[4])
+  if not (a and na) then return 0 end
+  a, s = tonumber(a), tonumber(s)
+  if a > na or (a == na and s >= ns) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
 // KEYS[1] lock key; ARGV[1] token. Returns 1 when deleted, 0 when not ours.
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 type LockCommands = {
+  rvAcquireLock(key: string, token: string, leaseMs: number, attempt: number | '', stage: number | ''): Promise<number>;
   rvRenewLock(key: string, token: string, leaseMs: number): Promise<number>;
   rvReleaseLock(key: string, token: string): Promise<number>;
 };
@@ -30,6 +53,7 @@ type LockCommands = {
 export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
   const keyOf = (runId: string) => `${prefix}:lock:run:${runId}`;
   // EVALSHA after the first call: the script text is not resent on every renewal.
+  redis.defineCommand('rvAcquireLock', { numberOfKeys: 1, lua: ACQUIRE });
   redis.defineCommand('rvRenewLock', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('rvReleaseLock', { numberOfKeys: 1, lua: RELEASE });
   const cmd = redis as unknown as LockCommands;
@@ -37,11 +61,15 @@ export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
   return {
     leaseMs,
     keyOf,
-    /** Take the lock for `owner` (a worker id); null when another holder has it. */
-    async acquire(runId: string, owner: string): Promise<Lease | null> {
-      const lease = { runId, key: keyOf(runId), token: `${owner}|${randomUUID()}` };
-      const ok = await redis.set(lease.key, lease.token, 'PX', leaseMs, 'NX');
-      return ok === 'OK' ? lease : null;
+    /**
+     * Take the lock for `owner` (a worker id); null when another holder has it. A stage
+     * worker passes `at`, the job's position, to take over a lock left at an earlier one.
+     */
+    async acquire(runId: string, owner: string, at?: { attempt: number; stage: Stage }): Promise<Lease | null> {
+      const position = at ? `|${at.attempt}.${STAGES.indexOf(at.stage)}` : '';
+      const lease = { runId, key: keyOf(runId), token: `${owner}|${randomUUID()}${position}` };
+      const ok = await cmd.rvAcquireLock(lease.key, lease.token, leaseMs, at?.attempt ?? '', at ? STAGES.indexOf(at.stage) : '');
+      return Number(ok) === 1 ? lease : null;
     },
     async renew(lease: Lease): Promise<RenewResult> {
       const r = Number(await cmd.rvRenewLock(lease.key, lease.token, leaseMs));

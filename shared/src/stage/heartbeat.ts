@@ -49,7 +49,8 @@ export function createHeartbeat(deps: {
       try {
         const r = await rt.locks.renew(s.lease);
         if (r !== 'lost') renewed++;
-        if (r === 'lost') lost(s, 'lock taken by another holder');
+        // A session that ended meanwhile is not lost: the next stage's worker took over its lock.
+        if (r === 'lost' && sessions.has(s)) lost(s, 'lock taken by another holder');
         if (r === 'reacquired') s.needsFenceCheck = true;
       } catch {
         ok = false;

@@ -86,7 +86,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
   async function runJob(job: Job<StageJob>, token: string | undefined, data: StageJob, log: typeof rt.log, retryLater: (ms: number, why: string) => Promise<never>): Promise<unknown> {
     // The lock connection may still be reconnecting after an outage while this job came through
     // the queue connection: not the job's fault, so no attempt is spent on it.
-    const lease = await rt.locks.acquire(data.runId, rt.workerId).catch((err) => {
+    const lease = await rt.locks.acquire(data.runId, rt.workerId, { attempt: data.attempt, stage }).catch((err) => {
       if (isRedisUnavailable(err)) return retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'redis unreachable for the run lock');
       throw err;
     });
@@ -168,15 +168,16 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const next = nextStage(stage);
     await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
       eventId: `${runId}:${stage}:${attempt}:complete` }), signal, log, 'complete');
-    // The database now says nobody holds the run: let go of the lock before the hand-off,
-    // or the next stage's worker finds it still held and waits a heartbeat to retry. The release
-    // goes on the lock connection, after any renewal the heartbeat sent: a renewal arriving after
-    // the release would set the lock again (measured: 5 s stalls when it went on another connection).
-    await releaseLock();
+    // The database now says nobody holds the run. The release and the hand-off go together:
+    // the next stage's acquire takes over a lock left at this earlier stage, so it need not
+    // wait for the release, and a renewal that lands late is refused, not re-set.
+    const letGo = releaseLock();
     if (next) {
       // If this fails the reconciler enqueues it from the database; the id makes that idempotent.
       await enqueueStage(rt.queues, { runId, stage: next, attempt }).catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));
-    } else {
+    }
+    await letGo;
+    if (!next) {
       rt.checkpoints.remove(runId);
       host.onRunSettled(runId);
     }

@@ -42,6 +42,8 @@ async function main() {
       const t = c.throughput;
       rows.push([`1 throughput (runs/s, 4 stages, median of ${t.rounds.raw.length} alternating rounds)`, `raw ${t.raw_runs_per_s}, rayvault ${t.rayvault_runs_per_s}: ratio ${t.ratio} (rounds raw ${t.rounds.raw.join('/')}, rayvault ${t.rounds.rayvault.join('/')})`, 'ratio >= 0.5', t.ratio >= 0.5]);
       rows.push(['  cpu ms per transition', `raw ${t.cpu_ms_per_transition.raw.total}, rayvault ${t.cpu_ms_per_transition.rayvault.total} (stages ${t.cpu_ms_per_transition.rayvault.stages}, postgres ${t.cpu_ms_per_transition.rayvault.postgres}, redis ${t.cpu_ms_per_transition.rayvault.redis})`, '', null]);
+      const cs = t.context_switches_per_transition;
+      rows.push(['  context switches per transition (whole machine, throughput rounds)', `raw ${cs.raw}, rayvault ${cs.rayvault}`, 'report', null]);
       const l = c.latency_ms;
       rows.push([`2 latency p50/p99 at ${l.rate_per_s} runs/s (ms)`, `raw ${l.raw.p50}/${l.raw.p99}, rayvault ${l.rayvault.p50}/${l.rayvault.p99}`, `p99 <= 2 x raw (${2 * l.raw.p99})`, l.rayvault.p99 <= 2 * l.raw.p99]);
       const hop = (h: string) => `${l.rayvault_hops[h].p50}/${l.rayvault_hops[h].p99}`;

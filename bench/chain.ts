@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
-import { cpuDelta, treeCpuMs } from './cpu';
+import { contextSwitches, cpuDelta, treeCpuMs } from './cpu';
 import { percentile, rssMb, spawnTs, stopAll, type Proc } from './infra';
 
 export type ChainOptions = { runs: number; rounds: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string };
@@ -70,14 +70,19 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   let ourCpuSum: Record<string, number> | undefined;
   const add = (sum: Record<string, number> | undefined, a: Record<string, number>, b: Record<string, number>) =>
     Object.fromEntries(Object.keys(a).map((k) => [k, (sum?.[k] ?? 0) + b[k] - a[k]]));
+  const switches = { raw: 0, rayvault: 0 };
   for (let round = 0; round < o.rounds; round++) {
     const r0 = cpuOf(rawProcs);
+    const s0 = contextSwitches();
     rawRounds.push(o.runs / (await rawRun(o.runs, `raw${round}`, false)).seconds);
     rawCpuSum = add(rawCpuSum, r0, cpuOf(rawProcs));
     const c0 = cpuOf(ours);
+    const s1 = contextSwitches();
+    switches.raw += s1 - s0;
     const t = await ourRun(o.runs, false);
     ourRounds.push(o.runs / t.seconds);
     ourCpuSum = add(ourCpuSum, c0, cpuOf(ours));
+    switches.rayvault += contextSwitches() - s1;
     for (const [k, v] of Object.entries(t.peak)) peak[k] = Math.max(peak[k] ?? 0, v);
   }
   const per = o.rounds * o.runs * STAGES.length;
@@ -114,7 +119,8 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   return {
     throughput: { raw_runs_per_s: round(rawRate), rayvault_runs_per_s: round(ourRate), ratio: round(ourRate / rawRate, 2),
       rounds: { raw: rawRounds.map((x) => round(x)), rayvault: ourRounds.map((x) => round(x)) },
-      cpu_ms_per_transition: { raw: rawCpu, rayvault: ourCpu } },
+      cpu_ms_per_transition: { raw: rawCpu, rayvault: ourCpu },
+      context_switches_per_transition: { raw: round(switches.raw / per, 1), rayvault: round(switches.rayvault / per, 1) } },
     latency_ms: { rate_per_s: o.rate, raw: { p50: percentile(rawPaced.lat, 50), p99: percentile(rawPaced.lat, 99) },
       rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) }, rayvault_hops: hops },
     cost_per_transition: {

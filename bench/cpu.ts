@@ -35,3 +35,12 @@ export function treeCpuMs(roots: Record<string, number[]>): Record<string, numbe
 export function cpuDelta(a: Record<string, number>, b: Record<string, number>, per: number): Record<string, number> {
   return Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / per) * 100) / 100]));
 }
+
+/**
+ * Context switches on the whole machine so far (/proc/stat): each time a process waits for an
+ * answer and is woken again, one on each side. Steadier than CPU time on a shared VM, and the
+ * hops a transition takes are what its latency is made of.
+ */
+export function contextSwitches(): number {
+  return Number(/^ctxt (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
+}

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { UNREACHABLE_SOCKET_CODES } from './unreachable';
@@ -16,6 +17,7 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2000),
     ...options,
   });
+  coalesceWrites(redis);
   let lastLogged = 0;
   redis.on('error', (err) => {
     // Reconnect loops repeat the same error; once every 5 s is enough to see it.
@@ -25,6 +27,31 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
     }
   });
   return redis;
+}
+
+/**
+ * Commands sent in the same turn of the event loop (many jobs' commands answer from one read
+ * under load) leave in one socket write instead of one each: a loopback write costs the sender
+ * the receiver's wake-up too, which on a VM was a fifth of a stage worker's CPU. Unlike
+ * auto-pipelining, nothing waits for the next turn and no pipeline object is built.
+ */
+function coalesceWrites(redis: Redis): void {
+  redis.on('connect', () => {
+    const stream = (redis as unknown as { stream: Socket }).stream;
+    const write = stream.write;
+    let corked = false;
+    stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        process.nextTick(() => {
+          corked = false;
+          stream.uncork();
+        });
+      }
+      return write.apply(this, args);
+    } as Socket['write'];
+  });
 }
 
 /** A connection for commands that must fail fast (locks, heartbeats, health) instead of queueing while Redis is down. */

@@ -3,7 +3,7 @@
 // after kill -9, memory and start-up time. Prints a table of every item with
 // its target and writes bench/results.json.
 // Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and BENCH_RATE (latency), BENCH_COST_RUNS,
-// BENCH_REAL_RUNS, BENCH_KILLS. BENCH_ONLY=chain,real,recovery,startup runs a
+// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS. BENCH_ONLY=chain,real,recovery,startup runs a
 // subset; BENCH_PROFILE=DIR writes a CPU profile per RayVault stage process.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createLogger, createRuntime, loadConfig, STAGES } from '@rayvault/shared';
 import { measureChain } from './chain';
+import { measurePostgresFloor } from './postgres-floor';
 import { startBenchInfra } from './infra';
 import { measureRealWork } from './real-work';
 import { measureRecovery } from './recovery';
@@ -51,6 +52,10 @@ async function main() {
       const k = c.cost_per_transition;
       // A stage transition is a claim and a completion; intake (creating the run) is one more call per run, not per transition.
       rows.push(['3 postgres round trips / stage transition', `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`, '<= 2', k.postgres_round_trips_stage_workers <= 2]);
+      const f = await measurePostgresFloor(infra.dbUrl, num('BENCH_FLOOR_CALLS', 2000));
+      results.postgres_floor = f;
+      const u = f.postgres_cpu_us;
+      rows.push(['3b postgres CPU per call, each alone (us)', `claim ${u.claim}, complete ${u.complete} (a transition: ${(u.claim + u.complete) / 1000} ms); create ${u.create}; SELECT 1 ${u.select_1}`, 'report', null]);
       rows.push(['3 redis commands / transition', `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`, 'report', null]);
       rows.push(['6a RSS per stage process (MB)', `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`, 'report', null]);
     }

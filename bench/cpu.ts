@@ -13,6 +13,11 @@ function stat(pid: number): { ppid: number; ms: number } | null {
   }
 }
 
+/** CPU ms one process used so far (all its threads). */
+export function cpuOfPid(pid: number): number {
+  return stat(pid)?.ms ?? NaN;
+}
+
 /** CPU ms used so far by each root's process tree. */
 export function treeCpuMs(roots: Record<string, number[]>): Record<string, number> {
   const all = new Map<number, { ppid: number; ms: number }>();

@@ -169,8 +169,8 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
       eventId: `${runId}:${stage}:${attempt}:complete` }), signal, log, 'complete');
     // The database now says nobody holds the run. The release and the hand-off go together:
-    // the next stage's acquire takes over a lock left at this earlier stage, so it need not
-    // wait for the release, and a renewal that lands late is refused, not re-set.
+    // the next stage's acquire takes over a lock left at this earlier stage, so it waits neither
+    // for the release nor for a late renewal that set the lock again (once a 5 s stall).
     const letGo = releaseLock();
     if (next) {
       // If this fails the reconciler enqueues it from the database; the id makes that idempotent.

@@ -20,7 +20,8 @@ let web: SourceServer;
 
 beforeAll(async () => {
   t = await createTestEnv('evidence');
-  const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_FETCH_TIMEOUT_MS: '300', RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20', RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS: '60000' },
+  // Long enough for a loaded CI machine to serve a loopback page, short enough for the hanging source.
+  const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_FETCH_TIMEOUT_MS: '1000', RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20', RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS: '60000' },
     { schema: evidenceConfigSchema, useDotenv: false });
   rt = createRuntime(config, createLogger('w-evidence', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-evidence' });
   host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt) }, concurrency: 4 });
@@ -122,7 +123,7 @@ it('a source host that is down: retries, the circuit opens, the run fails saying
     // The open circuit spared the host: three tries in the first attempt, none in the BullMQ retries.
     expect(down.hits('/maker')).toBeLessThanOrEqual(3);
     const breaker = (await readBreakers(rt.fastRedis, t.prefix)).find((b) => b.source === down.host)!;
-    expect(breaker).toMatchObject({ state: 'open', operation: 'fetch', last_error: expect.stringMatching(/HTTP 500|did not answer within 300 ms/) });
+    expect(breaker).toMatchObject({ state: 'open', operation: 'fetch', last_error: expect.stringMatching(/HTTP 500|did not answer within 1000 ms/) });
     expect(breaker.cooldown_remaining_ms).toBeGreaterThan(0);
   } finally {
     await down.close();

@@ -49,8 +49,8 @@ export function createHeartbeat(deps: {
       try {
         const r = await rt.locks.renew(s.lease);
         if (r !== 'lost') renewed++;
-        // A session that ended meanwhile is not lost: the next stage's worker took over its lock.
-        if (r === 'lost' && sessions.has(s)) lost(s, 'lock taken by another holder');
+        // A session that ended or is handing off is not lost: the next stage's worker took over its lock.
+        if (r === 'lost' && sessions.has(s) && !s.handingOff) lost(s, 'lock taken by another holder');
         if (r === 'reacquired') s.needsFenceCheck = true;
       } catch {
         ok = false;

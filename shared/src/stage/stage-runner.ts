@@ -151,8 +151,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const { runId, attempt } = session.job;
     const signal = session.signal;
     if ('gate' in outcome) {
+      session.handingOff = true;
       await untilDatabaseAnswers(() => rt.store.transition({ runId, to: 'waiting_approval', fence: session.fence, actor: rt.workerId,
         payload: { diff: outcome.gate.diff, summary: outcome.gate.summary }, eventId: `${runId}:${stage}:${attempt}:gate` }), signal, log, 'gate');
+      // Nobody holds a gated run: an approval may come at once.
+      await releaseLock();
       host.setState('waiting', session);
       await rt.alerter.raise({ kind: 'gate', runId, status: 'waiting_approval', title: `GATE: run ${runId} needs a decision`,
         text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.', details: { diff: outcome.gate.diff }, dedupeKey: `gate:${runId}:${attempt}` });
@@ -166,6 +169,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
     }, signal, log, 'spool');
     const next = nextStage(stage);
+    session.handingOff = true;
     await untilDatabaseAnswers(() => rt.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
       eventId: `${runId}:${stage}:${attempt}:complete` }), signal, log, 'complete');
     // The database now says nobody holds the run. The release and the hand-off go together:

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { oneWritePerTurn } from './one-write-per-turn';
 import { UNREACHABLE_SOCKET_CODES } from './unreachable';
 
 /**
@@ -29,26 +30,14 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
   return redis;
 }
 
-/**
- * Commands sent in the same turn of the event loop (many jobs' commands answer from one read
- * under load) leave in one socket write instead of one each: a loopback write costs the sender
- * the receiver's wake-up too, which on a VM was a fifth of a stage worker's CPU. Unlike
- * auto-pipelining, nothing waits for the next turn and no pipeline object is built.
- */
+/** Commands sent in the same turn of the event loop leave in one socket write (unlike auto-pipelining, no pipeline object is built). */
 function coalesceWrites(redis: Redis): void {
+  // Each reconnect brings a new socket.
   redis.on('connect', () => {
     const stream = (redis as unknown as { stream: Socket }).stream;
     const write = stream.write;
-    let corked = false;
     stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-      if (!corked) {
-        corked = true;
-        stream.cork();
-        process.nextTick(() => {
-          corked = false;
-          stream.uncork();
-        });
-      }
+      oneWritePerTurn(stream);
       return write.apply(this, args);
     } as Socket['write'];
   });

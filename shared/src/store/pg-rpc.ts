@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { DatabaseUnavailableError, FencedWriteError, IllegalTransitionError, InvalidInputError, RunNotFoundError } from '../errors/errors';
+import { oneWritePerTurn } from '../infra/one-write-per-turn';
 import { isConnectionError } from '../infra/postgres';
 import type { Rpc } from './types';
 
@@ -58,7 +60,7 @@ const PIPELINED_CONNECTIONS = 2;
  * the process alive while idle (like the pool's own idle clients).
  */
 function pipelinedQuery(pool: pg.Pool, size: number) {
-  type Slot = { client: pg.Client & { ref(): void; unref(): void; connection: { stream: NodeJS.WritableStream & { cork(): void; uncork(): void } } }; ready: Promise<unknown>; pending: number; corked: boolean; idle?: NodeJS.Timeout };
+  type Slot = { client: pg.Client & { ref(): void; unref(): void; connection: { stream: Writable } }; ready: Promise<unknown>; pending: number; idle?: NodeJS.Timeout };
   const slots: Array<Slot | undefined> = new Array(size);
   const idleMs = pool.options.idleTimeoutMillis || 10000;
   let next = 0;
@@ -69,7 +71,7 @@ function pipelinedQuery(pool: pg.Pool, size: number) {
   };
   const open = (i: number): Slot => {
     const client = new pg.Client({ ...pool.options, pipeline: true } as pg.ClientConfig) as Slot['client'];
-    const slot: Slot = { client, ready: client.connect(), pending: 0, corked: false };
+    const slot: Slot = { client, ready: client.connect(), pending: 0 };
     // The failing calls get the error; the next call opens a new connection.
     client.on('error', () => drop(i, slot));
     client.on('end', () => drop(i, slot));
@@ -93,14 +95,8 @@ function pipelinedQuery(pool: pg.Pool, size: number) {
     }
     try {
       await slot.ready;
-      // Calls made in the same turn of the event loop leave in one socket write: on a VM a
-      // loopback write costs ~0.1 ms of CPU on each side, and each call is still its own transaction.
-      if (!slot.corked) {
-        slot.corked = true;
-        const stream = slot.client.connection.stream;
-        stream.cork();
-        process.nextTick(() => { slot.corked = false; stream.uncork(); });
-      }
+      // Each call is still its own transaction (its own Sync), only the socket write is shared.
+      oneWritePerTurn(slot.client.connection.stream);
       return await slot.client.query(q);
     } finally {
       if (--slot.pending === 0 && slots[i] === slot) {

@@ -38,6 +38,18 @@ export async function pendingMigrations(pool: Queryable): Promise<Migration[]> {
   return known.filter((m) => !done.has(m.version));
 }
 
+/**
+ * Migration 008 closes every table, sequence and function to PUBLIC and to
+ * Supabase's Data API roles. It runs again inside each later migration's
+ * transaction, so a new object is never committed open, and once per run, so a
+ * grant that came back (a dashboard click, a restored dump) is taken away at
+ * the next start. A no-op when nothing is open; absent before 008 is applied.
+ */
+async function closeToPublicRoles(client: Queryable): Promise<void> {
+  const { rows } = await client.query<{ ok: boolean }>(`SELECT to_regprocedure('rv_close_to_public_roles()') IS NOT NULL AS ok`);
+  if (rows[0]?.ok) await client.query('SELECT rv_close_to_public_roles()');
+}
+
 /** Apply pending migrations, each in its own transaction. Returns the names applied. */
 export async function migrate(pool: pg.Pool, onApply: (name: string) => void = () => {}): Promise<string[]> {
   const client = await pool.connect();
@@ -48,6 +60,7 @@ export async function migrate(pool: pg.Pool, onApply: (name: string) => void = (
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
+        await closeToPublicRoles(client);
         await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
         await client.query('COMMIT');
       } catch (err) {
@@ -57,6 +70,9 @@ export async function migrate(pool: pg.Pool, onApply: (name: string) => void = (
       names.push(m.name);
       onApply(m.name);
     }
+    await closeToPublicRoles(client).catch((err) => {
+      throw new Error('closing RayVault to the public database roles failed: run `rayvault migrate` as the owner of its tables', { cause: err });
+    });
     return names;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);

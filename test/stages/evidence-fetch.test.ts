@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Runtime } from '@rayvault/shared';
-import { readBreakers } from '@rayvault/shared';
+import { parseFetchAllow, readBreakers } from '@rayvault/shared';
 import { createBreakers } from '../../services/evidence-worker/src/fetch/breakers';
 import { createContentCache } from '../../services/evidence-worker/src/fetch/content-cache';
 import { createSourceReader } from '../../services/evidence-worker/src/fetch/source-reader';
@@ -14,6 +14,8 @@ import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 let t: TestEnv;
 let rt: Runtime;
 let web: SourceServer;
+// The page double listens on loopback, which the fetcher refuses unless allowed (as an operator would allow an intranet host).
+const LOOPBACK = parseFetchAllow('127.0.0.1');
 const PAGE = '<html><head><meta property="og:price:amount" content="10.00"></head></html>';
 
 beforeAll(async () => {
@@ -31,7 +33,7 @@ afterAll(async () => {
 function reader(o: { cooldownMs?: number; retries?: number; ttlMs?: number; timeoutMs?: number } = {}) {
   const breakers = createBreakers({ redis: rt.fastRedis, prefix: t.prefix, log: rt.log, cooldownMs: o.cooldownMs ?? 60_000, volumeThreshold: 3 });
   const cache = createContentCache(mkdtempSync(path.join(os.tmpdir(), 'ev-cache-')), o.ttlMs ?? 60_000);
-  return { breakers, r: createSourceReader({ breakers, cache, timeoutMs: o.timeoutMs ?? 5000, retries: o.retries ?? 2, retryBaseMs: 10, maxBytes: 1 << 20 }) };
+  return { breakers, r: createSourceReader({ breakers, cache, timeoutMs: o.timeoutMs ?? 5000, retries: o.retries ?? 2, retryBaseMs: 10, maxBytes: 1 << 20, allow: LOOPBACK }) };
 }
 const read = (r: ReturnType<typeof reader>['r'], url: string, forceRefetch = false) =>
   r.read({ url, tier: 4 }, { signal: new AbortController().signal, forceRefetch, log: rt.log, label: url });

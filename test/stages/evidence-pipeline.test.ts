@@ -21,7 +21,9 @@ let web: SourceServer;
 beforeAll(async () => {
   t = await createTestEnv('evidence');
   // Long enough for a loaded CI machine to serve a loopback page, short enough for the hanging source.
-  const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_FETCH_TIMEOUT_MS: '1000', RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20', RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS: '60000' },
+  const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_FETCH_TIMEOUT_MS: '1000', RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20', RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS: '60000',
+    // The page double listens on loopback, which the fetcher refuses unless allowed.
+    RAYVAULT_FETCH_ALLOW: '127.0.0.1' },
     { schema: evidenceConfigSchema, useDotenv: false });
   rt = createRuntime(config, createLogger('w-evidence', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-evidence' });
   host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt) }, concurrency: 4 });

@@ -1,4 +1,4 @@
-import { baseConfigSchema, type BaseConfig } from '@rayvault/shared';
+import { baseConfigSchema, parseFetchAllow, type BaseConfig, type FetchAllow } from '@rayvault/shared';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -25,10 +25,10 @@ export const evidenceFields = z.object({
   RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS: ms(30_000, 50),
   /** Requests in the rolling window before the failure rate can open the circuit. */
   RAYVAULT_EVIDENCE_BREAKER_VOLUME: ms(3, 1),
+  /** Longest one page's fact extraction may take (in a worker thread, so the event loop never waits on it). */
+  RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS: ms(5000, 50),
   /** Fetched pages are reused for this long unless the run asks for a refetch. */
   RAYVAULT_EVIDENCE_CACHE_TTL_MS: ms(6 * 3600_000, 0),
-  /** Pages larger than this are refused. */
-  RAYVAULT_EVIDENCE_MAX_BYTES: ms(5 * 1024 * 1024, 1024),
 });
 
 export const evidenceConfigSchema = baseConfigSchema.extend(evidenceFields.shape);
@@ -44,7 +44,12 @@ export type EvidenceOptions = {
   breakerCooldownMs: number;
   breakerVolume: number;
   cacheTtlMs: number;
+  /** Decoded page cap (RAYVAULT_FETCH_MAX_BYTES, a base variable: the render worker's image fetches share it). */
   maxBytes: number;
+  /** Private destinations sources may reach (RAYVAULT_FETCH_ALLOW). */
+  allow: FetchAllow;
+  /** Longest a page's fact extraction may run in its worker thread before the source is given up (ms). */
+  extractTimeoutMs: number;
   /** Where fetched pages are cached (default `<state>/cache/evidence`). */
   cacheDir: string;
 };
@@ -61,7 +66,9 @@ export function resolveEvidenceOptions(config: BaseConfig, cacheDir: string, ove
     breakerCooldownMs: e.RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS,
     breakerVolume: e.RAYVAULT_EVIDENCE_BREAKER_VOLUME,
     cacheTtlMs: e.RAYVAULT_EVIDENCE_CACHE_TTL_MS,
-    maxBytes: e.RAYVAULT_EVIDENCE_MAX_BYTES,
+    maxBytes: config.RAYVAULT_FETCH_MAX_BYTES,
+    allow: parseFetchAllow(config.RAYVAULT_FETCH_ALLOW),
+    extractTimeoutMs: e.RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS,
     cacheDir,
     ...overrides,
   };

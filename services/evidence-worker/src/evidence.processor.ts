@@ -21,7 +21,7 @@ export function createEvidenceProcessor(rt: Runtime, overrides: Partial<Evidence
   const breakers = createBreakers({ redis: rt.fastRedis, prefix: rt.config.RAYVAULT_QUEUE_PREFIX, log: rt.log, cooldownMs: o.breakerCooldownMs, volumeThreshold: o.breakerVolume });
   rt.releasers.push('evidence-breakers', () => breakers.shutdown());
   const reader = createSourceReader({
-    breakers, cache: createContentCache(o.cacheDir, o.cacheTtlMs), timeoutMs: o.fetchTimeoutMs, retries: o.fetchRetries, retryBaseMs: o.retryBaseMs, maxBytes: o.maxBytes,
+    breakers, cache: createContentCache(o.cacheDir, o.cacheTtlMs), timeoutMs: o.fetchTimeoutMs, retries: o.fetchRetries, retryBaseMs: o.retryBaseMs, maxBytes: o.maxBytes, allow: o.allow,
   });
   return (ctx) => collectEvidence(ctx, reader, o);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFetchAllow } from '../net/address-policy';
 
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 
@@ -43,6 +44,16 @@ export const baseConfigSchema = z.object({
   DZINE_CREDIT_PRICE_USD: z.coerce.number().min(0).default(1.5),
   /** Brazilian reais per US dollar (a fixed rate) for the BRL column of `rayvault report`. */
   USD_BRL: z.coerce.number().positive().default(5),
+  /** Private destinations (hosts, host:port pairs, IPs or CIDRs, comma-separated) fetched URLs may reach; none by default. */
+  RAYVAULT_FETCH_ALLOW: z.string().optional().superRefine((v, ctx) => {
+    try {
+      parseFetchAllow(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^RAYVAULT_FETCH_ALLOW: /, '') });
+    }
+  }),
+  /** Cap on a fetched body after gzip/br/deflate decoding (bytes). */
+  RAYVAULT_FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   RAYVAULT_SAMPLES: z.enum(['0', '1']).default('1'),
 });

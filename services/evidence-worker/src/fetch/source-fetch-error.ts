@@ -1,5 +1,12 @@
 /** Why a source could not be read; the health view and run events show it as `reason`. */
-export type FetchFailureReason = 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'too_large' | 'circuit_open' | 'file_unreadable';
+export type FetchFailureReason =
+  | 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'too_large' | 'circuit_open' | 'file_unreadable'
+  /** The URL or a redirect hop points at a private address RAYVAULT_FETCH_ALLOW does not permit. */
+  | 'refused'
+  /** Too many redirects, or a body in an unknown or corrupt encoding. */
+  | 'bad_response'
+  /** The page was read but extracting its facts failed or overran its time limit. */
+  | 'extraction_failed';
 
 /**
  * A source could not be read. `transient` failures (timeouts, network, 5xx,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Source } from '@rayvault/shared';
+import type { FetchAllow, Source } from '@rayvault/shared';
 import type { Breakers } from './breakers';
 import { sha256, type ContentCache } from './content-cache';
 import { fetchPage } from './http-fetch';
@@ -17,6 +17,7 @@ export type ReaderDeps = {
   retries: number;
   retryBaseMs: number;
   maxBytes: number;
+  allow: FetchAllow;
 };
 
 /**
@@ -41,7 +42,7 @@ export function createSourceReader(deps: ReaderDeps) {
     const host = new URL(url).host;
     for (let attempt = 0; ; attempt++) {
       try {
-        const page = await deps.breakers.fire(host, () => fetchPage(url, { timeoutMs: deps.timeoutMs, maxBytes: deps.maxBytes, signal: o.signal }));
+        const page = await deps.breakers.fire(host, () => fetchPage(url, { timeoutMs: deps.timeoutMs, maxBytes: deps.maxBytes, allow: deps.allow, signal: o.signal }));
         const stored = deps.cache.put(url, page.body, page.contentType);
         return { body: page.body, from: 'network', sha256: stored.sha256, fetchedAt: stored.fetched_at, url };
       } catch (err) {

@@ -12,17 +12,21 @@ afterAll(() => api.close());
 
 it('/healthz answers while the process lives; /readyz is 200 with every check passing', async () => {
   expect(await api.call('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'alive' } });
-  const ready = await api.call('GET', '/readyz');
+  expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', failing: [] } });
+  const ready = await api.call('GET', '/readyz', { token: api.tokens.viewer });
   expect(ready.status).toBe(200);
   expect(ready.body).toMatchObject({ status: 'ready', failing: [], checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true, pending: [] } } });
 });
 
-it('/readyz is 503 and names Postgres when the database does not answer', async () => {
-  const rt = testRuntime(api.t, 'ops-dead', { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none` });
+it('/readyz is 503 and names Postgres when the database does not answer (the error text only with a token)', async () => {
+  const rt = testRuntime(api.t, 'ops-dead', { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken });
   const dead = createApp(rt, { host: '127.0.0.1' });
   const { url } = await dead.start(0);
   try {
-    const res = await fetch(`${url}/readyz`);
+    const anon = await fetch(`${url}/readyz`);
+    expect(anon.status).toBe(503);
+    expect(await anon.json()).toEqual({ status: 'not_ready', failing: ['postgres', 'migrations'] });
+    const res = await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${api.adminToken}` } });
     const body = await res.json();
     expect(res.status).toBe(503);
     expect(body.failing).toEqual(['postgres', 'migrations']);

@@ -3,19 +3,19 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import type { Runtime } from '@rayvault/shared';
 import { createOpsAudit } from './audit/ops-events';
 import { authRoutes } from './auth/auth.routes';
-import { actorOf, createAuth, principalOf } from './auth/authenticate';
+import { createAuth, principalOf } from './auth/authenticate';
 import { createSessions } from './auth/sessions';
 import { createTokenResolver, createTokenStore } from './auth/tokens';
-import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { bullBoardRoutes } from './bull-board';
 import { resolveOpsApiOptions, type OpsApiOptions } from './config.schema';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes';
 import { parseAllowlist } from './health/allowlist';
 import { healthRoutes } from './health/health.routes';
 import { errorHandler, HttpError, notFound } from './http/errors';
+import { requestLimiter, tokenGuessLimiter } from './http/rate-limits';
 import { createMetrics } from './metrics/metrics';
 import { queueRoutes } from './queues/queues.routes';
 import { runRoutes } from './runs/runs.routes';
@@ -26,13 +26,6 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
   next();
 };
-
-function limiter(perMinute: number): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000, limit: perMinute, standardHeaders: 'draft-8', legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError('rate_limited', `more than ${perMinute} requests a minute from this address: slow down and retry after the RateLimit-Reset seconds`)),
-  });
-}
 
 /**
  * The ops API on one port: health, queues, drain/resume, runs and their
@@ -51,26 +44,24 @@ export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
 
   const app = express();
   app.disable('x-powered-by');
+  // Client IPs (rate limits, HEALTH_ALLOWLIST, the session cookie's Secure flag) come from X-Forwarded-For only when a trusted proxy sent it.
   app.set('trust proxy', o.trustProxy);
   app.use(securityHeaders);
+  app.use(requestLimiter(o.rateLimitPerMin), tokenGuessLimiter(o.loginRateLimitPerMin));
+  app.use(cookieParser());
   app.use(healthRoutes(rt, { identify: auth.identify(true), allowed }));
-  app.use(['/api', '/login', '/logout', '/metrics'], limiter(o.rateLimitPerMin));
-  app.use(express.json({ limit: o.jsonLimit }), cookieParser());
+  app.use(express.json({ limit: o.jsonLimit }));
   app.use(auth.identify());
 
   app.get('/metrics', async (req, res) => {
     if (!principalOf(res) && !allowed(req.ip)) throw (res.locals.authError as HttpError | undefined) ?? new HttpError('unauthorized', 'metrics need a token or a HEALTH_ALLOWLIST address');
     res.type(metrics.contentType).send(await metrics.render());
   });
-  app.use(authRoutes({ auth, sessions, resolve, tokens: createTokenStore(rpc), audit, sessionTtlMs: o.sessionTtlMs, loginLimiter: limiter(o.loginRateLimitPerMin) }));
+  app.use(authRoutes({ auth, sessions, resolve, tokens: createTokenStore(rpc), audit, sessionTtlMs: o.sessionTtlMs }));
   app.use(queueRoutes(rt, { auth, audit }));
   app.use(runRoutes(rt, { auth, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
   app.use(deadLetterRoutes(rt, { auth, audit }));
-  app.use(BULL_BOARD_PATH, auth.requireRole('admin', 'same-origin'), (req, res, next) => {
-    // Bull Board's own buttons change queues: keep who did what.
-    if (req.method !== 'GET') void audit.record({ type: 'bull_board', actor: actorOf(res).name, target: req.path, payload: { method: req.method } }).catch(() => undefined);
-    next();
-  }, bullBoardRouter(rt));
+  app.use(bullBoardRoutes(rt, { auth, audit, write: o.bullBoardWrite }));
   app.use('/', (_req, res, next) => {
     res.set('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     next();
@@ -82,15 +73,16 @@ export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
   return {
     app,
     options: o,
-    /** Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and returns the base URL. */
-    start(port = o.port, host = o.host): Promise<{ url: string; port: number }> {
+    /** Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and `host` (default OPS_BIND_HOST); returns the base URL and the bound address. */
+    start(port = o.port, host = o.host): Promise<{ url: string; port: number; address: string }> {
       return new Promise((ok, fail) => {
         const s = http.createServer(app);
         s.once('error', fail);
         s.listen(port, host, () => {
           server = s;
-          const p = (s.address() as AddressInfo).port;
-          ok({ url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${p}`, port: p });
+          const { port: p, address } = s.address() as AddressInfo;
+          const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+          ok({ url: `http://${shown}:${p}`, port: p, address });
         });
       });
     },

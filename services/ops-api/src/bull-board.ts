@@ -1,16 +1,50 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Runtime } from '@rayvault/shared';
+import type { OpsAudit } from './audit/ops-events';
+import { actorOf, type Auth } from './auth/authenticate';
+import { HttpError } from './http/errors';
 import { opsQueues } from './queues/queue-overview';
 
 export const BULL_BOARD_PATH = '/admin/queues';
+const READS = new Set(['GET', 'HEAD']);
 
-/** Bull Board over the stage queues and the alerts queue; app.ts mounts it behind the admin role. */
-export function bullBoardRouter(rt: Runtime): Router {
+/** Bull Board over the stage queues and the alerts queue; readOnlyMode hides and refuses its buttons. */
+function board(rt: Runtime, write: boolean): Router {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(BULL_BOARD_PATH);
-  createBullBoard({ queues: Object.values(opsQueues(rt)).map((q) => new BullMQAdapter(q)), serverAdapter: adapter, options: { uiConfig: { boardTitle: 'RayVault' } } });
+  const queues = [...opsQueues(rt).values()].map((q) => new BullMQAdapter(q, { readOnlyMode: !write }));
+  createBullBoard({ queues, serverAdapter: adapter, options: { uiConfig: { boardTitle: 'RayVault' } } });
   return adapter.getRouter() as Router;
+}
+
+/**
+ * Read-only: any request but GET/HEAD is refused here, whatever the UI shows
+ * (Bull Board's own read-only flag is per queue and misses "pause all").
+ * Writable: the audit event (who, method, path, body) is written first, and a
+ * change that cannot be audited is not made.
+ */
+function gate(d: { audit: OpsAudit; write: boolean }): RequestHandler {
+  return async (req, res, next) => {
+    if (READS.has(req.method)) return next();
+    if (!d.write) {
+      throw new HttpError('forbidden', 'Bull Board is read-only (OPS_BULL_BOARD_WRITE is not 1): use the audited API (/api/ops/queues/:name/pause|resume|purge, /api/dead-letters/:queue/:jobId/redrive) or the rayvault CLI');
+    }
+    const who = actorOf(res);
+    try {
+      await d.audit.record({ type: 'bull_board', actor: who.name, target: BULL_BOARD_PATH + req.path, payload: { method: req.method, role: who.role, via: who.via, body: req.body ?? null } });
+    } catch (err) {
+      throw new HttpError('dependency_unavailable', 'the audit event for this Bull Board change could not be written, so the change was not made: check the database, then retry', { cause: err });
+    }
+    next();
+  };
+}
+
+/** Bull Board for admins: the same-origin check for the browser, then the read-only/audit gate, then the board. */
+export function bullBoardRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit; write: boolean }): Router {
+  const r = Router();
+  r.use(BULL_BOARD_PATH, d.auth.requireRole('admin', 'same-origin'), gate(d), board(rt, d.write));
+  return r;
 }

@@ -1,22 +1,28 @@
 import { baseConfigSchema, type BaseConfig } from '@rayvault/shared';
 import { z } from 'zod';
+import { parseTrustProxy, trustProxyProblem, type TrustProxy } from './http/trust-proxy';
 
 const perMinute = (def: number) => z.coerce.number().int().min(1).default(def);
 
 /** Variables only the ops API reads (RAYVAULT_API_PORT, RAYVAULT_ADMIN_TOKEN and HEALTH_ALLOWLIST are in the base schema). */
 export const opsApiFields = z.object({
-  /** Interface the API listens on. */
-  OPS_BIND_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Interface the API listens on: loopback unless set (compose sets 0.0.0.0 inside the container). */
+  OPS_BIND_HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest JSON body accepted (bytes or "64kb"); bigger bodies get 413. */
   OPS_JSON_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 65536 or 64kb').default('64kb'),
-  /** Requests per minute per client IP on /api, /login and /metrics; more get 429. */
+  /** Requests per minute per client IP on every route (health, Bull Board and the dashboard included); more get 429. */
   OPS_RATE_LIMIT_PER_MIN: perMinute(600),
-  /** Login attempts per minute per client IP (a token guesser gets 429 quickly). */
+  /** Failed token attempts per minute per client IP (a wrong bearer token on any route, a wrong /login); past it that client gets 429 on every route. */
   OPS_LOGIN_RATE_LIMIT_PER_MIN: perMinute(20),
   /** Browser session lifetime. */
   OPS_SESSION_TTL_MS: z.coerce.number().int().min(60_000).default(12 * 3600_000),
-  /** Express "trust proxy" (hop count, or a list such as "loopback"): set it behind a reverse proxy so client IPs are right. */
-  OPS_TRUST_PROXY: z.string().optional(),
+  /** Who may set X-Forwarded-For: a hop count or the proxies' addresses/CIDRs (or loopback, linklocal, uniquelocal); "true" and catch-all ranges are refused. */
+  OPS_TRUST_PROXY: z.string().optional().superRefine((v, ctx) => {
+    const problem = trustProxyProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /** "1" lets admins add, edit, clean and pause jobs in Bull Board (each change audited first); read-only otherwise. */
+  OPS_BULL_BOARD_WRITE: z.enum(['0', '1'], { error: 'use 1 to let admins change jobs in Bull Board, 0 (default) for read-only' }).default('0'),
 });
 
 export const opsApiConfigSchema = baseConfigSchema.extend(opsApiFields.shape);
@@ -30,7 +36,9 @@ export type OpsApiOptions = {
   rateLimitPerMin: number;
   loginRateLimitPerMin: number;
   sessionTtlMs: number;
-  trustProxy: boolean | number | string;
+  trustProxy: TrustProxy;
+  /** OPS_BULL_BOARD_WRITE=1: Bull Board may change queues and jobs (audited); default read-only. */
+  bullBoardWrite: boolean;
   /** Bootstrap admin token (RAYVAULT_ADMIN_TOKEN); unset: only database tokens work. */
   adminToken?: string;
   /** HEALTH_ALLOWLIST: IPs or CIDRs, CSV or a JSON array. */
@@ -38,12 +46,6 @@ export type OpsApiOptions = {
   creditPriceUsd: number;
   usdBrl: number;
 };
-
-function parseTrustProxy(v: string | undefined): OpsApiOptions['trustProxy'] {
-  if (!v) return false;
-  if (/^\d+$/.test(v)) return Number(v);
-  return v === 'true' ? true : v;
-}
 
 /** Options from the config (any missing ops variable takes its default), then `overrides`. */
 export function resolveOpsApiOptions(config: BaseConfig, overrides: Partial<OpsApiOptions> = {}): OpsApiOptions {
@@ -56,6 +58,7 @@ export function resolveOpsApiOptions(config: BaseConfig, overrides: Partial<OpsA
     loginRateLimitPerMin: o.OPS_LOGIN_RATE_LIMIT_PER_MIN,
     sessionTtlMs: o.OPS_SESSION_TTL_MS,
     trustProxy: parseTrustProxy(o.OPS_TRUST_PROXY),
+    bullBoardWrite: o.OPS_BULL_BOARD_WRITE === '1',
     adminToken: config.RAYVAULT_ADMIN_TOKEN,
     healthAllowlist: config.HEALTH_ALLOWLIST,
     creditPriceUsd: config.DZINE_CREDIT_PRICE_USD,

@@ -1,38 +1,49 @@
-import { Router, type CookieOptions, type RequestHandler } from 'express';
+import { Router, type CookieOptions, type Request } from 'express';
 import { z } from 'zod';
 import type { OpsAudit } from '../audit/ops-events';
+import { isLoopback } from '../http/client-address';
 import { HttpError } from '../http/errors';
+import { markTokenRejected } from '../http/rate-limits';
 import { parseInput } from '../http/validate';
 import { actorOf, SESSION_COOKIE, type Auth } from './authenticate';
 import type { Sessions } from './sessions';
 import { hashToken, ROLES, type createTokenStore, type TokenResolver } from './tokens';
 
-type Deps = { auth: Auth; sessions: Sessions; resolve: TokenResolver; tokens: ReturnType<typeof createTokenStore>; audit: OpsAudit; sessionTtlMs: number; loginLimiter: RequestHandler };
+type Deps = { auth: Auth; sessions: Sessions; resolve: TokenResolver; tokens: ReturnType<typeof createTokenStore>; audit: OpsAudit; sessionTtlMs: number };
 
 const loginBody = z.object({ token: z.string().min(1).max(512) });
 const tokenBody = z.object({ name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, '1-64 letters, digits, @ . _ -'), role: z.enum(ROLES) });
 const revokeBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
-/** POST /login and /logout for browsers; /api/me; token management for admins. */
+/** Plain HTTP from this machine is the only place a session cookie may travel without TLS (req.secure and req.ip follow OPS_TRUST_PROXY). */
+const plainLocal = (req: Request) => !req.secure && isLoopback(req.ip);
+const cookie = (req: Request): CookieOptions => ({ httpOnly: true, sameSite: 'strict', secure: !plainLocal(req), path: '/' });
+
+/** POST /login and /logout for browsers; /api/me; token management for admins. Wrong tokens count towards OPS_LOGIN_RATE_LIMIT_PER_MIN. */
 export function authRoutes(d: Deps): Router {
   const r = Router();
-  const cookie = (secure: boolean): CookieOptions => ({ httpOnly: true, sameSite: 'strict', secure, path: '/' });
 
-  r.post('/login', d.loginLimiter, async (req, res) => {
+  r.post('/login', async (req, res) => {
     const { token } = parseInput(loginBody, req.body);
     const hash = hashToken(token);
     const owner = await d.resolve(hash);
-    if (!owner) throw new HttpError('unauthorized', 'unknown or revoked token');
+    if (!owner) {
+      markTokenRejected(res);
+      throw new HttpError('unauthorized', 'unknown or revoked token');
+    }
     const { sid, csrf } = await d.sessions.create(hash);
     await d.audit.record({ type: 'login', actor: owner.name, payload: { role: owner.role, ip: req.ip } });
-    res.cookie(SESSION_COOKIE, sid, { ...cookie(req.secure), maxAge: d.sessionTtlMs });
-    res.json({ name: owner.name, role: owner.role, csrf });
+    res.cookie(SESSION_COOKIE, sid, { ...cookie(req), maxAge: d.sessionTtlMs });
+    const warning = !req.secure && !plainLocal(req)
+      ? 'this connection is plain HTTP, so the browser keeps the Secure session cookie only over HTTPS: serve the API behind TLS (set OPS_TRUST_PROXY for the proxy) or open it from 127.0.0.1'
+      : undefined;
+    res.json({ name: owner.name, role: owner.role, csrf, ...(warning ? { warning } : {}) });
   });
 
   r.post('/logout', async (req, res) => {
     const sid = req.cookies?.[SESSION_COOKIE] as string | undefined;
     if (sid) await d.sessions.destroy(sid);
-    res.clearCookie(SESSION_COOKIE, cookie(req.secure));
+    res.clearCookie(SESSION_COOKIE, cookie(req));
     res.status(204).end();
   });
 

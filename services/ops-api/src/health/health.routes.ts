@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { DOCTOR_DEFAULTS, intakeState, pendingMigrations, readBreakers, runDoctor, type DoctorReport, type Runtime } from '@rayvault/shared';
 import { principalOf } from '../auth/authenticate';
 import { withTimeout } from '../http/timeout';
@@ -47,18 +47,21 @@ export function healthStatus(report: DoctorReport): 'ok' | 'degraded' | 'down' {
 
 /**
  * /healthz: the process answers. /readyz: Redis and Postgres answer and the
- * schema is current. /health and /api/health: {status} for anyone; telemetry
- * for authenticated callers and HEALTH_ALLOWLIST addresses.
+ * schema is current. Anyone gets the status (and, from /readyz, the names of
+ * the failing checks); the details (errors with hosts and ports, pending
+ * migrations, workers, ingestion) only authenticated callers (token or
+ * browser session) and HEALTH_ALLOWLIST addresses.
  */
 export function healthRoutes(rt: Runtime, o: { identify: RequestHandler; allowed: (ip: string | undefined) => boolean }): Router {
   const r = Router();
   const doctor = cachedDoctor(rt);
+  const trusted = (req: Request, res: Response) => !!principalOf(res) || o.allowed(req.ip);
 
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'alive', uptime_s: Math.round(process.uptime()) });
   });
 
-  r.get('/readyz', async (_req, res) => {
+  r.get('/readyz', o.identify, async (req, res) => {
     const redis = await check(() => pingRedis(rt.fastRedis));
     const postgres = await check(() => rt.pool.query('SELECT 1'));
     let migrations: { ok: boolean; pending: string[]; error?: string } = { ok: false, pending: [], error: 'database unreachable' };
@@ -69,14 +72,15 @@ export function healthRoutes(rt: Runtime, o: { identify: RequestHandler; allowed
     }
     const checks = { redis, postgres, migrations };
     const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
-    res.status(failing.length ? 503 : 200).json({ status: failing.length ? 'not_ready' : 'ready', failing, checks });
+    const status = failing.length ? 'not_ready' : 'ready';
+    res.status(failing.length ? 503 : 200).json(trusted(req, res) ? { status, failing, checks } : { status, failing });
   });
 
   const health: RequestHandler = async (req, res) => {
     const report = await doctor();
     const status = healthStatus(report);
     res.status(status === 'down' ? 503 : 200);
-    if (!principalOf(res) && !o.allowed(req.ip)) {
+    if (!trusted(req, res)) {
       res.json({ status });
       return;
     }

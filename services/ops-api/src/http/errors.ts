@@ -3,8 +3,8 @@ import { HTTP_STATUS_BY_CODE, isRayVaultError, maskSecrets, type ErrorCode, type
 
 /** An error raised by the HTTP layer itself (auth, routing, limits); the code picks the status. */
 export class HttpError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
+  constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'HttpError';
   }
 }

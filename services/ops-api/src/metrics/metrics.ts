@@ -37,7 +37,7 @@ export function createMetrics(rt: Runtime) {
 
   async function refresh() {
     const [counts, figures, raw, workerList] = await Promise.all([
-      Promise.all(Object.entries(opsQueues(rt)).map(async ([name, q]) => [name, await queueCounts(q)] as const)),
+      Promise.all([...opsQueues(rt)].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
       rt.store.rpc('rv_ops_metrics', {}) as Promise<DbFigures>,
       readCounters(rt.fastRedis, prefix),
       rt.store.listWorkers(),

@@ -5,9 +5,13 @@ import { withTimeout } from '../http/timeout';
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused'] as const;
 export type QueueCounts = Record<(typeof QUEUE_STATES)[number], number> & { is_paused: boolean };
 
-/** The queues an operator may look at and act on: the four stages and the alerts queue. */
-export function opsQueues(rt: Runtime): Record<string, Queue> {
-  return { ...Object.fromEntries(STAGES.map((s) => [s, rt.queues[s] as Queue])), alerts: rt.alerter.queue as Queue };
+/**
+ * The queues an operator may look at and act on: the four stages and the
+ * alerts queue. A Map, so a name from a URL finds only these (on a plain
+ * object "constructor" or "__proto__" would find Object's own properties).
+ */
+export function opsQueues(rt: Runtime): ReadonlyMap<string, Queue> {
+  return new Map<string, Queue>([...STAGES.map((s) => [s, rt.queues[s] as Queue] as const), ['alerts', rt.alerter.queue as Queue]]);
 }
 
 /** BullMQ 6 has no paused list: a paused queue's waiting jobs are its paused ones. */
@@ -36,9 +40,9 @@ export async function queueOverview(rt: Runtime) {
   const queues = opsQueues(rt);
   try {
     const [counts, intake, scheduled] = await withTimeout(Promise.all([
-      Promise.all(Object.entries(queues).map(async ([name, q]) => [name, await queueCounts(q)] as const)),
+      Promise.all([...queues].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
       intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX),
-      Promise.all(Object.values(queues).map((q) => q.getJobSchedulersCount())),
+      Promise.all([...queues.values()].map((q) => q.getJobSchedulersCount())),
     ]), 3000, 'redis did not answer within 3000 ms');
     const byName = Object.fromEntries(counts);
     const live = seen.filter((w) => w.live);

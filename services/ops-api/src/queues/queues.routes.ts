@@ -18,8 +18,8 @@ export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Ro
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
   const queues = opsQueues(rt);
   const queueOf = (name: string): Queue => {
-    const q = queues[name];
-    if (!q) throw new HttpError('not_found', `no queue ${name}: one of ${Object.keys(queues).join(', ')}`);
+    const q = queues.get(name);
+    if (!q) throw new HttpError('not_found', `no queue ${name}: one of ${[...queues.keys()].join(', ')}`);
     return q;
   };
 

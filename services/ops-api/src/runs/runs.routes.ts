@@ -5,6 +5,7 @@ import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reason } from '../http/schemas';
 import { parseInput } from '../http/validate';
+import { actionEventId } from './idempotency-key';
 import { runDetail } from './run-detail';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -20,12 +21,6 @@ const listQuery = z.object({
 });
 const actionBody = z.object({ reason, expected: z.enum(RUN_STATUSES).optional() });
 const unlockBody = z.object({ reason, force: z.boolean().default(false) });
-
-/** A retried request with the same Idempotency-Key is recorded once. */
-const eventIdOf = (req: Request) => {
-  const key = req.get('idempotency-key');
-  return key ? `api:${key.slice(0, 200)}` : undefined;
-};
 
 /** Runs: create, list, show, and the operator actions (illegal → 409, unknown → 404, nothing changed either way). */
 export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd: number; usdBrl: number } }): Router {
@@ -69,7 +64,9 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
     r.post(`/api/runs/:id/${action}`, requireRole('operator'), async (req, res) => {
       const id = runId(req);
       const body = parseInput(actionBody, req.body);
-      const run = await runOperatorAction(rt, { runId: id, action, actor: actorOf(res).name, reason: body.reason, expected: body.expected, eventId: eventIdOf(req) });
+      const actor = actorOf(res).name;
+      const eventId = actionEventId(req, { runId: id, action, actor });
+      const run = await runOperatorAction(rt, { runId: id, action, actor, reason: body.reason, expected: body.expected, eventId });
       res.json(run);
     });
   }

@@ -3,8 +3,7 @@
 // ones under state/, migrates, supervises every service, submits the sample
 // runs, prints the addresses, and stops everything cleanly on Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +11,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 
 const { plan, task } = await import('./stack/progress.mjs');
-plan(7);
+plan(8);
 await task('npm dependencies', () => {
   if (existsSync(path.join(root, 'node_modules/.package-lock.json')) && existsSync(path.join(root, 'node_modules/tsx'))) return 'already installed';
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return 'installed';
+});
+
+await task('build (dist/)', async () => {
+  const { build, staleReason } = await import('./build.mjs');
+  const reason = staleReason();
+  if (!reason) return 'up to date';
+  const started = Date.now();
+  await build();
+  return `built in ${Date.now() - started} ms (${reason})`;
 });
 
 const dotenv = await import('dotenv');
@@ -24,7 +32,12 @@ dotenv.config({ quiet: true });
 const env = { ...process.env };
 const stateDir = path.resolve(env.RAYVAULT_STATE_DIR ?? './state');
 mkdirSync(stateDir, { recursive: true });
-const logFile = (name) => (line) => writeFileSync(path.join(stateDir, `${name}.log`), line, { flag: 'a' });
+const { maskUrl, privateLog, readOrCreateSecret, shown, writeSecretFile } = await import('./stack/secrets.mjs');
+// 0600: a server may log a statement or an address that names a secret.
+const logFile = (name) => {
+  const file = privateLog(path.join(stateDir, `${name}.log`));
+  return (line) => writeFileSync(file, line, { flag: 'a' });
+};
 
 const { missingTools, installTools, chromiumNote } = await import('./stack/tools.mjs');
 await task('system tools (redis-server, ffmpeg, ffprobe, espeak-ng)', () => installTools(missingTools(env)));
@@ -42,23 +55,27 @@ await task('Redis', async () => {
   stops.push(['redis', redis.stop]);
   children.push(redis.proc);
   env.REDIS_URL = redis.url;
-  return `local ${redis.url} (AOF, data in state/redis)`;
+  return `local ${maskUrl(redis.url)} (password in state/secrets/redis-password, AOF, data in state/redis)`;
 });
 await task('Postgres', async () => {
   if (env.DATABASE_URL) return 'using DATABASE_URL';
-  const pgServer = await startPostgres(stateDir, logFile('postgres'));
+  const notes = [];
+  const pgServer = await startPostgres(stateDir, logFile('postgres'), (n) => notes.push(n));
   stops.push(['postgres', pgServer.stop]);
   children.push(pgServer.proc);
   env.DATABASE_URL = pgServer.url;
-  return `embedded on ${new URL(pgServer.url).port} (data in state/postgres)`;
+  return `embedded on ${new URL(pgServer.url).port} (password in state/secrets/postgres-password, data in state/postgres)${notes.map((n) => `; ${n}`).join('')}`;
 });
 
-// The CLI reads this file too, so `npx rayvault ...` sees the same stack.
-writeFileSync(path.join(stateDir, 'stack.env'), `REDIS_URL=${env.REDIS_URL}\nDATABASE_URL=${env.DATABASE_URL}\n`);
+// The CLI reads this file too, so `npx rayvault ...` sees the same stack. Its URLs carry the passwords: 0600.
+writeSecretFile(path.join(stateDir, 'stack.env'), `REDIS_URL=${env.REDIS_URL}\nDATABASE_URL=${env.DATABASE_URL}\n`);
 const tokenFile = path.join(stateDir, 'admin-token');
+// Shown once, on the start that made it; afterwards only where it is kept (a terminal's scrollback and CI logs are not secret).
+let tokenLine = `from RAYVAULT_ADMIN_TOKEN`;
 if (!env.RAYVAULT_ADMIN_TOKEN) {
-  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  env.RAYVAULT_ADMIN_TOKEN = readFileSync(tokenFile, 'utf8').trim();
+  const token = readOrCreateSecret(tokenFile);
+  env.RAYVAULT_ADMIN_TOKEN = token.value;
+  tokenLine = token.created ? `${token.value}   (shown this once; saved in ${shown(root, tokenFile)})` : `in ${shown(root, tokenFile)} (not shown again)`;
 }
 const cli = (...args) => execFileSync(process.execPath, [path.join(root, 'cli/bin/rayvault'), ...args], { env, encoding: 'utf8' });
 await task('database migrations', () => cli('migrate').trim());
@@ -85,7 +102,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 await task('services', async () => {
   for (const name of ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier']) {
-    sup.start(name, `services/${name}/src/main.ts`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
+    sup.start(name, `dist/${name}.js`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
   }
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {
@@ -110,7 +127,7 @@ RayVault is running.
   dashboard   http://127.0.0.1:${port}/
   Bull Board  http://127.0.0.1:${port}/admin/queues
   metrics     http://127.0.0.1:${port}/metrics
-  admin token ${env.RAYVAULT_ADMIN_TOKEN}   (saved in ${tokenFile.startsWith(root) ? path.relative(root, tokenFile) : tokenFile})
+  admin token ${tokenLine}
   CLI         npx rayvault doctor --health
 Ctrl-C stops everything.
 `);

@@ -1,8 +1,8 @@
 import { createLogger, createRuntime, isRayVaultError, loadConfig, type BaseConfig, type Runtime } from '@rayvault/shared';
 import type { z } from 'zod';
+import { EXIT } from './exit-codes';
 
-/** Exit codes of every verb: 0 ok, 1 the check or action failed, 2 bad usage. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT };
 
 export class UsageError extends Error {}
 

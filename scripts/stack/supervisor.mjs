@@ -20,7 +20,7 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
     // Own process group: Ctrl-C reaches the supervisor only, which stops the
     // services in reverse order; RAYVAULT_SUPERVISOR_PID lets each one stop
     // by itself if the supervisor is killed outright.
-    const proc = spawn(process.execPath, ['--import', 'tsx', svc.entry], {
+    const proc = spawn(process.execPath, [svc.entry], {
       cwd: root, env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     svc.proc = proc;

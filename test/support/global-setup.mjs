@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
+import { build } from '../../scripts/build.mjs';
 import { startEmbeddedPostgres } from '../../scripts/embedded-pg.mjs';
 
 export function freePort() {
@@ -28,6 +29,8 @@ function requireBinary(name, hint) {
 
 export default async function globalSetup() {
   requireBinary('redis-server', 'apt-get install redis-server');
+  // The CLI tests and the stack test run the built output (dist/), built once here.
+  await build();
   const root = mkdtempSync(path.join(tmpdir(), 'rayvault-test-'));
   chmodSync(root, 0o755); // Postgres runs as its own user and must reach its data dir
   const redisPort = await freePort();

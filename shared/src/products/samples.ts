@@ -7,8 +7,12 @@ import { parseProduct, type Product } from './product.schema';
 export const SAMPLE_NAMES = ['consistent', 'conflict'] as const;
 export type SampleName = (typeof SAMPLE_NAMES)[number];
 
-/** Where the bundled samples live (each `<name>/product.json` with its source pages beside it). */
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../samples');
+/**
+ * Where the bundled samples live (each `<name>/product.json` with its source
+ * pages beside it): next to the bundle in a build (dist/samples), else in the
+ * checkout.
+ */
+export const SAMPLES_DIR = [path.join(__dirname, 'samples'), path.resolve(__dirname, '../../../samples')].find(existsSync) ?? path.resolve(__dirname, '../../../samples');
 
 /**
  * Reads and validates a product file. File sources are resolved relative to

@@ -40,11 +40,12 @@ async function pictureArgs(req: RenderRequest, o: LocalProviderOptions, partDir:
   }
   const input = ['-f', 'lavfi', '-i', `color=c=${CARD_COLOUR}:s=${w}x${h}:r=${FPS}`];
   if (!(await hasDrawtext())) return { input, filter: 'format=yuv420p' };
-  // The title goes through a file: no escaping of user text inside the filter graph.
+  // The title comes from product pages: it goes through a file (no filter-graph escaping of page
+  // text) and with expansion off, so `%{pts}`, `%{eif:…}` or `%{metadata}` in a title is shown, not evaluated.
   const titleFile = path.join(partDir, 'title.txt');
   writeFileSync(titleFile, wrap(req.title));
   const size = Math.round(h / 12);
-  return { input, filter: `drawtext=textfile=${quoteFilterValue(titleFile)}:fontcolor=white:fontsize=${size}:line_spacing=${Math.round(size / 3)}:x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p` };
+  return { input, filter: `drawtext=textfile=${quoteFilterValue(titleFile)}:expansion=none:fontcolor=white:fontsize=${size}:line_spacing=${Math.round(size / 3)}:x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p` };
 }
 
 /**

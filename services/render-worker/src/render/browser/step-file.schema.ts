@@ -1,7 +1,7 @@
 // The declarative description of a web render studio's flow. Selectors and
 // waits change when the studio's UI does; the provider's code does not.
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '@rayvault/shared';
+import { ConfigError, InvalidInputError } from '@rayvault/shared';
 import YAML from 'yaml';
 import { z } from 'zod';
 
@@ -71,6 +71,24 @@ export async function loadStepFile(file: string): Promise<StepFile> {
   return parsed.data;
 }
 
+/** A `fill` value: the placeholders' text as it is (it is typed into a field, never parsed as a URL). */
 export function expand(text: string, vars: TemplateVars): string {
   return text.replace(/\{(\w+)\}/g, (_, name: keyof TemplateVars) => vars[name]);
+}
+
+/**
+ * An `open` path resolved against the studio URL. The title comes from product pages, so each
+ * value is percent-encoded: `../admin`, `//other.host/`, `?token=` or `#` in a title stay text
+ * inside one path segment or query value of the studio's page. A value that is a whole dot
+ * segment (`.`, `..`) would still walk up the path, and the URL must stay on the studio's origin.
+ */
+export function studioPageUrl(pathTemplate: string, vars: TemplateVars, studioUrl: string): string {
+  const url = new URL(pathTemplate.replace(/\{(\w+)\}/g, (_, name: keyof TemplateVars) => {
+    if (/^\.{1,2}$/.test(vars[name])) throw new InvalidInputError(`the ${name} "${vars[name]}" cannot be placed in the studio's page path: rename the product`);
+    return encodeURIComponent(vars[name]);
+  }), studioUrl);
+  if (url.origin !== new URL(studioUrl).origin) {
+    throw new ConfigError(`the step file's open path "${pathTemplate}" leads to ${url.origin}, not to the studio ${new URL(studioUrl).origin}: make it a path on RAYVAULT_STUDIO_URL`);
+  }
+  return url.href;
 }

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, isRayVaultError, PanicError, TransientError, type Logger } from '@rayvault/shared';
 import type { Page } from 'playwright-core';
 import type { RenderRequest } from '../provider';
-import { expand, type Step, type StepFile, type TemplateVars } from './step-file.schema';
+import { expand, studioPageUrl, type Step, type StepFile, type TemplateVars } from './step-file.schema';
 import { frozenPanic, pageAnswers } from './watchdog';
 
 export type FlowInput = {
@@ -44,7 +44,7 @@ async function runStep(run: StepRun, step: Step): Promise<void> {
   const { page, input, vars, timeout } = run;
   switch (step.action) {
     case 'open':
-      await page.goto(new URL(expand(step.path, vars), input.studioUrl).href, { timeout });
+      await page.goto(studioPageUrl(step.path, vars, input.studioUrl), { timeout });
       return;
     case 'upload': {
       const file = step.file === 'image' ? input.req.imagePath : input.req.audioPath;

@@ -8,14 +8,16 @@ import { createDatabase } from './harness';
 
 export type AdapterFactory = (databaseUrl: string) => Promise<{ rpc: Rpc; close: () => Promise<void> }>;
 
-export function describeStoreContract(adapter: string, makeRpc: AdapterFactory): void {
+/** makeDatabase: a fresh migrated database (default: one on the shared harness Postgres). */
+export function describeStoreContract(adapter: string, makeRpc: AdapterFactory,
+  makeDatabase: () => Promise<string> = () => createDatabase(process.env.RV_TEST_PG_URL!, adapter)): void {
 describe(`store contract: ${adapter}`, () => {
 let pool: pg.Pool;
 let store: Store;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const url = await createDatabase(process.env.RV_TEST_PG_URL!, adapter);
+  const url = await makeDatabase();
   pool = new pg.Pool({ connectionString: url });
   const made = await makeRpc(url);
   store = createStore(made.rpc);

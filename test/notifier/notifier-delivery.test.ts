@@ -44,9 +44,10 @@ it('a gate alert arrives with the evidence diff, escaped, and the four buttons f
   expect(msg.text).toMatch(/voltage\n\s+tier 5 · shop-a\.example: 230 V\n\s+tier 5 · maker\.example: 110 V/);
   const buttons = msg.reply_markup!.inline_keyboard.flat();
   expect(buttons.map((b) => b.text.replace(/^\W+/u, ''))).toEqual(['Approve', 'Refetch', 'Abort', 'Unlock']);
-  expect(buttons.map((b) => decodeButton(b.callback_data!))).toEqual(['approve', 'refetch', 'abort', 'unlock'].map((action) => ({ action, runId: run.id, expected: 'waiting_approval' })));
+  expect(buttons.map((b) => decodeButton(b.callback_data!))).toEqual(['approve', 'refetch', 'abort', 'unlock'].map((action) => ({ action, runId: run.id, expected: 'waiting_approval', attempt: 1 })));
   for (const b of buttons) expect(Buffer.byteLength(b.callback_data!)).toBeLessThanOrEqual(64);
-  expect((await readCounters(rt.redis, t.prefix))['telegram_deliveries{kind="gate",result="sent"}']).toBeGreaterThanOrEqual(1);
+  // Counted just after the send is recorded, which may be a moment after the message reached the double.
+  await waitFor('delivery counted', async () => (await readCounters(rt.redis, t.prefix))['telegram_deliveries{kind="gate",result="sent"}'] >= 1);
 });
 
 it('every alert kind has its title; panics carry their advice and resume/abort/unlock buttons', async () => {
@@ -54,7 +55,7 @@ it('every alert kind has its title; panics carry their advice and resume/abort/u
   const labels: Record<string, string> = { stale_worker: 'STALE WORKER', lost_lock: 'LOST LOCK', contract_fail: 'CONTRACT FAIL', stale_gate: 'STALE_GATE', dead_letter: 'DEAD LETTER', doctor: 'DOCTOR' };
   for (const kind of ALERT_KINDS.filter((k) => k !== 'gate')) {
     const panic = kind.startsWith('panic_');
-    await rt.alerter.raise({ kind, runId: run.id, status: panic ? 'panic' : undefined, title: `t-${kind}`, text: `x-${kind}`, dedupeKey: `kinds:${kind}` });
+    await rt.alerter.raise({ kind, runId: run.id, status: panic ? 'panic' : undefined, attempt: panic ? run.attempt : undefined, title: `t-${kind}`, text: `x-${kind}`, dedupeKey: `kinds:${kind}` });
     const [m] = await arrived(`t-${kind}`);
     if (panic) {
       expect(m.text).toContain(`PANIC ${kind}`);

@@ -66,7 +66,7 @@ it('an allowlisted press approves: run approved, event by telegram:<id>, message
   expect(msg.reply_markup).toBeUndefined();
 });
 
-it('a stale button is refused: nothing changes, the presser is told the run state', async () => {
+it('a button whose gate was decided elsewhere is refused: nothing changes, the presser is told the run state', async () => {
   const { run, msg } = await gateMessage();
   const approve = api.buttonData(msg, 'Approve')!;
   const abort = api.buttonData(msg, 'Abort')!;
@@ -74,14 +74,14 @@ it('a stale button is refused: nothing changes, the presser is told the run stat
   await runOperatorAction(rt, { runId: run.id, action: 'approve', actor: 'dashboard:ana', expected: 'waiting_approval' });
   const before = await rt.store.getRun(run.id);
   const u1 = api.press({ fromId: ADMIN, data: abort, message: msg });
-  expect((await answerTo(u1)).text).toBe('This button is stale: run is now approved');
+  expect((await answerTo(u1)).text).toBe('This gate is no longer current: run is now approved (attempt 1). Nothing was changed.');
   expect(await rt.store.getRun(run.id)).toEqual(before);
   await waitFor('buttons retired', () => editsOf(msg).length);
   expect(msg.reply_markup).toBeUndefined();
-  expect(msg.text).toContain('Buttons retired: run is now approved');
+  expect(msg.text).toContain('This gate is no longer current: run is now approved (attempt 1). Buttons retired.');
   // The same stale press again (an old client still shows the button): refused again, still no change.
   const u2 = api.press({ fromId: ADMIN, data: approve, message: msg });
-  expect((await answerTo(u2)).text).toBe('This button is stale: run is now approved');
+  expect((await answerTo(u2)).text).toBe('This gate is no longer current: run is now approved (attempt 1). Nothing was changed.');
   expect(await rt.store.getRun(run.id)).toEqual(before);
   expect(editsOf(msg)).toHaveLength(1);
 });
@@ -130,6 +130,6 @@ it('a button this notifier did not make is refused and changes nothing', async (
   const { run, msg } = await gateMessage();
   const before = await rt.store.getRun(run.id);
   const update = api.press({ fromId: ADMIN, data: `a:${run.id}:w`, message: msg });
-  expect((await answerTo(update)).text).toMatch(/Unknown button/);
+  expect((await answerTo(update)).text).toMatch(/Unknown or outdated button/);
   expect(await rt.store.getRun(run.id)).toEqual(before);
 });

@@ -5,7 +5,10 @@ import { encodeButton, isRunStatus, type ButtonAction } from './callback-data';
 
 const LABEL: Record<ButtonAction, string> = { approve: '✅ Approve', refetch: '🔄 Refetch', abort: '🛑 Abort', unlock: '🔓 Unlock', resume: '▶️ Resume' };
 
-/** Which buttons an alert carries, and the run status they are made for. */
+/** The gate or panic a keyboard decides: one run, in one status, at one attempt. */
+export type ButtonTarget = { runId: string; expected: RunStatus; attempt: number };
+
+/** Which buttons an alert's kind calls for, and the run status they are made for. */
 function plan(alert: ParsedAlert): { actions: ButtonAction[][]; expected: RunStatus } | null {
   if (!alert.runId) return null;
   const status = isRunStatus(alert.status) ? alert.status : undefined;
@@ -16,21 +19,28 @@ function plan(alert: ParsedAlert): { actions: ButtonAction[][]; expected: RunSta
   return null;
 }
 
-export function keyboard(runId: string, expected: RunStatus, rows: ButtonAction[][]): InlineKeyboardMarkup | undefined {
+export function keyboard(target: ButtonTarget, rows: ButtonAction[][]): InlineKeyboardMarkup | undefined {
   const inline_keyboard: InlineKeyboardButton[][] = rows
-    .map((row) => row.map((action) => ({ text: LABEL[action], callback_data: encodeButton({ action, runId, expected }) })))
+    .map((row) => row.map((action) => ({ text: LABEL[action], callback_data: encodeButton({ action, runId: target.runId, expected: target.expected, attempt: target.attempt }) })))
     .filter((row) => row.length > 0);
   return inline_keyboard.length ? { inline_keyboard } : undefined;
 }
 
-export function alertKeyboard(alert: ParsedAlert): InlineKeyboardMarkup | undefined {
+/**
+ * The alert's buttons. An alert that does not say which attempt it is about
+ * gets none (`withheld`): a button that cannot name its gate could decide a
+ * later one.
+ */
+export function alertKeyboard(alert: ParsedAlert): { markup?: InlineKeyboardMarkup; withheld: boolean } {
   const p = plan(alert);
-  return p ? keyboard(alert.runId!, p.expected, p.actions) : undefined;
+  if (!p) return { withheld: false };
+  if (alert.attempt === undefined) return { withheld: true };
+  return { markup: keyboard({ runId: alert.runId!, expected: p.expected, attempt: alert.attempt }, p.actions), withheld: false };
 }
 
 /** After an unlock the run still waits for its decision: the same buttons without Unlock. */
-export function decisionKeyboard(runId: string, expected: RunStatus): InlineKeyboardMarkup | undefined {
-  const rows: ButtonAction[][] = expected === 'waiting_approval' ? [['approve', 'refetch'], ['abort']]
-    : expected === 'panic' ? [['resume', 'abort']] : [];
-  return keyboard(runId, expected, rows);
+export function decisionKeyboard(target: ButtonTarget): InlineKeyboardMarkup | undefined {
+  const rows: ButtonAction[][] = target.expected === 'waiting_approval' ? [['approve', 'refetch'], ['abort']]
+    : target.expected === 'panic' ? [['resume', 'abort']] : [];
+  return keyboard(target, rows);
 }

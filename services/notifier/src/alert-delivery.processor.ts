@@ -8,6 +8,8 @@ import { escapeHtml, formatAlert, htmlToPlain, type ParsedAlert } from './alert-
 import { backoffMs, classifyDeliveryError, type DeliveryDecision } from './delivery-errors';
 import type { MessageMap } from './message-map';
 
+const WITHHELD = '<i>No buttons: this alert does not say which gate or panic it is for. Decide on the dashboard or with <code>rayvault approve|refetch|abort|resume</code>.</i>';
+
 /** telegraf types its signal with the abort-controller shim; node-fetch accepts the native one. */
 type CallSignal = NonNullable<Parameters<Telegram['callApi']>[2]>['signal'];
 
@@ -66,8 +68,9 @@ export function createAlertProcessor(deps: DeliveryDeps) {
       log.info({ messageId: already.messageId }, 'alert already delivered: not sent again');
       return { messageId: already.messageId, duplicate: true };
     }
-    const html = formatAlert(alert);
-    const markup = alertKeyboard(alert);
+    const { markup, withheld } = alertKeyboard(alert);
+    const html = withheld ? `${formatAlert(alert)}\n\n${WITHHELD}` : formatAlert(alert);
+    if (withheld) log.warn('alert names no attempt: sent without buttons');
     let sent: Message.TextMessage;
     let stored = html;
     try {

@@ -5,12 +5,13 @@ import { decodeButton } from './callback-data';
 import { renderMessage, withNote, type MessageMap } from './message-map';
 import { performPress, type PressOutcome } from './press-action';
 
-export type PressDeps = { rt: Runtime; adminIds: ReadonlySet<string>; messages: MessageMap; log: Logger };
+export type PressDeps = { rt: Runtime; chatId: string; adminIds: ReadonlySet<string>; messages: MessageMap; log: Logger };
 
 /**
  * callback_query handler. Every query is answered (Telegram shows a spinner
- * until then); only TELEGRAM_ADMIN_IDS may act; the message is edited to say
- * who did what, and the buttons go once they no longer apply.
+ * until then); only TELEGRAM_ADMIN_IDS may act, and only on a message in
+ * TELEGRAM_CHAT_ID; the message is edited to say who did what, and the
+ * buttons go once they no longer apply.
  */
 export function createPressHandler(deps: PressDeps) {
   return async (ctx: Context): Promise<void> => {
@@ -22,12 +23,20 @@ export function createPressHandler(deps: PressDeps) {
     const log = deps.log.child({ updateId, telegramUser: from.id });
     const data = 'data' in q ? q.data : undefined;
 
+    const chat = q.message?.chat;
+    if (!chat || !isOurChat(chat, deps.chatId)) {
+      log.warn({ data, chatId: chat?.id ?? null }, 'button press refused: not on a message in TELEGRAM_CHAT_ID');
+      return answer(ctx, log, '⛔ Not allowed: this button is not on a RayVault alert in the operators\' chat. Nothing was changed.');
+    }
     if (!deps.adminIds.has(String(from.id))) {
       log.warn({ data }, 'button press refused: user not in TELEGRAM_ADMIN_IDS');
       return answer(ctx, log, '⛔ Not allowed: you are not a RayVault operator. Nothing was changed.');
     }
     const button = data ? decodeButton(data) : null;
-    if (!button) return answer(ctx, log, 'Unknown button: nothing was changed.');
+    if (!button) {
+      log.warn({ data }, 'button press refused: callback data not made by this notifier');
+      return answer(ctx, log, 'Unknown or outdated button: nothing was changed. Use the newest alert or the dashboard.');
+    }
 
     let outcome: PressOutcome;
     try {
@@ -40,6 +49,12 @@ export function createPressHandler(deps: PressDeps) {
     await answer(ctx, log, outcome.answer);
     if (outcome.note) await showOutcome(ctx, deps, outcome, log);
   };
+}
+
+/** TELEGRAM_CHAT_ID is a numeric chat id or a public @username. */
+function isOurChat(chat: { id: number; username?: string }, configured: string): boolean {
+  if (String(chat.id) === configured) return true;
+  return configured.startsWith('@') && !!chat.username && `@${chat.username}`.toLowerCase() === configured.toLowerCase();
 }
 
 async function answer(ctx: Context, log: Logger, text: string): Promise<void> {

@@ -54,7 +54,7 @@ export function createNotifier(rt: Runtime, overrides: Partial<NotifierOptions> 
       worker.on('failed', (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'));
 
       if (options.receiveUpdates) {
-        bot.on('callback_query', createPressHandler({ rt, adminIds: options.adminIds, messages, log }));
+        bot.on('callback_query', createPressHandler({ rt, chatId: options.chatId, adminIds: options.adminIds, messages, log }));
         // Without this telegraf rethrows from the polling loop and polling stops.
         bot.catch((err, ctx) => log.error({ err, updateId: ctx.update.update_id }, 'update handler failed'));
         receiver = createUpdateReceiver(bot, options, log);

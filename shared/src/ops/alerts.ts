@@ -14,6 +14,8 @@ export const alertSchema = z.object({
   workerId: z.string().optional(),
   /** The run status the alert's buttons act on (a press is refused once the run has moved on). */
   status: z.string().optional(),
+  /** The run's attempt the alert is about: with `status` it names one gate or panic, so a button is refused once the run has moved past it. */
+  attempt: z.number().int().min(0).optional(),
   title: z.string(),
   text: z.string(),
   details: z.record(z.string(), z.unknown()).default({}),

@@ -15,7 +15,7 @@ export type OpsDeps = { store: Store; queues: StageQueues; locks: RunLocks; log:
  * all do it: one atomic store call (refused with IllegalTransitionError when
  * the run is not in the expected state), then the queue side effects.
  */
-export async function runOperatorAction(deps: OpsDeps, a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; eventId?: string }): Promise<Run> {
+export async function runOperatorAction(deps: OpsDeps, a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; expectedAttempt?: number; eventId?: string }): Promise<Run> {
   const before = a.action === 'abort' ? await deps.store.getRun(a.runId) : null;
   const result = await deps.store.operatorAction(a);
   if (a.action === 'abort' && before) {

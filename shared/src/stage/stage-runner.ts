@@ -157,7 +157,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       // Nobody holds a gated run: an approval may come at once.
       await releaseLock();
       host.setState('waiting', session);
-      await rt.alerter.raise({ kind: 'gate', runId, status: 'waiting_approval', title: `GATE: run ${runId} needs a decision`,
+      await rt.alerter.raise({ kind: 'gate', runId, status: 'waiting_approval', attempt, title: `GATE: run ${runId} needs a decision`,
         text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.', details: { diff: outcome.gate.diff }, dedupeKey: `gate:${runId}:${attempt}` });
       log.warn('gate opened: waiting for approval');
       host.onRunSettled(runId);
@@ -227,7 +227,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       }
       // A stage that already raised its own, more specific alert (CONTRACT FAIL) is not announced twice.
       if (!(isPanic(reason) && reason.details?.alerted)) {
-        await rt.alerter.raise({ kind: isPanic(reason) ? reason.kind : 'dead_letter', runId, status: to, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
+        await rt.alerter.raise({ kind: isPanic(reason) ? reason.kind : 'dead_letter', runId, status: to, attempt, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
           text: reason.message, dedupeKey: `${to}:${runId}:${stage}:${attempt}:${job.attemptsMade}` });
       }
       host.onRunSettled(runId);

@@ -26,8 +26,12 @@ export function createStore(rpc: Rpc) {
       rpc('rv_release_stage', { p_run: a.runId, p_fence: a.fence, p_actor: a.actor, p_reason: a.reason, p_event_id: a.eventId }) as Promise<Run>,
     transition: (a: { runId: string; to: RunStatus; fence: number | null; actor: string; reason?: string; payload?: object; eventId: string }) =>
       rpc('rv_transition', { p_run: a.runId, p_to: a.to, p_fence: a.fence, p_actor: a.actor, p_reason: a.reason ?? null, p_payload: a.payload ?? {}, p_event_id: a.eventId }) as Promise<Run>,
-    operatorAction: (a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; eventId?: string }) =>
-      rpc('rv_operator_action', { p_run: a.runId, p_action: a.action, p_actor: a.actor, p_reason: a.reason ?? null, p_expected: a.expected ?? null, p_event_id: a.eventId ?? null }) as Promise<ActionResult>,
+    /** With `expectedAttempt` the action is also refused (RV409) once the run is at another attempt (migration 009). */
+    operatorAction: (a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; expectedAttempt?: number; eventId?: string }) => {
+      const args = { p_run: a.runId, p_action: a.action, p_actor: a.actor, p_reason: a.reason ?? null, p_expected: a.expected ?? null, p_event_id: a.eventId ?? null };
+      return (a.expectedAttempt === undefined ? rpc('rv_operator_action', args)
+        : rpc('rv_operator_action_at', { ...args, p_attempt: a.expectedAttempt })) as Promise<ActionResult>;
+    },
     forceUnlock: (a: { runId: string; operator: string; reason: string; force?: boolean }) =>
       rpc('rv_force_unlock_run', { p_run: a.runId, p_operator: a.operator, p_reason: a.reason, p_force: a.force ?? false }) as Promise<{ refused: string | null; run: Run; previous: Run }>,
     heartbeat: (a: { id: string; state: WorkerState; queues: string[]; currentRun: string | null; currentJob: string | null; latencyMs: number | null; host: string; pid: number; lastError?: string | null }) =>

@@ -24,6 +24,12 @@ function printOrphans(list: FileEntry[]) {
   for (const f of list) out(`  ${age(f.age_s).padStart(8)}  ${mb(f.bytes).padStart(9)}  ${f.path}`);
 }
 
+/** What housekeeping refused to touch (links, places outside the state dir), each with why. */
+function printSkipped(list: { path: string; reason: string }[]) {
+  if (list.length) out(`skipped ${list.length} path(s), left untouched:`);
+  for (const s of list) out(`  SKIPPED  ${s.path}  (${s.reason})`);
+}
+
 function printRefresh(r: RefreshReport) {
   out(`index${r.dry_run ? ' (dry run)' : ''}: ${r.checked} indexed, ${r.ok} ok, ${r.missing.length} missing, ${r.mismatched.length} mismatched, `
     + `${r.refused.length} refused, ${r.added.length} ${r.dry_run ? 'to add' : 'added'} (${r.hashed} hashed${r.force ? ', --force' : ''})`);
@@ -37,12 +43,14 @@ function printClean(r: CleanReport) {
   out(`clean (${r.level}${r.dry_run ? ', dry run' : ''}): ${verb} ${r.removed.length} item(s), ${mb(r.freed_bytes)}; final files untouched`);
   for (const i of r.removed) out(`  ${i.kind.padEnd(10)} ${i.path}  (${i.reason})`);
   for (const k of r.kept) out(`  kept       ${k.path}  (${k.reason})`);
+  printSkipped(r.skipped);
 }
 
 function printZombies(z: ZombieReport) {
   const verb = z.mode === 'delete' ? (z.dry_run ? 'would delete' : 'deleted') : z.dry_run ? 'would quarantine' : 'quarantined';
   out(`zombies: ${verb} ${z.acted.length} orphan(s) older than ${z.older_than_h} h${z.mode === 'quarantine' ? ` (to ${z.quarantine_dir})` : ''}; ${z.younger} younger kept`);
   for (const a of z.acted) out(`  ${age(a.age_s).padStart(8)}  ${a.from}${a.to ? ` -> ${a.to}` : ''}`);
+  printSkipped(z.skipped);
 }
 
 function cleanOptions(o: { hard?: boolean; zombies?: boolean; delete?: boolean; confirm?: boolean; dryRun?: boolean; olderThan?: string }) {
@@ -62,9 +70,12 @@ export function registerHousekeeping(program: Command): void {
     .action(async (o) => {
       const r = await withRuntime((rt) => findOrphans(rt));
       if (o.json) return printJson(r);
-      if (!r.orphans.length) return out(`no orphans: ${r.files} file(s) in ${r.final_dir}, all indexed`);
-      out(`${r.orphans.length} orphan(s) of ${r.files} file(s) in ${r.final_dir} (${mb(r.orphan_bytes)}), oldest first:`);
-      printOrphans(r.orphans);
+      if (!r.orphans.length) out(`no orphans: ${r.files} file(s) in ${r.final_dir}, all indexed`);
+      else {
+        out(`${r.orphans.length} orphan(s) of ${r.files} file(s) in ${r.final_dir} (${mb(r.orphan_bytes)}), oldest first:`);
+        printOrphans(r.orphans);
+      }
+      printSkipped(r.skipped);
     });
 
   program.command('clean').description('safe: staging/temp leftovers, stale pid files, empty dirs (final files never); --hard: also caches; '

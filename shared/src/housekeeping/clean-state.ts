@@ -1,12 +1,16 @@
-import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { inspectPidFiles, workersAliveElsewhere } from './pid-files';
-import { HOUR_MS, listFiles, processAlive, stateLayout, workerStaleMs, type HousekeepingDeps, type StateLayout } from './state-layout';
+import {
+  createStateGuard, HOUR_MS, listFiles, processAlive, stateLayout, workerStaleMs, type HousekeepingDeps, type SkippedEntry, type StateGuard, type StateLayout,
+} from './state-layout';
 
 export type CleanItem = { path: string; kind: 'staging' | 'temp' | 'pid' | 'checkpoint' | 'empty_dir' | 'cache'; reason: string; bytes: number };
 export type CleanReport = {
   level: 'safe' | 'hard'; dry_run: boolean; removed: CleanItem[]; kept: { path: string; reason: string }[]; freed_bytes: number;
+  /** Left alone: symbolic links, and anything that does not resolve inside the state dir. */
+  skipped: SkippedEntry[];
   /** Why nothing was done (hard clean while runs still read the cache). */
   refused: string | null;
 };
@@ -26,7 +30,8 @@ const TEMP_GRACE_MS = HOUR_MS;
  */
 export async function cleanState(deps: HousekeepingDeps, opts: CleanOptions = {}): Promise<CleanReport> {
   const layout = stateLayout(deps.stateDir);
-  const report: CleanReport = { level: opts.hard ? 'hard' : 'safe', dry_run: !!opts.dryRun, removed: [], kept: [], freed_bytes: 0, refused: null };
+  const guard = createStateGuard(layout.root);
+  const report: CleanReport = { level: opts.hard ? 'hard' : 'safe', dry_run: !!opts.dryRun, removed: [], kept: [], freed_bytes: 0, refused: null, skipped: [] };
   if (opts.hard) {
     const { rows } = await deps.pool.query<{ id: string; status: string }>(`SELECT id::text, status FROM runs WHERE status NOT IN ('done','aborted') AND stage IN ('voice','render')`);
     if (rows.length) {
@@ -35,16 +40,25 @@ export async function cleanState(deps: HousekeepingDeps, opts: CleanOptions = {}
     }
   }
   const runs = await runsById(deps.pool, layout);
-  const items = [
+  const found = [
     ...stagingItems(layout, runs, report),
-    ...tempItems(layout, opts.now ?? Date.now()),
+    ...tempItems(layout, opts.now ?? Date.now(), report.skipped),
     ...inspectPidFiles(layout.pids, await workersAliveElsewhere(deps.pool, workerStaleMs(deps.config)))
       .filter((p) => p.state === 'stale').map((p): CleanItem => ({ path: p.path, kind: 'pid', reason: `worker ${p.worker_id} (pid ${p.pid ?? '?'}) is not running`, bytes: 0 })),
     ...checkpointItems(layout, runs),
     ...(opts.hard ? topEntries(layout.cache).map((p): CleanItem => ({ path: p, kind: 'cache', reason: 'cache (re-created on demand)', bytes: sizeOf(p) })) : []),
   ];
-  for (const item of items) if (!opts.dryRun) rmSync(item.path, { recursive: true, force: true });
-  const empties = [layout.staging, layout.cache, layout.tmp, layout.quarantine].flatMap((d) => removeEmptyDirs(d, !!opts.dryRun));
+  const items: CleanItem[] = [];
+  for (const item of found) {
+    // Checked right before removing: never a link, never below a dir that resolves outside the state dir.
+    const refused = guard.refuse(item.path);
+    if (refused) report.skipped.push({ path: item.path, reason: refused });
+    else {
+      if (!opts.dryRun) rmSync(item.path, { recursive: true, force: true });
+      items.push(item);
+    }
+  }
+  const empties = [layout.staging, layout.cache, layout.tmp, layout.quarantine].flatMap((d) => removeEmptyDirs(d, !!opts.dryRun, guard, report.skipped));
   report.removed = [...items, ...empties.map((p): CleanItem => ({ path: p, kind: 'empty_dir', reason: 'empty directory', bytes: 0 }))];
   report.freed_bytes = items.reduce((n, i) => n + i.bytes, 0);
   return report;
@@ -77,15 +91,15 @@ function stagingItems(layout: StateLayout, runs: Map<string, RunRow>, report: Cl
 }
 
 /** `*.tmp` of atomic writes whose writer died (`name.<pid>.tmp`), and anything in state/tmp older than an hour. */
-function tempItems(layout: StateLayout, now: number): CleanItem[] {
+function tempItems(layout: StateLayout, now: number, skipped: SkippedEntry[]): CleanItem[] {
   // Not the final dir, quarantine or spool: their files are the operator's, not leftovers.
-  const tmps = [layout.checkpoints, layout.staging, layout.cache, layout.pids, layout.baptism].flatMap((d) => listFiles(d, now)).filter((f) => f.name.endsWith('.tmp'));
+  const tmps = [layout.checkpoints, layout.staging, layout.cache, layout.pids, layout.baptism].flatMap((d) => listFiles(d, now, skipped)).filter((f) => f.name.endsWith('.tmp'));
   const items: CleanItem[] = [];
   for (const f of tmps) {
     const pid = Number(/\.(\d+)\.tmp$/.exec(f.name)?.[1]);
     if (pid ? !processAlive(pid) : now - f.mtime_ms > TEMP_GRACE_MS) items.push({ path: f.path, kind: 'temp', reason: pid ? `writer pid ${pid} is gone` : 'temp file older than an hour', bytes: f.bytes });
   }
-  for (const f of listFiles(layout.tmp, now)) if (now - f.mtime_ms > TEMP_GRACE_MS) items.push({ path: f.path, kind: 'temp', reason: 'temp file older than an hour', bytes: f.bytes });
+  for (const f of listFiles(layout.tmp, now, skipped)) if (now - f.mtime_ms > TEMP_GRACE_MS) items.push({ path: f.path, kind: 'temp', reason: 'temp file older than an hour', bytes: f.bytes });
   return items;
 }
 
@@ -116,11 +130,18 @@ function uuidDirs(root: string): string[] {
 
 const safeReaddir = (dir: string) => { try { return readdirSync(dir, { withFileTypes: true }); } catch { return []; } };
 const topEntries = (dir: string) => safeReaddir(dir).map((e) => path.join(dir, e.name));
-const sizeOf = (p: string) => (statSync(p, { throwIfNoEntry: false })?.isDirectory() ? listFiles(p).reduce((n, f) => n + f.bytes, 0) : statSync(p, { throwIfNoEntry: false })?.size ?? 0);
+const sizeOf = (p: string) => (lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ? listFiles(p).reduce((n, f) => n + f.bytes, 0) : lstatSync(p, { throwIfNoEntry: false })?.size ?? 0);
 
-/** Removes empty directories below `root` (not `root` itself), deepest first; returns them. */
-function removeEmptyDirs(root: string, dryRun: boolean): string[] {
+/** Removes empty directories below `root` (not `root` itself), deepest first; returns them. A linked `root` is not entered. */
+function removeEmptyDirs(root: string, dryRun: boolean, guard: StateGuard, skipped: SkippedEntry[]): string[] {
   const removed: string[] = [];
+  const st = lstatSync(root, { throwIfNoEntry: false });
+  if (!st) return removed;
+  const refused = guard.refuse(root);
+  if (refused) {
+    if (!skipped.some((s) => s.path === root)) skipped.push({ path: root, reason: refused });
+    return removed;
+  }
   const visit = (dir: string): boolean => {
     let empty = true;
     for (const e of safeReaddir(dir)) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { PanicError, TransientError, type Runtime, type StageContext, type StageOutcome, type StageProcessor } from '@rayvault/shared';
+import { InvalidInputError, PanicError, TransientError, type Runtime, type StageContext, type StageOutcome, type StageProcessor } from '@rayvault/shared';
 import { factsToClaims, summarizeProduct } from './claims/claims';
 import { findConflicts, summarizeDiff } from './claims/conflicts';
 import { collectSources, type SourceResult } from './collect-sources';
@@ -8,6 +8,7 @@ import { resolveEvidenceOptions, type EvidenceOptions } from './config.schema';
 import { createBreakers } from './fetch/breakers';
 import { createContentCache } from './fetch/content-cache';
 import { createSourceReader, type SourceReader } from './fetch/source-reader';
+import { createExtractPool, type ExtractPool } from './extract/extract-pool';
 import { parseProduct, sourceLabels } from '@rayvault/shared';
 
 /**
@@ -23,12 +24,14 @@ export function createEvidenceProcessor(rt: Runtime, overrides: Partial<Evidence
   const reader = createSourceReader({
     breakers, cache: createContentCache(o.cacheDir, o.cacheTtlMs), timeoutMs: o.fetchTimeoutMs, retries: o.fetchRetries, retryBaseMs: o.retryBaseMs, maxBytes: o.maxBytes, allow: o.allow,
   });
-  return (ctx) => collectEvidence(ctx, reader, o);
+  const pool = createExtractPool({ timeoutMs: o.extractTimeoutMs, onFallback: (why) => rt.log.warn(why) });
+  rt.releasers.push('evidence-extract-threads', () => pool.close());
+  return (ctx) => collectEvidence(ctx, reader, pool, o);
 }
 
-async function collectEvidence(ctx: StageContext, reader: SourceReader, o: EvidenceOptions): Promise<StageOutcome> {
+async function collectEvidence(ctx: StageContext, reader: SourceReader, pool: ExtractPool, o: EvidenceOptions): Promise<StageOutcome> {
   const product = parseProduct(ctx.run.product, `product of run ${ctx.run.id}`);
-  const results = await collectSources(ctx, reader, product.sources, sourceLabels(product.sources));
+  const results = await collectSources(ctx, reader, pool, product.sources, sourceLabels(product.sources));
   const answered = results.filter((r): r is Extract<SourceResult, { ok: true }> => r.ok);
   requireTrustedAnswer(results, o.gatingTiers);
 
@@ -72,5 +75,9 @@ function requireTrustedAnswer(results: readonly SourceResult[], gatingTiers: rea
   if (pool.some((r) => r.ok)) return;
   const why = pool.map((r) => `${r.source}: ${'error' in r ? r.error : 'no answer'}`).join('; ');
   const which = trusted.length ? `no tier ${gatingTiers.join('/')} source answered` : 'no source answered';
+  // A refused destination, an oversized page or a 404 fails the same way next time: retrying only hides it.
+  if (pool.every((r) => !r.ok && !r.transient)) {
+    throw new InvalidInputError(`${which} (${why}); none of these failures passes by retrying: fix the product's sources (or RAYVAULT_FETCH_ALLOW for an intranet source) and submit the run again`);
+  }
   throw new TransientError(`${which} (${why}); the job retries with backoff; check the source sites and their circuit state in /api/health`);
 }

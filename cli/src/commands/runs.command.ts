@@ -15,7 +15,7 @@ export function registerRuns(program: Command): void {
     if (!list.length) process.stdout.write('no runs\n');
   });
   runs.command('create').description('submit a run: a bundled sample or a product file')
-    .option('--sample <name>', 'consistent | conflict').option('--product <file>', 'product JSON (name, sources [{url|file, tier}], optional script)')
+    .option('--sample <name>', 'consistent | conflict').option('--product <file>', 'product JSON (name, sources [{url|file, tier}], optional image: http(s) URL or a file inside RAYVAULT_MEDIA_DIR, optional script)')
     .option('--input <json>', 'run input as JSON').option('--json', 'print JSON')
     .action(async (o) => {
       if (!o.sample === !o.product) throw new UsageError('give exactly one of --sample NAME or --product FILE');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, SAMPLE_NAMES } from '@rayvault/shared';
+import { ConfigError, isHttpUrl, SAMPLE_NAMES } from '@rayvault/shared';
 import { z } from 'zod';
 
 /** One scheduled intake: a sample or a product file, on a cron pattern or a fixed period. */
@@ -31,5 +31,24 @@ export function readScheduleFile(file: string): ScheduleEntry[] {
   const names = parsed.data.map((e) => e.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: entry name '${dup}' is used twice`);
-  return parsed.data.map((e) => (e.product ? { ...e, product: path.resolve(path.dirname(file), e.product) } : e));
+  const entries = parsed.data.map((e) => (e.product ? { ...e, product: path.resolve(path.dirname(file), e.product) } : e));
+  const local = entries.flatMap((e) => (e.product && localImageOf(e.product) ? [`  ${e.name}: ${e.product} names the local image ${localImageOf(e.product)}`] : []));
+  if (local.length) {
+    throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: scheduled products must give their image as an http(s) URL (a local image file is for \`rayvault runs create\`, inside RAYVAULT_MEDIA_DIR):\n${local.join('\n')}`);
+  }
+  return entries;
+}
+
+/**
+ * The local image a product file names, if any. Checked at start so the operator hears of it
+ * now; each intake loads the file again and refuses it too (the file may change meanwhile).
+ * A file that cannot be read yet is left to the intake, which reports it.
+ */
+function localImageOf(productFile: string): string | undefined {
+  try {
+    const image = (JSON.parse(readFileSync(productFile, 'utf8')) as { image?: unknown }).image;
+    return typeof image === 'string' && !isHttpUrl(image) ? image : undefined;
+  } catch {
+    return undefined;
+  }
 }

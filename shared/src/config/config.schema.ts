@@ -54,6 +54,11 @@ export const baseConfigSchema = z.object({
   }),
   /** Cap on a fetched body after gzip/br/deflate decoding (bytes). */
   RAYVAULT_FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024),
+  /**
+   * The only directory a product's local image may come from (CLI products only; resolved with
+   * realpath at submission and again at render). Unset: `<RAYVAULT_STATE_DIR>/media`.
+   */
+  RAYVAULT_MEDIA_DIR: z.string().min(1).optional(),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   RAYVAULT_SAMPLES: z.enum(['0', '1']).default('1'),
 });

@@ -22,7 +22,13 @@ export const scriptSegmentSchema = z.object({
 /** What a run is about: the product, where its claims come from, and an optional narration script. */
 export const productSchema = z.looseObject({
   name: z.string({ error: 'name is required (the product name)' }).trim().min(1, 'name is required (the product name)'),
-  image: z.string().min(1).optional(),
+  /**
+   * An http(s) URL (fetched through the guard at render), or a path to a file inside
+   * RAYVAULT_MEDIA_DIR for products given to the CLI. Other schemes (file:, data:) are refused.
+   */
+  image: z.string().trim().min(1, 'image must not be empty').max(2048, 'image must be at most 2048 characters')
+    .refine((s) => /^https?:\/\//i.test(s) || !/^[a-z][a-z0-9+.-]*:/i.test(s), 'image must be an http(s) URL (or, from the CLI, a file inside RAYVAULT_MEDIA_DIR)')
+    .optional(),
   sources: z.array(sourceSchema).min(1, 'at least one source is required'),
   script: z.array(scriptSegmentSchema).min(1).optional(),
 });

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { forceUnlockRun, loadSample, OPERATOR_ACTIONS, parseProduct, RUN_STATUSES, runOperatorAction, SAMPLE_NAMES, STAGES, submitRun, type Product, type Runtime } from '@rayvault/shared';
+import { forceUnlockRun, isHttpUrl, loadSample, OPERATOR_ACTIONS, parseProduct, RUN_STATUSES, runOperatorAction, SAMPLE_NAMES, STAGES, submitRun, type Product, type Runtime } from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reason } from '../http/schemas';
@@ -42,6 +42,10 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
       product = parseProduct(body.product, 'product');
       // A file source would read the server's disk on behalf of a remote caller.
       if (product.sources.some((s) => 'file' in s)) throw new HttpError('invalid_input', 'sources submitted over the API must be http(s) URLs; file sources are for the CLI');
+      // So would a local image, and the render would then show (and upload to the studio) that file.
+      if (product.image !== undefined && !isHttpUrl(product.image)) {
+        throw new HttpError('invalid_input', 'product.image submitted over the API must be an http(s) URL; a local image file is for the CLI (inside RAYVAULT_MEDIA_DIR)');
+      }
     }
     const input = { ...(product.script ? { script: product.script } : {}), ...body.input };
     const run = await submitRun(rt, { product, input, actor: actorOf(res).name });

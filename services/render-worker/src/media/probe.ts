@@ -4,6 +4,9 @@ export type ProbeStream = {
   codec_type: string;
   codec_name: string;
   pix_fmt?: string;
+  /** Picture size of a video or image stream. */
+  width?: number;
+  height?: number;
   duration_s: number | null;
   /** Packets the container's index promises, and (with `countPackets`) packets actually read. */
   frames: number | null;
@@ -13,7 +16,7 @@ export type Probe = { duration_s: number; format: string; streams: ProbeStream[]
 
 type FfprobeJson = {
   format?: { duration?: string; format_name?: string };
-  streams?: { codec_type?: string; codec_name?: string; pix_fmt?: string; duration?: string; nb_frames?: string; nb_read_packets?: string }[];
+  streams?: { codec_type?: string; codec_name?: string; pix_fmt?: string; width?: number; height?: number; duration?: string; nb_frames?: string; nb_read_packets?: string }[];
 };
 
 const num = (s: string | undefined): number | null => (s !== undefined && Number.isFinite(Number(s)) ? Number(s) : null);
@@ -25,10 +28,10 @@ const num = (s: string | undefined): number | null => (s !== undefined && Number
  */
 export async function probeMedia(file: string, signal?: AbortSignal, options: { countPackets?: boolean } = {}): Promise<Probe> {
   const args = ['-v', 'error', ...(options.countPackets ? ['-count_packets'] : []),
-    '-show_entries', 'format=duration,format_name:stream=codec_type,codec_name,pix_fmt,duration,nb_frames,nb_read_packets', '-of', 'json', file];
+    '-show_entries', 'format=duration,format_name:stream=codec_type,codec_name,pix_fmt,width,height,duration,nb_frames,nb_read_packets', '-of', 'json', file];
   const j = JSON.parse(await runTool('ffprobe', args, signal)) as FfprobeJson;
   const streams = (j.streams ?? []).map((s) => ({
-    codec_type: s.codec_type ?? '', codec_name: s.codec_name ?? '', pix_fmt: s.pix_fmt, duration_s: num(s.duration),
+    codec_type: s.codec_type ?? '', codec_name: s.codec_name ?? '', pix_fmt: s.pix_fmt, width: s.width, height: s.height, duration_s: num(s.duration),
     frames: num(s.nb_frames), packets_read: num(s.nb_read_packets),
   }));
   return { duration_s: num(j.format?.duration) ?? 0, format: j.format?.format_name ?? '', streams };

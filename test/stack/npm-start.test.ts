@@ -3,9 +3,10 @@
 // submits the samples. Then one service is killed and must come back, and
 // SIGINT must leave no process of the stack behind.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
 
 jest.setTimeout(420_000);
@@ -52,7 +53,18 @@ it('comes up ready with its own Redis and Postgres, and shows where everything i
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
   expect(out).toContain(`dashboard   http://127.0.0.1:${port}/`);
   expect(out).toMatch(/admin token \S{16,}/);
-  expect(readFileSync(path.join(stateDir, 'stack.env'), 'utf8')).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:\d+\nDATABASE_URL=postgres/);
+  // Both URLs carry the generated passwords (the file is the owner's only); before, Redis had none.
+  const stackEnv = readFileSync(path.join(stateDir, 'stack.env'), 'utf8');
+  expect(stackEnv).toMatch(/^REDIS_URL=redis:\/\/:[\w-]{32,}@127\.0\.0\.1:\d+\nDATABASE_URL=postgres:\/\/postgres:[\w-]{32,}@127\.0\.0\.1:\d+\/rayvault\n$/);
+  expect((statSync(path.join(stateDir, 'stack.env')).mode & 0o777).toString(8)).toBe('600');
+});
+
+it('made its Postgres with the generated password: the old default `postgres` is refused', async () => {
+  const url = new URL(readFileSync(path.join(stateDir, 'stack.env'), 'utf8').match(/^DATABASE_URL=(.*)$/m)![1]);
+  url.password = 'postgres';
+  const c = new pg.Client({ connectionString: url.toString() });
+  await expect(c.connect()).rejects.toMatchObject({ code: '28P01' });
+  await c.end().catch(() => undefined);
 });
 
 it('takes the consistent sample to done and stops the conflict sample at its gate', async () => {
@@ -64,7 +76,7 @@ it('takes the consistent sample to done and stops the conflict sample at its gat
 it('restarts a killed service and the pipeline keeps working', async () => {
   const pids = new Set(descendants(stack.pid!));
   const victim = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')
-    .map((l) => l.trim().match(/^(\d+)\s+(.*)$/)).find((m) => m && pids.has(Number(m[1])) && m[2].includes('services/evidence-worker/src/main.ts'));
+    .map((l) => l.trim().match(/^(\d+)\s+(.*)$/)).find((m) => m && pids.has(Number(m[1])) && /(services\/evidence-worker\/src\/main\.ts|dist\/evidence-worker\.js)/.test(m[2]));
   expect(victim).toBeDefined();
   process.kill(Number(victim![1]), 'SIGKILL');
   await waitFor('supervisor to restart evidence-worker', () => /evidence-worker exited \(SIGKILL\); restarting/.test(out), 10_000);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/errors';
+import { configSecrets, rememberSecrets } from '../logging/secret-masks';
 import { baseConfigSchema, type BaseConfig } from './config.schema';
 
 export type Config = BaseConfig & { heartbeatMs: number };
@@ -28,5 +29,7 @@ export function loadConfig<S extends z.ZodType<BaseConfig>>(
     throw new ConfigError(`invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
   }
   const cfg = parsed.data as z.infer<S>;
+  // This process's logs must never show its own credentials, wherever a line would carry them.
+  rememberSecrets(configSecrets(cfg as Record<string, unknown>));
   return { ...cfg, heartbeatMs: cfg.RAYVAULT_HEARTBEAT_MS ?? Math.max(100, Math.floor(cfg.RAYVAULT_LEASE_MS / 3)) };
 }

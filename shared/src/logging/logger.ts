@@ -1,37 +1,44 @@
 import pino, { type Logger } from 'pino';
+import { redactDeep, serializeError } from './redact-deep';
+import { maskKnownSecrets, maskSecrets } from './secret-masks';
 
-/** Paths whose values never reach a log line. */
-export const REDACT_PATHS = [
-  '*.password', '*.token', '*.secret', '*.authorization', '*.cookie',
-  'DATABASE_URL', 'REDIS_URL', 'SUPABASE_SERVICE_KEY', 'RAYVAULT_ADMIN_TOKEN', 'TELEGRAM_BOT_TOKEN',
-  '*.DATABASE_URL', '*.REDIS_URL', '*.SUPABASE_SERVICE_KEY', '*.RAYVAULT_ADMIN_TOKEN', '*.TELEGRAM_BOT_TOKEN',
-  'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-];
-
-/** Credentials inside connection strings (postgres://user:pass@host) are masked in messages too. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\w+:\/\/[^:/\s]*:)[^@\s]+@/g, '$1***@').replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot***');
-}
-
+export { maskSecrets, rememberSecrets, configSecrets, isSecretKey } from './secret-masks';
 export type { Logger };
 
-/** One JSON-lines logger per process; children per job add queue, job, run and attempt. */
+/**
+ * One JSON-lines logger per process; children per job add queue, job, run and
+ * attempt. Secrets are kept out in three places: every logged object and
+ * child binding is walked (fields named like credentials redacted and
+ * credentials inside strings masked, at any depth), string arguments are
+ * masked, and the finished line loses every secret value this process was
+ * configured with (`rememberSecrets`, fed by `loadConfig`).
+ */
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream, fd = 1): Logger {
-  return pino(
+  const logger = pino(
     {
       name: service,
       level,
       base: { service, pid: process.pid },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        bindings: (bindings) => redactDeep(bindings) as Record<string, unknown>,
+        log: (obj) => redactDeep(obj) as Record<string, unknown>,
+      },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
         },
+        streamWrite: maskKnownSecrets,
       },
-      serializers: { err: (e: Error) => ({ type: e.name, message: maskSecrets(e.message), code: (e as { code?: unknown }).code }) },
+      serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : redactDeep(e)) },
     },
     destination ?? pino.destination({ fd, sync: true }),
   );
+  // pino applies `formatters.bindings` to the root only; children (and theirs, which inherit this) walk their bindings here.
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, options) {
+    return child.call(this, redactDeep(bindings) as typeof bindings, options);
+  } as typeof logger.child;
+  return logger;
 }

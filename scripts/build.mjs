@@ -20,6 +20,8 @@ export const ENTRIES = {
   'render-worker': 'services/render-worker/src/main.ts',
   scheduler: 'services/scheduler/src/main.ts',
   notifier: 'services/notifier/src/main.ts',
+  // Not a process: the evidence worker's page-parsing thread, loaded beside the bundle that starts it.
+  'extract-thread': 'services/evidence-worker/src/extract/extract-thread.ts',
 };
 
 /** Source folder → where it goes under dist/. */

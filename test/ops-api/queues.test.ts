@@ -79,8 +79,11 @@ it('a paused queue holds its jobs until resumed; purge needs the queue name as c
 it('a dead letter is listed and re-driven: the run resumes and finishes', async () => {
   const id = (await create({ failAt: 'voice' })).body.id;
   await until(id, 'failed');
-  const list = await api.call('GET', '/api/dead-letters', { token: api.tokens.viewer });
-  expect(list.body.counts.voice).toBe(1);
+  // The worker records the run as failed before BullMQ moves its job to the failed set: wait for the dead letter itself.
+  const list = await waitFor('dead letter listed', async () => {
+    const res = await api.call('GET', '/api/dead-letters', { token: api.tokens.viewer });
+    return res.body.counts.voice === 1 ? res : null;
+  });
   expect(list.body.jobs).toEqual([expect.objectContaining({ queue: 'voice', job_id: `${id}:voice:1`, run_id: id, attempts_made: 3, failed_reason: 'test failure at voice' })]);
   await api.rt.pool.query(`UPDATE runs SET input = input - 'failAt' WHERE id = $1`, [id]); // the operator fixed the cause
   const redrive = await api.call('POST', `/api/dead-letters/voice/${encodeURIComponent(`${id}:voice:1`)}/redrive`, { token: api.tokens.operator, body: { reason: 'provider back' } });

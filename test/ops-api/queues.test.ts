@@ -23,7 +23,11 @@ const until = (id: string, status: string) => waitFor(`run ${id} ${status}`, asy
 it('shows status, per-queue counts, the live worker and intake', async () => {
   const id = (await create({})).body.id;
   await until(id, 'done');
-  const res = await api.call('GET', '/api/ops/queues', { token: api.tokens.viewer });
+  // The run is recorded done before BullMQ marks the qc job completed, and the worker's recorded job is cleared by its next heartbeat: wait for both.
+  const res = await waitFor('qc job completed, worker idle', async () => {
+    const r = await api.call('GET', '/api/ops/queues', { token: api.tokens.viewer });
+    return r.body.queues?.qc?.completed === 1 && r.body.workers?.[0]?.current_job === null ? r : null;
+  });
   expect(res.body).toMatchObject({
     status: 'online',
     queues: { evidence: { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0, paused: 0, is_paused: false }, alerts: expect.any(Object) },

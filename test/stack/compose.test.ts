@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '../support/harness';
+import { copyOf, envOf, ofOp, parseDockerfile } from './dockerfile-reader';
 
 type Service = { build?: string; image?: string; command?: string[]; ports?: string[]; healthcheck?: { test: string[] }; restart?: string;
   depends_on?: Record<string, { condition: string }>; volumes?: string[]; container_name?: string; env_file?: unknown; environment?: Record<string, string> };
@@ -39,8 +40,6 @@ it('builds the app services from this repository with a shared state volume and 
     expect(s[n].build).toBe('.');
     expect(s[n].volumes).toContain('state:/state');
     expect(s[n].env_file).toBeDefined();
-    const entry = s[n].command!.at(-1)!;
-    expect(readFileSync(path.join(ROOT, entry), 'utf8').length).toBeGreaterThan(0);
   }
   expect(compose.volumes).toHaveProperty('state');
 });
@@ -51,4 +50,44 @@ it('binds published ports to 127.0.0.1 by default, and workers publish none (so 
     expect(s[n].ports).toBeUndefined();
     expect(s[n].container_name).toBeUndefined();
   }
+});
+
+// That these commands start healthy from the image's install is test/stack/compose-runtime.test.ts.
+it('runs every app service from the built output with plain node, never tsx or a TypeScript source', () => {
+  for (const n of APP) expect([n, s[n].command]).toEqual([n, ['node', `dist/${n}.js`]]);
+});
+
+describe('the Dockerfile', () => {
+  const stages = parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+  const runtime = stages.at(-1)!;
+
+  it('builds in a build stage (all dependencies, then npm run build) and runs from node:20-bookworm-slim', () => {
+    expect(stages.map((st) => st.name)).toEqual(['build', 'runtime']);
+    const buildRuns = ofOp(stages[0], 'RUN').map((r) => r.args);
+    expect(buildRuns).toEqual(expect.arrayContaining([expect.stringMatching(/^npm install\b(?!.*--omit)/), 'npm run build']));
+    expect(runtime.image).toBe('node:20-bookworm-slim');
+    expect(ofOp(runtime, 'RUN')[0].args).toMatch(/apt-get install -y --no-install-recommends ffmpeg espeak-ng chromium curl ca-certificates/);
+  });
+
+  it('gives the runtime stage package manifests and dist/ from the build stage only, never the sources', () => {
+    const copies = ofOp(runtime, 'COPY').map((c) => copyOf(c.args));
+    for (const c of copies) expect(c.from).toBe('build');
+    const sources = copies.flatMap((c) => c.sources);
+    expect(sources).toContain('/app/dist');
+    for (const src of sources) expect(src).toMatch(/^\/app\/(dist|package-lock\.json|(.+\/)?package\.json)$/);
+  });
+
+  it('runs as the node user with production settings, the ops API by default, and a health check', () => {
+    expect(ofOp(runtime, 'USER').at(-1)?.args).toBe('node');
+    expect(Object.assign({}, ...ofOp(runtime, 'ENV').map((e) => envOf(e.args)))).toMatchObject({
+      RAYVAULT_STATE_DIR: '/state', CHROMIUM_PATH: '/usr/bin/chromium', NODE_ENV: 'production',
+    });
+    expect(JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/ops-api.js']);
+    expect(ofOp(runtime, 'HEALTHCHECK').at(-1)?.args).toMatch(/CMD curl -fsS "http:\/\/127\.0\.0\.1:\$\{RAYVAULT_API_PORT:-8080\}\/readyz"/);
+  });
+
+  it('keeps local node_modules, dist/, state/, .git and .env out of the build context', () => {
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '**/node_modules', 'dist', 'state', '.git', '.env']));
+  });
 });

@@ -72,7 +72,11 @@ async function main() {
     if (only.has('startup')) {
       const s = await measureStartup();
       results.startup = s;
-      rows.push(['6b npm start -> /readyz, state initialised (ms)', `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`, 'report', null]);
+      rows.push(['6b npm start -> /readyz, state initialised (ms)', `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`, '<= 3000', s.ready_ms <= 3000]);
+      const rss = Object.values(s.rss_idle_mb);
+      rows.push(['6c idle RSS per service (MB)', Object.entries(s.rss_idle_mb).map(([k, v]) => `${k} ${v}`).join(', '), '<= 80 each', rss.length === 5 && Math.max(...rss) <= 80]);
+      const c = s.cli_ms;
+      rows.push(['6d CLI start-up (ms, median of 5)', `node -e 0 ${c.node_e_0}; rayvault --version ${c.version} (${(c.version / c.node_e_0).toFixed(1)}x); runs --json ${c.runs_json} (${(c.runs_json / c.node_e_0).toFixed(1)}x)`, '--version <= 4x, runs --json <= 8x', c.version <= 4 * c.node_e_0 && c.runs_json <= 8 * c.node_e_0]);
     }
   } finally {
     await rt.releasers.close();

@@ -6,6 +6,13 @@ import readline from 'node:readline';
 
 const COLORS = [36, 33, 35, 32, 34, 31];
 
+/**
+ * V8's young generation capped at 1 MB per semi-space (default 16): an idle
+ * service keeps about 15 MB less resident, for a few more (cheap) scavenges
+ * under load. docker-compose.yml passes the same flag.
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
   const services = [];
   let stopping = false;
@@ -20,7 +27,7 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
     // Own process group: Ctrl-C reaches the supervisor only, which stops the
     // services in reverse order; RAYVAULT_SUPERVISOR_PID lets each one stop
     // by itself if the supervisor is killed outright.
-    const proc = spawn(process.execPath, [svc.entry], {
+    const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, svc.entry], {
       cwd: root, env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     svc.proc = proc;

@@ -2,7 +2,7 @@
 // renders through the browser never starts one) and relaunched after it dies.
 import { access, constants } from 'node:fs/promises';
 import { ConfigError, ShutdownError, TransientError, type Logger } from '@rayvault/shared';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from './browser-config.schema';
 
 export type BrowserSession = {
@@ -20,6 +20,8 @@ async function launch(chromiumPath: string, log: Logger): Promise<Browser> {
     throw new ConfigError(`no Chromium at ${chromiumPath} (CHROMIUM_PATH): install it (apt-get install chromium) or point CHROMIUM_PATH at it`, { cause: err });
   }
   try {
+    // Loaded on the first browser render only: Playwright costs a worker that never renders in a browser about 60 MB.
+    const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
     log.info({ version: browser.version() }, 'chromium started');
     return browser;

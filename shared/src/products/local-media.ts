@@ -21,11 +21,11 @@ const inside = (dir: string, file: string) => {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 };
 
-function realpathOf(file: string, what: string): string {
+function realpathOf(file: string, what: string, nextStep = ''): string {
   try {
     return realpathSync(file);
   } catch (err) {
-    throw new InvalidInputError(`${what} ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new InvalidInputError(`${what} ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})${nextStep}`, { cause: err });
   }
 }
 
@@ -40,7 +40,7 @@ function checkRegular(st: Stats, file: string, what: string, maxBytes: number): 
  * symlinks are resolved (a link pointing out of it is refused) and be a bounded regular file.
  */
 export function resolveMediaFile(file: string, limits: MediaLimits): string {
-  const dir = realpathOf(limits.mediaDir, 'the media directory (RAYVAULT_MEDIA_DIR)');
+  const dir = realpathOf(limits.mediaDir, 'the media directory (RAYVAULT_MEDIA_DIR)', ': create it and put product images there');
   const real = realpathOf(path.resolve(file), 'image');
   if (!inside(dir, real)) {
     throw new InvalidInputError(`image ${file} is outside the media directory ${dir}: copy it into RAYVAULT_MEDIA_DIR, or give an http(s) URL`);

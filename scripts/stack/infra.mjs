@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectSecured, withPassword } from './postgres-password.mjs';
 import { privateDir, readOrCreateSecret, writeSecretFile } from './secrets.mjs';
@@ -53,7 +54,12 @@ export async function startRedis(stateDir, log) {
   const proc = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout.on('data', (d) => log(String(d)));
   proc.stderr.on('data', (d) => log(String(d)));
-  await waitPort(port, 10000);
+  try {
+    await waitPort(port, 10000);
+  } catch (err) {
+    await stopChild(proc); // not listening: leave no server behind
+    throw err;
+  }
   return {
     url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     proc,
@@ -61,8 +67,14 @@ export async function startRedis(stateDir, log) {
   };
 }
 
-/** `onNote` hears a one-time upgrade (the old default password replaced). */
-export async function startPostgres(stateDir, log, onNote = () => {}) {
+/**
+ * `onNote` hears a one-time upgrade (the old default password replaced);
+ * `onProgress` a slow step (as root, the one-time copy of the Postgres binaries).
+ * Resolves to { url, dataDir, relocated, proc, stop }: `relocated` when, as
+ * root, the data lives outside state/ (state/postgres links there) because
+ * the `postgres` user cannot reach it (a checkout in a private directory).
+ */
+export async function startPostgres(stateDir, log, onNote = () => {}, onProgress = () => {}) {
   mkdirSync(stateDir, { recursive: true });
   chmodSync(stateDir, 0o755); // Postgres may run as its own user (when we are root)
   const passwordFile = path.join(secretsDir(stateDir), 'postgres-password');
@@ -71,25 +83,32 @@ export async function startPostgres(stateDir, log, onNote = () => {}) {
   // Its own process and process group: a terminal's Ctrl-C reaches only the
   // supervisor, which stops Postgres last, after every service.
   const proc = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), '../embedded-pg.mjs'), '--dir', path.join(stateDir, 'postgres'),
-    '--port', String(port), '--password-file', passwordFile, '--parent', String(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  proc.stderr.on('data', (d) => log(String(d)));
-  const url = await new Promise((resolve, reject) => {
-    proc.stdout.on('data', (d) => {
-      const line = String(d).split('\n').find((l) => l.includes('"ready"'));
-      if (line) resolve(JSON.parse(line).url); else log(String(d));
-    });
-    proc.once('exit', (code) => reject(new Error(`embedded Postgres exited with ${code}; see state/postgres.log`)));
+    '--port', String(port), '--password-file', passwordFile, '--parent', String(process.pid), '--relocate'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let reason = '';
+  readline.createInterface({ input: proc.stderr }).on('line', (l) => {
+    log(`${l}\n`);
+    if (l.startsWith('embedded Postgres: ')) reason = l.slice('embedded Postgres: '.length);
   });
+  let ready;
   try {
-    const admin = await connectSecured(url, password, onNote);
+    ready = await new Promise((resolve, reject) => {
+      readline.createInterface({ input: proc.stdout }).on('line', (l) => {
+        const msg = l.startsWith('{') ? JSON.parse(l) : null;
+        if (msg?.ready) resolve(msg);
+        else if (msg?.progress) onProgress(msg.progress);
+        else log(`${l}\n`);
+      });
+      proc.once('exit', (code) => reject(new Error(`embedded Postgres exited with ${code}: ${reason || 'see state/postgres.log'}`)));
+    });
+    const admin = await connectSecured(ready.url, password, onNote);
     const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'rayvault'`)).rowCount;
     if (!exists) await admin.query('CREATE DATABASE rayvault');
     await admin.end();
   } catch (err) {
-    await stopChild(proc); // refused: leave no server behind
+    await stopChild(proc); // refused or failed: leave no server behind
     throw err;
   }
-  return { url: withPassword(url.replace(/\/postgres$/, '/rayvault'), password), proc, stop: () => stopChild(proc) };
+  return { url: withPassword(ready.url.replace(/\/postgres$/, '/rayvault'), password), dataDir: ready.dataDir, relocated: !!ready.relocated, proc, stop: () => stopChild(proc) };
 }
 
 /** SIGTERM, then wait for the exit (each server shuts down cleanly on it). */

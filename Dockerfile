@@ -49,4 +49,4 @@ EXPOSE 8080
 # For the default command (the ops API); compose gives each worker its own check.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
   CMD curl -fsS "http://127.0.0.1:${RAYVAULT_API_PORT:-8080}/readyz" || exit 1
-CMD ["node", "dist/ops-api.js"]
+CMD ["node", "--max-semi-space-size=1", "dist/ops-api.js"]

@@ -54,7 +54,8 @@ it('binds published ports to 127.0.0.1 by default, and workers publish none (so 
 
 // That these commands start healthy from the image's install is test/stack/compose-runtime.test.ts.
 it('runs every app service from the built output with plain node, never tsx or a TypeScript source', () => {
-  for (const n of APP) expect([n, s[n].command]).toEqual([n, ['node', `dist/${n}.js`]]);
+  // The V8 flag is the one scripts/stack/supervisor.mjs gives npm start's services (SERVICE_NODE_FLAGS).
+  for (const n of APP) expect([n, s[n].command]).toEqual([n, ['node', '--max-semi-space-size=1', `dist/${n}.js`]]);
 });
 
 describe('the Dockerfile', () => {
@@ -82,7 +83,7 @@ describe('the Dockerfile', () => {
     expect(Object.assign({}, ...ofOp(runtime, 'ENV').map((e) => envOf(e.args)))).toMatchObject({
       RAYVAULT_STATE_DIR: '/state', CHROMIUM_PATH: '/usr/bin/chromium', NODE_ENV: 'production',
     });
-    expect(JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/ops-api.js']);
+    expect(JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args)).toEqual(['node', '--max-semi-space-size=1', 'dist/ops-api.js']);
     expect(ofOp(runtime, 'HEALTHCHECK').at(-1)?.args).toMatch(/CMD curl -fsS "http:\/\/127\.0\.0\.1:\$\{RAYVAULT_API_PORT:-8080\}\/readyz"/);
   });
 

@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 
 const { plan, task } = await import('./stack/progress.mjs');
-plan(8);
+plan(7);
 await task('npm dependencies', () => {
   if (existsSync(path.join(root, 'node_modules/.package-lock.json')) && existsSync(path.join(root, 'node_modules/tsx'))) return 'already installed';
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -30,7 +30,8 @@ await task('build (dist/)', async () => {
 const dotenv = await import('dotenv');
 dotenv.config({ quiet: true });
 const env = { ...process.env };
-const stateDir = path.resolve(env.RAYVAULT_STATE_DIR ?? './state');
+// Empty counts as unset: path.resolve('') would put the state in the checkout itself.
+const stateDir = path.resolve(env.RAYVAULT_STATE_DIR || './state');
 mkdirSync(stateDir, { recursive: true });
 const { maskUrl, privateLog, readOrCreateSecret, shown, writeSecretFile } = await import('./stack/secrets.mjs');
 // 0600: a server may log a statement or an address that names a secret.
@@ -99,7 +100,6 @@ if (!env.RAYVAULT_ADMIN_TOKEN) {
   tokenLine = token.created ? `${token.value}   (shown this once; saved in ${shown(root, tokenFile)})` : `in ${shown(root, tokenFile)} (not shown again)`;
 }
 const cli = (...args) => execFileSync(process.execPath, [path.join(root, 'cli/bin/rayvault'), ...args], { env, encoding: 'utf8' });
-await task('database migrations', () => cli('migrate').trim());
 
 const { createSupervisor } = await import('./stack/supervisor.mjs');
 const graceMs = Number(env.RAYVAULT_SHUTDOWN_GRACE_MS ?? 20000) + 5000;
@@ -121,16 +121,24 @@ async function shutdown(signal) {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-await task('services', async () => {
-  for (const name of ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier']) {
-    sup.start(name, `dist/${name}.js`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
-  }
+await task('migrations and services', async () => {
+  // As compose orders them: the API first — it applies the migrations at its
+  // start and its /readyz is what readiness means — then the workers, the
+  // scheduler and the notifier, which need the schema and no CPU from it meanwhile.
+  const [first, ...rest] = ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier'];
+  const launch = (name) => sup.start(name, `dist/${name}.js`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
+  const api = launch(first);
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {
+    if (api.restarts > 0) throw new Error('ops-api stopped before it was ready: a migration or the configuration failed (its log lines above say which)');
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return `ready on port ${port}`;
-    await new Promise((r) => setTimeout(r, 300));
+    if (ok) {
+      rest.forEach(launch);
+      return `ready on port ${port}`;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
+  rest.forEach(launch);
   throw new Error('ops-api did not become ready within 60 s (see its log lines above)');
 });
 

@@ -1,4 +1,4 @@
-import { createLogger, createRuntime, isRayVaultError, loadConfig, type BaseConfig, type Runtime } from '@rayvault/shared';
+import { createLogger, createPool, createRuntime, isRayVaultError, loadConfig, type BaseConfig, type Runtime } from '@rayvault/shared';
 import type { z } from 'zod';
 import { EXIT } from './exit-codes';
 
@@ -15,6 +15,17 @@ export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: {
     return await fn(rt);
   } finally {
     await rt.releasers.close();
+  }
+}
+
+/** Runs `fn` with one Postgres connection and nothing else (no Redis): for verbs that only need the database. */
+export async function withDatabase<T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env);
+  const pool = createPool(config.DATABASE_URL, createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2), 1);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
   }
 }
 

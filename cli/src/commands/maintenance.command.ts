@@ -1,12 +1,12 @@
 import { migrate, replaySpool } from '@rayvault/shared';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { printJson, withRuntime } from '../context';
+import { printJson, withDatabase, withRuntime } from '../context';
 
 export function registerMaintenance(program: Command): void {
-  program.command('migrate').description('apply pending database migrations').option('--json', 'print JSON')
+  program.command('migrate').description('apply pending database migrations (needs only Postgres)').option('--json', 'print JSON')
     .action(async (o) => {
-      const applied = await withRuntime((rt) => migrate(rt.pool));
+      const applied = await withDatabase((pool) => migrate(pool));
       if (o.json) return printJson({ applied });
       process.stdout.write(applied.length ? applied.map((m) => `applied ${m}\n`).join('') : 'database is up to date\n');
     });

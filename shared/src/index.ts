@@ -22,6 +22,7 @@ export * from './ops/alerts';
 export * from './ops/operator-actions';
 export * from './ops/intake';
 export * from './ops/counters';
+export * from './metrics/stage-durations';
 export * from './ops/classify-outage';
 export * from './ops/doctor';
 export * from './ops/breakers';

@@ -11,6 +11,7 @@ import { Releasers } from './lifecycle/releasers';
 import { createRunLocks, type RunLocks } from './locks/run-locks';
 import { createAlerter, type Alerter } from './ops/alerts';
 import { bumpCounter, countFencedWrites } from './ops/counters';
+import { createStageDurations, type StageDurations } from './metrics/stage-durations';
 import { closeQueues, createStageQueues, type StageQueues } from './queues/queues';
 import { createSpool, type Spool } from './spool/spool';
 import { createPgRpc } from './store/pg-rpc';
@@ -32,6 +33,8 @@ export type Runtime = {
   spool: Spool;
   spoolDir: string;
   checkpoints: CheckpointFiles;
+  /** This process's stage-duration histogram, summed cluster-wide in Redis. */
+  stageDurations: StageDurations;
   stateDir: string;
   releasers: Releasers;
 };
@@ -48,6 +51,8 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   releasers.push('redis', () => void redis.disconnect());
   const fastRedis = createFastFailRedis(config.REDIS_URL, log);
   releasers.push('redis-fast', () => void fastRedis.disconnect());
+  const stageDurations = createStageDurations(fastRedis, prefix, config.heartbeatMs, log);
+  releasers.push('stage-durations', () => stageDurations.close());
 
   const queues = createStageQueues(redis, prefix, { attempts: config.RAYVAULT_JOB_ATTEMPTS, backoffMs: config.RAYVAULT_BACKOFF_MS }, log);
   releasers.push('queues', () => closeQueues(queues));
@@ -59,7 +64,7 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   releasers.push('spool', () => spool.rotate());
 
   return {
-    config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter,
+    config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter, stageDurations,
     // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
     store: createStore(countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
       fastRedis, prefix, log)),

@@ -122,6 +122,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
         return { skipped: 'stale' };
       }
       session = new RunSession(data, job.id ?? stageJobId(data), lease, claim.run.fence);
+      const startedAt = performance.now();
       host.sessions.add(session);
       host.setState('active', session);
       const recorded = claim.steps ?? {};
@@ -136,6 +137,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
         }
         const outcome = (await raceAbort(processor(ctx), session.signal)) ?? {};
         await finish(session, outcome, log, releaseLock);
+        rt.stageDurations.observe(stage, 'gate' in outcome ? 'gate' : 'completed', (performance.now() - startedAt) / 1000);
         return { done: true };
       } catch (err) {
         return await onFailure(job, session, err instanceof Error ? err : new Error(String(err)), retryLater, log);

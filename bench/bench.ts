@@ -57,7 +57,8 @@ async function main() {
       const u = f.postgres_cpu_us;
       rows.push(['3b postgres CPU per call, each alone (us)', `claim ${u.claim}, complete ${u.complete} (a transition: ${(u.claim + u.complete) / 1000} ms); create ${u.create}; SELECT 1 ${u.select_1}`, 'report', null]);
       rows.push(['3 redis commands / transition', `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`, 'report', null]);
-      rows.push(['6a RSS per stage process (MB)', `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`, 'report', null]);
+      const loadRss = Math.max(...Object.values(c.rss_mb.under_load) as number[]);
+      rows.push(['6a RSS per RayVault stage process, built, service flags (MB)', `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`, '<= 120 under load', loadRss <= 120]);
     }
     if (only.has('real')) {
       const r = await measureRealWork(env, num('BENCH_REAL_RUNS', 3));

@@ -1,13 +1,14 @@
 // Items 1, 2, 3 and 6a: a raw BullMQ four-queue chain against RayVault's full
 // machinery (no-op processors), each with a process per stage on the same
 // Redis; throughput, paced latency, cost per transition, memory.
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
 import { contextSwitches, cpuDelta, treeCpuMs } from './cpu';
-import { percentile, rssMb, spawnTs, stopAll, type Proc } from './infra';
+import { bundleForBench, percentile, rssMb, serviceNodeFlags, spawnBuilt, stopAll, type Proc } from './infra';
 
 export type ChainOptions = { runs: number; rounds: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string };
 
@@ -18,7 +19,10 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   const split = (d: Record<string, number>): Record<string, number> => ({ ...d, bench: Math.round((d.bench - d.stages - d.redis - d.postgres) * 100) / 100, total: d.bench });
 
   // --- raw BullMQ chain, a process per stage ---
-  const rawProcs = STAGES.map((s) => spawnTs('bench/stage-worker.ts', { ...env, BENCH_STAGE: s, BENCH_MODE: 'raw' }));
+  // Both sides run built JavaScript with plain node, as the services do; ours with the services' V8 flags.
+  const worker = await bundleForBench('bench/stage-worker.ts', path.dirname(env.RAYVAULT_STATE_DIR));
+  const flags = await serviceNodeFlags();
+  const rawProcs = STAGES.map((s) => spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'raw' }));
   await Promise.all(rawProcs.map((p) => p.ready));
   const rawFirst = new Queue('raw-evidence', { connection: redis, prefix: '{bench}' });
   const rawRun = async (n: number, tag: string, paced: boolean) => {
@@ -38,7 +42,7 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
 
   // --- RayVault, a process per stage, full machinery ---
   const prof = (s: string) => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}/${s}`] : []);
-  const ours = STAGES.map((s) => spawnTs('bench/stage-worker.ts', { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, prof(s)));
+  const ours = STAGES.map((s) => spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, [...flags, ...prof(s)]));
   await Promise.all(ours.map((p) => p.ready));
   const idleRss = Object.fromEntries(ours.map((p, i) => [STAGES[i], rssMb(p.pid)]));
   const ourRun = async (n: number, paced: boolean) => {

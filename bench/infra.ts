@@ -30,12 +30,28 @@ export async function startBenchInfra() {
 
 export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };
 
-export function spawnTs(file: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bundle built like dist/ (see bundleForBench), run with plain node as the services are. */
+export function spawnBuilt(bundleFile: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
+  return spawnNode([...nodeArgs, bundleFile], bundleFile, env);
+}
+
+/** The V8 flags `npm start` and compose give every service (scripts/stack/supervisor.mjs). */
+export async function serviceNodeFlags(): Promise<string[]> {
+  return ((await import(path.join(ROOT, 'scripts/stack/supervisor.mjs'))) as { SERVICE_NODE_FLAGS: string[] }).SERVICE_NODE_FLAGS;
+}
+
+/** `file` bundled the way `npm run build` bundles the services, into `dir`. */
+export async function bundleForBench(file: string, dir: string): Promise<string> {
+  const { bundle } = (await import(path.join(ROOT, 'scripts/build.mjs'))) as { bundle: (entry: string, outfile: string) => Promise<string> };
+  return bundle(file, path.join(dir, `${path.basename(file, '.ts')}.js`));
+}
+
+function spawnNode(argv: string[], name: string, env: Record<string, string>): Proc {
+  const proc = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });
-    proc.on('exit', (c) => reject(new Error(`${file} exited ${c}`)));
+    proc.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
   });
   ready.catch(() => undefined);
   return { proc, ready, pid: proc.pid! };

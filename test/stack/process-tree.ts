@@ -1,0 +1,43 @@
+// Follows every process a command starts through /proc, also those that
+// leave its process group (the stack detaches its servers), as
+// bench/startup.ts does: a watcher polls, and `left()` names the survivors.
+import { readdirSync, readFileSync } from 'node:fs';
+
+function parents(): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { m.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])); } catch { /* gone */ }
+  }
+  return m;
+}
+
+const alive = (pid: number) => {
+  try {
+    // A zombie (state Z) has exited; only its parent has not reaped it yet.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
+  } catch { return false; }
+};
+
+export const cmdline = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { return ''; } };
+
+export function watchTree(rootPid: number, everyMs = 50) {
+  const seen = new Map<number, string>([[rootPid, cmdline(rootPid)]]);
+  const track = () => {
+    const m = parents();
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, pp] of m) if (!seen.has(pid) && seen.has(pp)) { seen.set(pid, cmdline(pid)); grew = true; }
+    }
+  };
+  track();
+  const timer = setInterval(track, everyMs);
+  return {
+    seen,
+    track,
+    stop: () => clearInterval(timer),
+    /** Processes seen in the tree that still run, as "pid command". */
+    left: () => [...seen.keys()].filter(alive).map((p) => `${p} ${cmdline(p) || seen.get(p)}`),
+    kill: () => { for (const p of seen.keys()) if (alive(p)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } },
+  };
+}

@@ -32,10 +32,19 @@ function printSkipped(list: { path: string; reason: string }[]) {
 
 function printRefresh(r: RefreshReport) {
   out(`index${r.dry_run ? ' (dry run)' : ''}: ${r.checked} indexed, ${r.ok} ok, ${r.missing.length} missing, ${r.mismatched.length} mismatched, `
-    + `${r.refused.length} refused, ${r.added.length} ${r.dry_run ? 'to add' : 'added'} (${r.hashed} hashed${r.force ? ', --force' : ''})`);
+    + `${r.refused.length} refused, ${r.relinked.length} ${r.dry_run ? 'to relink' : 'relinked'}, ${r.added.length} ${r.dry_run ? 'to add' : 'added'}, `
+    + `${r.probe_failed.length} probe_failed (${r.hashed} hashed, ${r.probed} probed${r.force ? ', --force' : ''})`);
   const rows: [string, { path: string; reason?: string }[]][] = [['MISSING', r.missing], ['MISMATCH', r.mismatched], ['REFUSED', r.refused],
-    ['ADDED', r.added.map((a) => ({ path: a.path, reason: `run ${a.run_id} segment ${a.segment}${a.legacy ? ' (legacy name)' : ''}` }))], ['ORPHAN', r.unattributed]];
+    ['RELINKED', r.relinked.map((l) => ({ path: l.path, reason: `was ${l.from}; run ${l.run_id} segment ${l.segment}, same sha256${l.legacy ? ', legacy name' : ''}` }))],
+    ['ADDED', r.added.map((a) => ({ path: a.path, reason: `run ${a.run_id} segment ${a.segment}${a.legacy ? ' (legacy name)' : ''}` }))], ['ORPHAN', r.unattributed],
+    ['PROBE', r.probe_changes.map((c) => ({ path: c.path, reason: `${c.was ?? 'no metadata'} -> ${c.now}` }))],
+    ['PROBE_FAILED', r.probe_failed]];
   for (const [tag, list] of rows) for (const p of list) out(`  ${tag.padEnd(8)} ${p.path}${p.reason ? `  (${p.reason})` : ''}`);
+  if (r.unprobed) out(`  ${r.unprobed} entr${r.unprobed === 1 ? 'y has' : 'ies have'} no probe metadata: rayvault index refresh probes them`);
+  if (r.probe_failed.length) {
+    out('  probe_failed: check `ffprobe -version`, then make maintenance (re-probes; an IO race resolves); '
+      + 'if it persists, the studio\'s export/codec settings are at fault');
+  }
 }
 
 function printClean(r: CleanReport) {
@@ -97,9 +106,11 @@ export function registerHousekeeping(program: Command): void {
     });
 
   program.command('index').description('the video index (artifacts)')
-    .command('refresh').description('verify every indexed file (exists, size, sha256) and index unlisted final files; exit 1 when inconsistent')
-    .option('--force', 're-hash every file (default: only files changed since indexed)').option('--allow-missing-sha8', 'accept legacy names without sha8')
-    .option('--dry-run', 'report only, add nothing').option('--json', 'print JSON')
+    .command('refresh').description('verify every indexed file (exists, size, sha256, ffprobe), relink renamed ones, index unlisted final files; '
+      + 'exit 1 while anything is missing, mismatched, refused or probe_failed')
+    .option('--force', 're-hash and re-probe every file (default: hash files changed since indexed; probe entries without metadata, failed or changed)')
+    .option('--allow-missing-sha8', 'accept legacy names without sha8 (<run8>-segNN.mp4)')
+    .option('--dry-run', 'report only: add, relink and probe nothing (shows the probe state the index holds)').option('--json', 'print JSON')
     .action(async (o) => {
       const bar = progress('hashing', !!o.json);
       const r = await withRuntime((rt) => refreshIndex(rt, { force: !!o.force, allowMissingSha8: !!o.allowMissingSha8, dryRun: !!o.dryRun, onProgress: bar.tick }))
@@ -108,7 +119,8 @@ export function registerHousekeeping(program: Command): void {
       return o.json ? printJson(r) : printRefresh(r);
     });
 
-  program.command('maintenance').description('index refresh + dry-run cleanup (safe and zombies) + a short report; exit 1 when the index is inconsistent')
+  program.command('maintenance').description('index refresh (re-probes missing metadata, probe_failed and changed files) + dry-run cleanup (safe and zombies) '
+    + '+ a short report; exit 1 when the index is inconsistent')
     .option('--json', 'print JSON')
     .action(async (o) => {
       const bar = progress('hashing', !!o.json);

@@ -2,43 +2,51 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { parseFinalName, sha256OfFile } from './final-files';
+import { probeEntries, type ProbeSummary } from './index-probe';
+import { addToIndex, relinkEntry, type IndexAddition, type IndexRelink } from './index-repair';
 import { listFiles, stateLayout, type FileEntry, type HousekeepingDeps } from './state-layout';
 import { indexMatcher, loadVideoIndex, type IndexEntry } from './video-index';
 
+export type { IndexAddition, IndexRelink };
 export type RefreshOptions = {
-  /** Re-hash every indexed file; by default only files changed since they were indexed (mtime) are hashed. */
+  /** Re-hash and re-probe every indexed file; by default only files changed since indexed (mtime) are hashed, and only
+   * entries without metadata, with a failed probe or changed since probed are probed. */
   force?: boolean;
-  /** Accept legacy names without a sha8 (`<run8>-segNN.mp4`) and index them. */
+  /** Accept legacy names without a sha8 (`<run8>-segNN.mp4`): index them, relink entries to them. */
   allowMissingSha8?: boolean;
-  /** Report only; add nothing to the index. */
+  /** Report only: add, relink and probe nothing (the probe state shown is the one the index holds). */
   dryRun?: boolean;
   onProgress?: (done: number, total: number) => void;
 };
 export type RefreshProblem = { path: string; reason: string; run_id?: string; segment?: number | null };
-export type IndexAddition = { path: string; run_id: string; segment: number; sha256: string; bytes: number; legacy: boolean };
-export type RefreshReport = {
+export type RefreshReport = ProbeSummary & {
   final_dir: string; dry_run: boolean; force: boolean; checked: number; hashed: number; ok: number;
-  missing: RefreshProblem[]; mismatched: RefreshProblem[]; refused: RefreshProblem[]; added: IndexAddition[]; unattributed: RefreshProblem[];
-  /** No missing, mismatched or refused file. */
+  missing: RefreshProblem[]; mismatched: RefreshProblem[]; refused: RefreshProblem[]; added: IndexAddition[];
+  relinked: IndexRelink[]; unattributed: RefreshProblem[];
+  /** No missing, mismatched or refused file, and none failing its probe. */
   consistent: boolean;
 };
 
 type HashJob = { kind: 'indexed'; entry: IndexEntry } | { kind: 'candidate'; file: FileEntry; legacy: boolean };
+type Pass = { pool: pg.Pool; index: IndexEntry[]; lost: IndexEntry[]; r: RefreshReport };
 const NO_SHA8 = 'name has no sha8 (legacy file): rename it to <run8>-segNN-<sha8>.mp4 or pass --allow-missing-sha8';
 
 /**
- * `index refresh`: every indexed file must exist with its size and SHA-256;
- * files of the final dir that the index lacks are added when their name and
- * content prove which run and segment they are.
+ * `index refresh`: every indexed file must exist with its size and SHA-256
+ * and pass ffprobe; files of the final dir that the index lacks are added when
+ * their name and content prove which run and segment they are, and an entry
+ * whose file is missing is re-pointed to a file with its exact SHA-256.
  */
 export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions = {}): Promise<RefreshReport> {
   const layout = stateLayout(deps.stateDir);
   const index = await loadVideoIndex(deps.pool, layout.root, layout.final);
   const r: RefreshReport = { final_dir: layout.final, dry_run: !!opts.dryRun, force: !!opts.force, checked: index.length, hashed: 0, ok: 0,
-    missing: [], mismatched: [], refused: [], added: [], unattributed: [], consistent: true };
+    missing: [], mismatched: [], refused: [], added: [], relinked: [], unattributed: [],
+    probed: 0, unprobed: 0, probe_failed: [], probe_changes: [], consistent: true };
+  const pass: Pass = { pool: deps.pool, index, lost: [], r };
   const jobs: HashJob[] = [];
   for (const entry of index) {
-    const job = checkEntry(entry, opts, r);
+    const job = checkEntry(entry, opts, pass);
     if (job) jobs.push(job);
   }
   const indexed = indexMatcher(index);
@@ -48,14 +56,26 @@ export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions 
     else if (opts.allowMissingSha8) r.unattributed.push({ path: file.path, reason: 'name does not say which run and segment it is' });
     else r.refused.push({ path: file.path, reason: NO_SHA8 });
   }
-  await hashAll(deps.pool, index, jobs, r, opts.onProgress);
-  if (!opts.dryRun) for (const a of r.added) await addToIndex(deps.pool, a);
-  r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length;
+  await hashAll(pass, jobs, opts.onProgress);
+  const fresh: IndexEntry[] = [];
+  if (!opts.dryRun) {
+    for (const l of r.relinked) if (await relinkEntry(deps.pool, l)) fresh.push({ ...index.find((e) => e.id === l.id)!, path: l.path });
+    for (const a of r.added) {
+      const id = await addToIndex(deps.pool, a);
+      if (id !== null) fresh.push({ ...a, id, stage: 'render', kind: 'video', duration_s: null, meta: {}, created_at: new Date(), ...UNPROBED });
+    }
+  }
+  const relinkedIds = new Set(r.relinked.map((l) => l.id));
+  Object.assign(r, await probeEntries(deps.pool, [...index.filter((e) => !relinkedIds.has(e.id)), ...fresh], { force: !!opts.force, dryRun: !!opts.dryRun }));
+  r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length && !r.probe_failed.length;
   return r;
 }
 
+const UNPROBED = { probe_status: null, probe_error: null, probed_at: null, container: null, video_codec: null, audio_codec: null, width: null, height: null } as const;
+
 /** Reads the bytes of every file that needs it: indexed files are compared, candidates attributed. */
-async function hashAll(pool: pg.Pool, index: IndexEntry[], jobs: HashJob[], r: RefreshReport, onProgress: RefreshOptions['onProgress']): Promise<void> {
+async function hashAll(pass: Pass, jobs: HashJob[], onProgress: RefreshOptions['onProgress']): Promise<void> {
+  const { r } = pass;
   for (const [i, job] of jobs.entries()) {
     const sha = await sha256OfFile(job.kind === 'indexed' ? job.entry.path : job.file.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null; // removed while we walked (a clean, a re-render)
@@ -63,7 +83,7 @@ async function hashAll(pool: pg.Pool, index: IndexEntry[], jobs: HashJob[], r: R
     });
     onProgress?.(i + 1, jobs.length);
     if (sha === null) {
-      if (job.kind === 'indexed') r.missing.push(problem(job.entry, 'file not found'));
+      if (job.kind === 'indexed') lose(pass, job.entry);
       continue;
     }
     r.hashed++;
@@ -71,38 +91,52 @@ async function hashAll(pool: pg.Pool, index: IndexEntry[], jobs: HashJob[], r: R
       if (sha === job.entry.sha256) r.ok++;
       else r.mismatched.push(problem(job.entry, `content changed: sha256 ${sha.slice(0, 8)}…, index says ${job.entry.sha256.slice(0, 8)}…`));
     } else {
-      await attribute(pool, index, r, job.file, sha, job.legacy);
+      await attribute(pass, job.file, sha, job.legacy);
     }
   }
 }
 
 const problem = (e: IndexEntry, reason: string): RefreshProblem => ({ path: e.path, reason, run_id: e.run_id, segment: e.segment });
+function lose(pass: Pass, e: IndexEntry): null {
+  pass.r.missing.push(problem(e, 'file not found'));
+  pass.lost.push(e);
+  return null;
+}
 
 /** Cheap checks of one indexed file; returns a hash job when its bytes must be read. */
-function checkEntry(e: IndexEntry, opts: RefreshOptions, r: RefreshReport): HashJob | null {
+function checkEntry(e: IndexEntry, opts: RefreshOptions, pass: Pass): HashJob | null {
   const flag = (list: RefreshProblem[], reason: string) => {
     list.push(problem(e, reason));
     return null;
   };
   const st = statSync(e.path, { throwIfNoEntry: false });
-  if (!st) return flag(r.missing, 'file not found');
+  if (!st) return lose(pass, e);
   const name = parseFinalName(path.basename(e.path));
-  if (!name?.sha8 && !opts.allowMissingSha8) return flag(r.refused, NO_SHA8);
-  if (name?.sha8 && name.sha8 !== e.sha256.slice(0, 8)) return flag(r.mismatched, `name says sha8 ${name.sha8}, index says ${e.sha256.slice(0, 8)}`);
-  if (st.size !== Number(e.bytes)) return flag(r.mismatched, `size ${st.size} bytes, index says ${e.bytes}`);
+  // A legacy name accepted once (--allow-missing-sha8) is recorded in the entry and stays accepted.
+  if (!name?.sha8 && !opts.allowMissingSha8 && e.meta.legacy !== true) return flag(pass.r.refused, NO_SHA8);
+  if (name?.sha8 && name.sha8 !== e.sha256.slice(0, 8)) return flag(pass.r.mismatched, `name says sha8 ${name.sha8}, index says ${e.sha256.slice(0, 8)}`);
+  if (st.size !== Number(e.bytes)) return flag(pass.r.mismatched, `size ${st.size} bytes, index says ${e.bytes}`);
   // A file written after it was indexed may have been changed; --force trusts nothing.
   if (opts.force || st.mtimeMs > e.created_at.getTime()) return { kind: 'indexed', entry: e };
-  r.ok++;
+  pass.r.ok++;
   return null;
 }
 
-async function attribute(pool: pg.Pool, index: IndexEntry[], r: RefreshReport, file: FileEntry, sha: string, legacy: boolean): Promise<void> {
+async function attribute(pass: Pass, file: FileEntry, sha: string, legacy: boolean): Promise<void> {
+  const { r, index } = pass;
   const name = parseFinalName(file.name)!;
   if (name.sha8 && name.sha8 !== sha.slice(0, 8)) {
     r.mismatched.push({ path: file.path, reason: `name says sha8 ${name.sha8}, content is ${sha.slice(0, 8)} (corrupt or tampered)` });
     return;
   }
-  const { rows } = await pool.query<{ id: string }>(`SELECT id::text FROM runs WHERE id::text LIKE $1 || '%' LIMIT 2`, [name.run8]);
+  // The SHA-256 proves this is the render a missing entry names: the file only moved.
+  const lost = pass.lost.find((e) => e.sha256 === sha && !r.relinked.some((l) => l.id === e.id));
+  if (lost) {
+    r.missing.splice(r.missing.findIndex((m) => m.path === lost.path && m.run_id === lost.run_id && m.segment === lost.segment), 1);
+    r.relinked.push({ id: lost.id, path: file.path, from: lost.path, run_id: lost.run_id, segment: lost.segment, sha256: sha, legacy });
+    return;
+  }
+  const { rows } = await pass.pool.query<{ id: string }>(`SELECT id::text FROM runs WHERE id::text LIKE $1 || '%' LIMIT 2`, [name.run8]);
   if (rows.length !== 1) {
     r.unattributed.push({ path: file.path, reason: rows.length ? `run8 ${name.run8} matches several runs` : `no run ${name.run8}…` });
     return;
@@ -115,26 +149,4 @@ async function attribute(pool: pg.Pool, index: IndexEntry[], r: RefreshReport, f
     return;
   }
   r.added.push({ path: file.path, run_id: runId, segment: name.segment, sha256: sha, bytes: file.bytes, legacy });
-}
-
-/** Indexes a found file and leaves an audit event (the event id makes a repeat a no-op). */
-async function addToIndex(pool: pg.Pool, a: IndexAddition): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { rowCount } = await client.query(`INSERT INTO artifacts (run_id, stage, segment, kind, path, sha256, bytes, meta)
-      VALUES ($1, 'render', $2, 'video', $3, $4, $5, $6) ON CONFLICT (run_id, stage, segment, kind) DO NOTHING`,
-    [a.run_id, a.segment, a.path, a.sha256, a.bytes, { indexed_by: 'index-refresh', legacy: a.legacy }]);
-    if (rowCount) {
-      await client.query(`INSERT INTO run_events (id, run_id, type, actor, payload) VALUES ($1, $2, 'artifact_indexed', 'cli:index-refresh', $3)
-        ON CONFLICT (id) DO NOTHING`, [`index-refresh:${a.run_id}:${a.segment}:${a.sha256.slice(0, 8)}`, a.run_id,
-        { stage: 'render', segment: a.segment, kind: 'video', path: a.path, sha8: a.sha256.slice(0, 8), legacy: a.legacy }]);
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
-  }
 }

@@ -4,8 +4,15 @@ import { InvalidInputError, RunNotFoundError } from '../errors/errors';
 import type { Artifact } from '../store/types';
 import type { FileEntry } from './state-layout';
 
+export * from './video-probe';
+
+/** What the index holds of the last probe of a file; `probe_status` null: never probed ("meta missing"). */
+export type IndexProbe = {
+  probe_status: 'ok' | 'probe_failed' | null; probe_error: string | null; probed_at: Date | null;
+  container: string | null; video_codec: string | null; audio_codec: string | null; width: number | null; height: number | null;
+};
 /** A row of the video index (`artifacts`), its path resolved against the state dir. */
-export type IndexEntry = Omit<Artifact, 'created_at'> & { id: number; created_at: Date };
+export type IndexEntry = Omit<Artifact, 'created_at'> & IndexProbe & { id: number; created_at: Date };
 
 /**
  * The video index: rendered videos and every artifact whose file lives in the
@@ -14,7 +21,7 @@ export type IndexEntry = Omit<Artifact, 'created_at'> & { id: number; created_at
  */
 export async function loadVideoIndex(pool: pg.Pool, stateDir: string, finalDir: string): Promise<IndexEntry[]> {
   const { rows } = await pool.query<IndexEntry>(`SELECT id::int, run_id::text, stage, segment, kind, path, sha256, bytes::float8 AS bytes,
-    duration_s, meta, created_at FROM artifacts ORDER BY run_id, stage, segment, kind`);
+    duration_s, meta, created_at, probe_status, probe_error, probed_at, container, video_codec, audio_codec, width, height FROM artifacts ORDER BY run_id, stage, segment, kind`);
   const inFinal = (p: string) => !path.relative(finalDir, p).startsWith('..');
   return rows
     .map((r) => ({ ...r, path: path.resolve(stateDir, r.path) }))

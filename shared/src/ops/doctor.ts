@@ -4,6 +4,7 @@ import { STAGES } from '../domain/run-status';
 import { readBreakers } from './breakers';
 import type { Runtime } from '../runtime';
 import { spoolDepth } from '../spool/spool';
+import { probeHealth } from '../housekeeping/index-probe';
 import { classifyOutage, type OutageKind } from './classify-outage';
 import { intakeState } from './intake';
 
@@ -15,8 +16,9 @@ export type DoctorReport = { verdict: Record<Area, Level>; line: string; finding
 
 const DLQ_WINDOW_MS = 15 * 60_000;
 
-export type DoctorOptions = { staleGateMs: number; ingestionStallMs: number; lowVolumeRuns: number };
-export const DOCTOR_DEFAULTS: DoctorOptions = { staleGateMs: 30 * 60_000, ingestionStallMs: 24 * 3600_000, lowVolumeRuns: 3 };
+/** probeFailStreak: this many of the latest probes failing in a row is manual 001 §13's scenario 3, not one bad file. */
+export type DoctorOptions = { staleGateMs: number; ingestionStallMs: number; lowVolumeRuns: number; probeFailStreak: number };
+export const DOCTOR_DEFAULTS: DoctorOptions = { staleGateMs: 30 * 60_000, ingestionStallMs: 24 * 3600_000, lowVolumeRuns: 3, probeFailStreak: 3 };
 
 async function probe(name: string, fn: () => Promise<unknown>): Promise<Dependency> {
   const t0 = performance.now();
@@ -65,6 +67,15 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAUL
     const gate = by.waiting_approval?.oldest_gate;
     if (gate && Date.now() - gate.getTime() > opts.staleGateMs) {
       add({ area: 'pipeline', level: 'WARN', code: 'STALE_GATE', message: `${by.waiting_approval.n} gate(s) waiting, oldest since ${gate.toISOString()}: open the dashboard and decide` });
+    }
+    const probes = await probeHealth(rt.pool);
+    if (probes.streak >= opts.probeFailStreak) {
+      add({ area: 'pipeline', level: 'WARN', code: 'PROBE_FAILED_STREAK', details: { ...probes },
+        message: `${probes.streak} probe_failed in a row (${probes.probe_failed} in the video index; latest: ${probes.latest_error}): check \`ffprobe -version\`, `
+          + 'then make maintenance to re-probe (an IO race resolves); if it persists, the studio\'s export/codec settings are at fault, not RayVault' });
+    } else if (probes.probe_failed) {
+      add({ area: 'pipeline', level: 'WARN', code: 'PROBE_FAILED', details: { ...probes },
+        message: `${probes.probe_failed} video index entr${probes.probe_failed === 1 ? 'y fails' : 'ies fail'} ffprobe: make maintenance re-probes them (rayvault index refresh lists them)` });
     }
     const recent = rows.reduce((n, r) => n + r.recent, 0);
     const last = rows.map((r) => r.last_created?.getTime() ?? 0).reduce((a, b) => Math.max(a, b), 0);

@@ -1,3 +1,4 @@
+import type { VideoProbe } from '@rayvault/shared';
 import { runTool } from './run-tool';
 
 export type ProbeStream = {
@@ -40,4 +41,12 @@ export async function probeMedia(file: string, signal?: AbortSignal, options: { 
 /** Duration in seconds as ffprobe measures it. */
 export async function mediaDuration(file: string, signal?: AbortSignal): Promise<number> {
   return (await probeMedia(file, signal)).duration_s;
+}
+
+/** The video index's metadata of an accepted export (`rv_record_artifact`'s p_probe), from the probe that accepted it. */
+export function indexProbeOf(probe: Probe): Extract<VideoProbe, { status: 'ok' }> {
+  const video = probe.streams.find((s) => s.codec_type === 'video');
+  const audio = probe.streams.find((s) => s.codec_type === 'audio');
+  return { status: 'ok', duration_s: probe.duration_s, container: probe.format || null, video_codec: video?.codec_name ?? null,
+    audio_codec: audio?.codec_name ?? null, width: video?.width ?? null, height: video?.height ?? null };
 }

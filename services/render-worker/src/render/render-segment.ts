@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { StageContext } from '@rayvault/shared';
 import type { Artifact } from '../artifacts';
 import { sha256File, sha256Text } from '../media/file-hash';
+import { indexProbeOf, probeMedia } from '../media/probe';
 import type { VoiceSegment } from '../voice/fit-segment';
 import { finalName, promoteToFinal } from './final-files';
 import type { Picture } from './product-picture';
@@ -57,13 +58,16 @@ export async function renderSegment(j: SegmentJob): Promise<RenderedSegment> {
   const result = await j.provider.render({ runId: ctx.run.id, segment: voice.segment, imagePath: j.picture.imagePath, title: j.picture.title,
     audioPath: voice.audio_path, stagingDir, signal: ctx.signal });
   const { duration_s } = await verifyExport(result.path, voice.duration_s, ctx.signal);
+  // The index keeps what ffprobe says of the accepted file (a header read; verifyExport read every packet).
+  const probe = indexProbeOf(await probeMedia(result.path, ctx.signal));
   const sha256 = await sha256File(result.path);
   const bytes = statSync(result.path).size;
   const finalPath = promoteToFinal(result.path, j.finalDir, finalName(ctx.run.id, voice.segment, sha256));
   rmSync(stagingDir, { recursive: true, force: true });
   const sha8 = sha256.slice(0, 8);
   await ctx.record('rv_record_artifact', { p_event_id: `${ctx.run.id}:render:seg-${nn}:${sha8}`, p_stage: 'render', p_segment: voice.segment, p_kind: 'video',
-    p_path: finalPath, p_sha: sha256, p_bytes: bytes, p_duration_s: duration_s, p_meta: { provider: result.provider, input_sha256: inputs, target_s: voice.target_s } });
+    p_path: finalPath, p_sha: sha256, p_bytes: bytes, p_duration_s: duration_s, p_meta: { provider: result.provider, input_sha256: inputs, target_s: voice.target_s },
+    p_probe: probe });
   await ctx.record('rv_record_credits', { p_event_id: `${ctx.run.id}:render:seg-${nn}:${sha8}:credits`, p_provider: result.provider, p_credits: result.credits,
     p_note: `segment ${voice.segment}` });
   return { segment: voice.segment, path: finalPath, sha256, sha8, bytes, duration_s, target_s: voice.target_s, credits: result.credits, provider: result.provider, reused: false };

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { COUNTER_NAMES, readCounters, RUN_STATUSES, spoolDepth, type CounterName, type Runtime } from '@rayvault/shared';
+import { COUNTER_NAMES, readCounters, RUN_STATUSES, spoolDepth, workerStaleMs, type CounterName, type Runtime } from '@rayvault/shared';
 import { opsQueues, QUEUE_STATES, queueCounts } from '../queues/queue-overview';
+import { registerStageHistogram } from './stage-histogram';
 
 /** Labels each cluster-wide counter is bumped with (shared/src/ops/counters.ts callers). */
 const COUNTER_LABELS: Record<CounterName, string[]> = {
@@ -26,29 +27,35 @@ export function createMetrics(rt: Runtime) {
   const registry = new Registry();
   const reg = [registry];
   const queueJobs = new Gauge({ name: 'rayvault_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: reg });
-  const stageDuration = new Gauge({ name: 'rayvault_stage_duration_seconds', help: 'Stage durations of the last 24 h (quantile 1 = max), from run_stages', labelNames: ['stage', 'quantile'], registers: reg });
-  const stagesFinished = new Gauge({ name: 'rayvault_stages_finished_24h', help: 'Stages finished in the last 24 h', labelNames: ['stage'], registers: reg });
+  registerStageHistogram(registry, rt);
+  // From run_stages over a fixed 24 h window: a snapshot for the dashboard, not a quantile Prometheus can aggregate (the histogram is).
+  const recentDuration = new Gauge({ name: 'rayvault_stage_duration_last_24h_seconds', help: 'Stage durations finished in the last 24 h, from the database: statistic p50, p95 or max', labelNames: ['stage', 'statistic'], registers: reg });
+  const stagesFinished = new Gauge({ name: 'rayvault_stages_finished_last_24h', help: 'Stages finished in the last 24 h, from the database', labelNames: ['stage'], registers: reg });
   const runs = new Gauge({ name: 'rayvault_runs', help: 'Runs by status', labelNames: ['status'], registers: reg });
   const gates = new Gauge({ name: 'rayvault_gates_open', help: 'Runs waiting for an operator decision', registers: reg });
+  const gateAge = new Gauge({ name: 'rayvault_gate_oldest_age_seconds', help: 'How long the oldest open gate has waited for a decision (0 when none is open)', registers: reg });
   const spool = new Gauge({ name: 'rayvault_spool_depth', help: 'Spooled writes not yet replayed into the database', registers: reg });
   const workers = new Gauge({ name: 'rayvault_workers', help: 'Workers not stopped, by state', labelNames: ['state'], registers: reg });
+  const staleWorkers = new Gauge({ name: 'rayvault_workers_stale', help: 'Workers not stopped whose last heartbeat is older than the stale threshold (the doctor\'s STALE_WORKER)', registers: reg });
   const counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, new Counter({ name: `rayvault_${n}_total`, help: `Cluster-wide ${n.replace(/_/g, ' ')}`, labelNames: COUNTER_LABELS[n], registers: reg })])) as Record<CounterName, Counter<string>>;
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
 
   async function refresh() {
-    const [counts, figures, raw, workerList] = await Promise.all([
+    const [counts, figures, raw, workerList, oldestGate] = await Promise.all([
       Promise.all([...opsQueues(rt)].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
       rt.store.rpc('rv_ops_metrics', {}) as Promise<DbFigures>,
       readCounters(rt.fastRedis, prefix),
       rt.store.listWorkers(),
+      rt.pool.query<{ age: number | null }>(`SELECT extract(epoch FROM now() - min(updated_at))::float8 AS age FROM runs WHERE status = 'waiting_approval'`),
     ]);
-    for (const m of [queueJobs, stageDuration, stagesFinished, runs, workers, ...Object.values(counters)]) m.reset();
+    for (const m of [queueJobs, recentDuration, stagesFinished, runs, workers, ...Object.values(counters)]) m.reset();
     for (const [queue, c] of counts) for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, c[state]);
     for (const status of RUN_STATUSES) runs.set({ status }, Number(figures.runs_by_status[status] ?? 0));
     gates.set(Number(figures.gates_open));
+    gateAge.set(Math.max(0, Number(oldestGate.rows[0]?.age ?? 0)));
     for (const s of figures.stage_durations) {
       stagesFinished.set({ stage: s.stage }, Number(s.count));
-      for (const [quantile, v] of [['0.5', s.p50], ['0.95', s.p95], ['1', s.max]] as const) stageDuration.set({ stage: s.stage, quantile }, Number(v));
+      for (const [statistic, v] of [['p50', s.p50], ['p95', s.p95], ['max', s.max]] as const) recentDuration.set({ stage: s.stage, statistic }, Number(v));
     }
     for (const [field, value] of Object.entries(raw)) {
       const [name, labels] = parseField(field);
@@ -57,7 +64,9 @@ export function createMetrics(rt: Runtime) {
       const known = Object.fromEntries(COUNTER_LABELS[name as CounterName].map((l) => [l, labels[l] ?? '']));
       counter.inc(known, Math.max(0, value));
     }
-    for (const w of workerList.filter((x) => !x.stopped_at)) workers.inc({ state: w.state });
+    const running = workerList.filter((x) => !x.stopped_at);
+    for (const w of running) workers.inc({ state: w.state });
+    staleWorkers.set(running.filter((w) => w.heartbeat_age_ms > workerStaleMs(rt.config)).length);
     spool.set(spoolDepth(rt.spoolDir));
   }
 

@@ -1,4 +1,4 @@
-import { createLogger, createPool, createRuntime, isRayVaultError, loadConfig, type BaseConfig, type Runtime } from '@rayvault/shared';
+import { createLogger, createPool, createRuntime, isRayVaultError, loadConfig, startTelemetry, type BaseConfig, type Runtime } from '@rayvault/shared';
 import type { z } from 'zod';
 import { EXIT } from './exit-codes';
 
@@ -8,6 +8,7 @@ export class UsageError extends Error {}
 
 /** Runs `fn` with a runtime built from the same environment as the services, then closes it. */
 export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: { workerId?: string; schema?: z.ZodType<BaseConfig> } = {}): Promise<T> {
+  await startTelemetry('cli', process.env);
   const config = loadConfig(process.env, { schema: options.schema });
   const log = createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2);
   const rt = createRuntime(config, log, { workerId: options.workerId ?? config.RAYVAULT_WORKER_ID ?? 'cli' });

@@ -35,6 +35,8 @@ export * from './stage/durable';
 export * from './stage/worker-host';
 export * from './stage/recover-own-runs';
 export * from './runtime';
+export * from './telemetry/trace-context';
+export * from './telemetry/start-telemetry';
 export * from './net/address-policy';
 export * from './net/fetch-errors';
 export * from './net/guarded-fetch';

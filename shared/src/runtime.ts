@@ -16,6 +16,7 @@ import { closeQueues, createStageQueues, type StageQueues } from './queues/queue
 import { createSpool, type Spool } from './spool/spool';
 import { createPgRpc } from './store/pg-rpc';
 import { createSupabaseRpc } from './store/supabase-rpc';
+import { shutdownTelemetry } from './telemetry/start-telemetry';
 import { createStore, type Store } from './store/store';
 
 /** Everything a service needs, built once at start; `releasers.close()` frees it in reverse order. */
@@ -45,6 +46,8 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   const workerId = options.workerId ?? config.RAYVAULT_WORKER_ID ?? `${os.hostname()}-${process.pid}`;
   const prefix = config.RAYVAULT_QUEUE_PREFIX;
 
+  // Pushed first, released last: spans of the shutdown itself are flushed too.
+  releasers.push('telemetry', () => shutdownTelemetry());
   const pool = createPool(config.DATABASE_URL, log, config.RAYVAULT_PG_POOL);
   releasers.push('postgres', () => pool.end());
   const redis = createRedis(config.REDIS_URL, log);

@@ -1,8 +1,9 @@
-import { createLogger, createRuntime, createWorkerHost, loadConfig, migrate } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, loadConfig, startTelemetry, migrate } from '@rayvault/shared';
 import { evidenceConfigSchema } from './config.schema';
 import { createEvidenceProcessor } from './evidence.processor';
 
 async function main() {
+  await startTelemetry('evidence-worker', process.env);
   const config = loadConfig(process.env, { schema: evidenceConfigSchema });
   const log = createLogger('evidence-worker', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log);

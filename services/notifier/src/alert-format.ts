@@ -71,6 +71,7 @@ export function formatAlert(alert: ParsedAlert): string {
     alert.runId && `run <code>${alert.runId}</code>`,
     alert.status && `status <code>${escapeHtml(alert.status)}</code>`,
     alert.workerId && `worker <code>${escapeHtml(alert.workerId)}</code>`,
+    alert.traceId && `trace <code>${alert.traceId}</code>`,
   ].filter(Boolean);
   if (meta.length) lines.push(meta.join(' · '));
   if (isPanicKind(alert.kind)) lines.push(`<i>What to do:</i> ${escapeHtml(PANIC_ADVICE[alert.kind])}`);

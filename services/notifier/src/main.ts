@@ -1,8 +1,9 @@
-import { createLogger, createRuntime, loadConfig, touchHealthFile } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, startTelemetry, touchHealthFile } from '@rayvault/shared';
 import { notifierConfigSchema, resolveNotifierOptions } from './config.schema';
 import { createNotifier } from './notifier';
 
 async function main() {
+  await startTelemetry('notifier', process.env);
   const config = loadConfig(process.env, { schema: notifierConfigSchema });
   const log = createLogger('notifier', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'notifier' });

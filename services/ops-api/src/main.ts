@@ -1,8 +1,9 @@
-import { createLogger, createRuntime, loadConfig, migrate, touchHealthFile } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, startTelemetry, migrate, touchHealthFile } from '@rayvault/shared';
 import { createApp } from './app';
 import { opsApiConfigSchema } from './config.schema';
 
 async function main() {
+  await startTelemetry('ops-api', process.env);
   const config = loadConfig(process.env, { schema: opsApiConfigSchema });
   const log = createLogger('ops-api', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'ops-api' });

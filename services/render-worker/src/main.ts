@@ -1,9 +1,10 @@
-import { createLogger, createRuntime, createWorkerHost, loadConfig, migrate } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, loadConfig, startTelemetry, migrate } from '@rayvault/shared';
 import { mediaConfigSchema, resolveMediaOptions } from './config.schema';
 import { createMediaProcessors } from './media-processors';
 
 /** The render worker: consumes voice, render and qc. */
 async function main() {
+  await startTelemetry('render-worker', process.env);
   const config = loadConfig(process.env, { schema: mediaConfigSchema });
   const log = createLogger('render-worker', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log);

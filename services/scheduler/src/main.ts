@@ -1,9 +1,10 @@
-import { createLogger, createRuntime, loadConfig, migrate } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, startTelemetry, migrate } from '@rayvault/shared';
 import { schedulerConfigSchema } from './config.schema';
 import { createCronJobs } from './cron-jobs';
 import { createScheduler } from './scheduler';
 
 async function main() {
+  await startTelemetry('scheduler', process.env);
   const config = loadConfig(process.env, { schema: schedulerConfigSchema });
   const log = createLogger('scheduler', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'scheduler' });

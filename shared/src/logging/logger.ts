@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { activeTraceIds } from '../telemetry/trace-context';
 import { redactDeep, serializeError } from './redact-deep';
 import { maskKnownSecrets, maskSecrets } from './secret-masks';
 
@@ -11,7 +12,8 @@ export type { Logger };
  * child binding is walked (fields named like credentials redacted and
  * credentials inside strings masked, at any depth), string arguments are
  * masked, and the finished line loses every secret value this process was
- * configured with (`rememberSecrets`, fed by `loadConfig`).
+ * configured with (`rememberSecrets`, fed by `loadConfig`). A line written
+ * inside a span carries its `trace_id` and `span_id` (nothing when tracing is off).
  */
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream, fd = 1): Logger {
   const logger = pino(
@@ -20,6 +22,7 @@ export function createLogger(service: string, level = 'info', destination?: pino
       level,
       base: { service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: activeTraceIds,
       formatters: {
         level: (label) => ({ level: label }),
         bindings: (bindings) => redactDeep(bindings) as Record<string, unknown>,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PANIC_KINDS } from '../domain/panic';
 import { ALERTS_QUEUE } from '../queues/queues';
+import { currentTraceId } from '../telemetry/trace-context';
 
 export const ALERT_KINDS = ['gate', ...PANIC_KINDS, 'stale_worker', 'lost_lock', 'contract_fail', 'stale_gate', 'dead_letter', 'doctor'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -21,6 +22,8 @@ export const alertSchema = z.object({
   details: z.record(z.string(), z.unknown()).default({}),
   /** Same key → one alert (duplicates collapsed). */
   dedupeKey: z.string(),
+  /** The trace of the run the alert is about (by default the trace it is raised in): the id to open in Jaeger or Tempo. */
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type Alert = z.input<typeof alertSchema>;
 
@@ -36,7 +39,7 @@ export function createAlerter(connection: ConnectionOptions, prefix: string, log
     queue,
     /** Best effort from the caller's view: a failure is logged, never thrown into the stage. */
     async raise(alert: Alert): Promise<void> {
-      const a = alertSchema.parse(alert);
+      const a = alertSchema.parse({ ...alert, traceId: alert.traceId ?? currentTraceId() ?? undefined });
       const jobId = `alert-${createHash('sha1').update(a.dedupeKey).digest('hex').slice(0, 20)}`;
       try {
         await queue.add(a.kind, a, { jobId });

@@ -7,6 +7,7 @@ import type { RunLocks } from '../locks/run-locks';
 import { enqueueStage, stageJobId, type StageQueues } from '../queues/queues';
 import type { Store } from '../store/store';
 import type { Run } from '../store/types';
+import { inSpan } from '../telemetry/trace-context';
 
 export type OpsDeps = { store: Store; queues: StageQueues; locks: RunLocks; log: Logger; redis: Redis; config: { RAYVAULT_QUEUE_PREFIX: string } };
 
@@ -38,8 +39,20 @@ export async function forceUnlockRun(deps: OpsDeps, a: { runId: string; operator
   return result;
 }
 
-/** New run: recorded in the database first (the truth), then queued; the reconciler covers a lost enqueue. */
-export async function submitRun(deps: OpsDeps, a: { product: object; input?: object; actor: string; id?: string }): Promise<Run> {
+/**
+ * New run: recorded in the database first (the truth), then queued; the reconciler covers a lost enqueue.
+ * Its `run.create` span starts the run's own trace (linked to the request or command that asked),
+ * whose id the run keeps and whose context the evidence job carries.
+ */
+export function submitRun(deps: OpsDeps, a: { product: object; input?: object; actor: string; id?: string }): Promise<Run> {
+  return inSpan('run.create', { root: true, attributes: { 'rayvault.actor': a.actor } }, async (span) => {
+    const run = await createAndQueue(deps, a);
+    span.setAttribute('rayvault.run_id', run.id);
+    return run;
+  });
+}
+
+async function createAndQueue(deps: OpsDeps, a: { product: object; input?: object; actor: string; id?: string }): Promise<Run> {
   const intake = await intakeState(deps.redis, deps.config.RAYVAULT_QUEUE_PREFIX);
   if (intake.paused) throw new IntakePausedError(`intake is paused (drain by ${intake.by ?? '?'}${intake.reason ? `: ${intake.reason}` : ''}); resume intake first`);
   const run = await deps.store.createRun(a);

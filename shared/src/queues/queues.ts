@@ -2,6 +2,7 @@ import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { STAGES, type Stage } from '../domain/run-status';
+import { currentTraceparent } from '../telemetry/trace-context';
 
 /** Queue names; the alerts queue feeds the notifier. */
 export const STAGE_QUEUES = STAGES;
@@ -11,6 +12,8 @@ export const stageJobSchema = z.object({
   runId: z.string().uuid(),
   stage: z.enum(STAGES),
   attempt: z.number().int().min(1),
+  /** W3C trace context of the span that queued the job: the stage attempt's parent. Absent when tracing is off. */
+  traceparent: z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/).optional(),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 
@@ -43,7 +46,7 @@ export function createStageQueues(connection: ConnectionOptions, prefix: string,
 }
 
 export async function enqueueStage(queues: StageQueues, job: StageJob): Promise<void> {
-  const data = stageJobSchema.parse(job);
+  const data = stageJobSchema.parse({ ...job, traceparent: job.traceparent ?? currentTraceparent() });
   await queues[data.stage].add(data.stage, data, { jobId: stageJobId(data) });
 }
 

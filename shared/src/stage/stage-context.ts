@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CheckpointFiles } from '../checkpoint/checkpoint-files';
 import { PanicError, FencedWriteError } from '../errors/errors';
 import type { Spool } from '../spool/spool';
+import { inSpan, spanEvent } from '../telemetry/trace-context';
 import type { Rpc, Run } from '../store/types';
 import { durableWrite } from './durable';
 import type { RunSession } from './run-session';
@@ -40,17 +41,21 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
     run, stage, attempt, fence, signal, log, steps, workerId: deps.workerId,
     async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
       if (name in steps) {
+        spanEvent('step skipped: checkpointed', { 'rayvault.step': name });
         log.debug({ step: name }, 'step already checkpointed: skipped');
         return steps[name] as T;
       }
-      await deps.whenCertain(signal);
-      signal.throwIfAborted();
-      const result = await fn();
-      signal.throwIfAborted();
-      deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
-      steps[name] = result ?? null;
-      await fenced('rv_checkpoint', checkpointArgs(session, name, result));
-      return result;
+      // One span per step run (its espeak-ng, ffmpeg or browser work and the checkpoint write).
+      return inSpan(`step ${name}`, { attributes: { 'rayvault.step': name, 'rayvault.stage': stage, 'rayvault.fence': fence } }, async () => {
+        await deps.whenCertain(signal);
+        signal.throwIfAborted();
+        const result = await fn();
+        signal.throwIfAborted();
+        deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
+        steps[name] = result ?? null;
+        await fenced('rv_checkpoint', checkpointArgs(session, name, result));
+        return result;
+      });
     },
     async record(fn, args) {
       signal.throwIfAborted();

@@ -8,6 +8,7 @@ import { DatabaseUnavailableError, FencedWriteError, isPanic, PanicError, Shutdo
 import { bumpCounter } from '../ops/counters';
 import { enqueueStage, stageJobId, stageJobSchema, type StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
+import { contextFromTraceparent, inSpan, spanAttributes, spanEvent } from '../telemetry/trace-context';
 import { durableWrite, untilDatabaseAnswers } from './durable';
 import { lazyChild } from './lazy-logger';
 import { raceAbort, RunSession } from './run-session';
@@ -46,8 +47,17 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     const parsed = stageJobSchema.safeParse(job.data);
     if (!parsed.success || parsed.data.stage !== stage) throw new UnrecoverableError(`bad ${stage} job payload: ${parsed.error?.message ?? 'stage mismatch'}`);
     const data = parsed.data;
+    // One span per stage try, child of the span that queued the job (the run's creation or the
+    // previous stage): retries and takeovers of the job are siblings in the run's trace.
+    return inSpan(`stage ${stage}`, { parent: contextFromTraceparent(data.traceparent), attributes: {
+      'rayvault.run_id': data.runId, 'rayvault.stage': stage, 'rayvault.attempt': data.attempt, 'rayvault.try': job.attemptsMade + 1,
+      'rayvault.worker_id': rt.workerId, 'rayvault.stalled_count': job.stalledCounter, 'messaging.message.id': job.id ?? '' } }, () => takeJob(job, token, data));
+  };
+
+  async function takeJob(job: Job<StageJob>, token: string | undefined, data: StageJob): Promise<unknown> {
     const log = lazyChild(rt.log, { queue: stage, jobId: job.id, runId: data.runId, attempt: data.attempt, try: job.attemptsMade + 1 });
     const retryLater = async (ms: number, why: string) => {
+      spanEvent('job postponed', { 'rayvault.why': why, 'rayvault.in_ms': ms });
       log.info({ why, inMs: ms }, 'job postponed');
       await job.moveToDelayed(Date.now() + ms, token);
       throw new DelayedError(why);
@@ -81,7 +91,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
         occ.solo = false;
       }
     }
-  };
+  }
 
   async function runJob(job: Job<StageJob>, token: string | undefined, data: StageJob, log: typeof rt.log, retryLater: (ms: number, why: string) => Promise<never>): Promise<unknown> {
     // The lock connection may still be reconnecting after an outage while this job came through
@@ -118,6 +128,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
         throw err;
       }
       if (claim.stale) {
+        spanAttributes({ 'rayvault.outcome': 'stale' });
         log.info({ status: claim.run.status, runStage: claim.run.stage, runAttempt: claim.run.attempt }, 'job no longer matches the run: skipped');
         return { skipped: 'stale' };
       }
@@ -129,6 +140,11 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       const local = rt.checkpoints.steps(data.runId, stage, claim.run.refetch_count);
       const steps = { ...recorded, ...local };
       const ctx = createStageContext({ rpc: rt.store.rpc, spool: rt.spool, checkpoints: rt.checkpoints, workerId: rt.workerId, whenCertain: host.whenCertain }, session, claim.run, steps, log);
+      spanAttributes({ 'rayvault.fence': session.fence });
+      // A takeover: the job stalled under a dead worker, or this attempt's steps were already begun.
+      if (job.stalledCounter > 0 || Object.keys(steps).length > 0) {
+        spanEvent('stage resumed', { 'rayvault.worker_id': rt.workerId, 'rayvault.fence': session.fence, 'rayvault.resumed_steps': Object.keys(steps).length, 'rayvault.stalled_count': job.stalledCounter });
+      }
       log.info({ fence: session.fence, resumedSteps: Object.keys(steps).length }, 'stage started');
       try {
         // Steps the previous holder saved on disk but never got into the database (it died or froze in between): record them under our fence.
@@ -161,6 +177,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       host.setState('waiting', session);
       await rt.alerter.raise({ kind: 'gate', runId, status: 'waiting_approval', attempt, title: `GATE: run ${runId} needs a decision`,
         text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.', details: { diff: outcome.gate.diff }, dedupeKey: `gate:${runId}:${attempt}` });
+      spanEvent('gate opened', { 'rayvault.worker_id': rt.workerId, 'rayvault.fence': session.fence });
       log.warn('gate opened: waiting for approval');
       host.onRunSettled(runId);
       return;
@@ -203,6 +220,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     if (isPanic(reason) && reason.kind === 'panic_lost_lock') {
       host.setState('panic', session, reason.message);
       void bumpCounter(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 'panics', { kind: 'panic_lost_lock' });
+      spanEvent('lost the run lock', { 'rayvault.worker_id': rt.workerId, 'rayvault.fence': session.fence });
       log.error({ err: reason }, 'lost the run lock: stage aborted, no further writes');
       await rt.store.appendEvent({ eventId: randomUUID(), runId, fence: null, type: 'panic_lost_lock', actor: rt.workerId, reason: reason.message, payload: { stage, staleFence: session.fence } }).catch(() => undefined);
       await rt.alerter.raise({ kind: 'lost_lock', runId, workerId: rt.workerId, title: `LOST LOCK: ${rt.workerId}`, text: reason.message, dedupeKey: `lost_lock:${runId}:${session.fence}` });
@@ -236,6 +254,7 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
       log.error({ err: reason }, isPanic(reason) ? 'stage panicked: run needs an operator' : 'stage failed: attempts exhausted, kept as dead letter');
       throw isPanic(reason) ? new UnrecoverableError(reason.message) : reason;
     }
+    spanEvent('retry scheduled', { 'rayvault.worker_id': rt.workerId, 'rayvault.fence': session.fence, 'rayvault.try': job.attemptsMade + 1 });
     log.warn({ err: reason }, 'stage failed: will retry with backoff');
     throw reason;
   }

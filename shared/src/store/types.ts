@@ -14,6 +14,8 @@ export type Run = {
   panic_kind: string | null;
   force_refetch: boolean;
   refetch_count: number;
+  /** The OpenTelemetry trace the run was created in (migration 011); null when tracing was off. */
+  trace_id: string | null;
   product: Record<string, unknown>;
   input: Record<string, unknown>;
   output: Record<string, unknown>;

@@ -1,0 +1,75 @@
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+
+/**
+ * The standard OpenTelemetry variables this module itself looks at; the SDK
+ * reads the rest (protocol, headers, sampler, batch sizes, resource
+ * attributes) as the specification says.
+ */
+const telemetryEnvSchema = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+});
+
+/** Modules whose instrumentation patches shared prototypes, so re-requiring them after start patches copies loaded before. */
+const PRELOADED = ['pg', 'pg-pool', 'ioredis', 'http', 'https', 'express'];
+
+let sdk: { shutdown(): Promise<void> } | undefined;
+
+/**
+ * Starts tracing when an OTLP endpoint is set; otherwise loads nothing (the
+ * SDK is imported dynamically) and tracing stays the API's no-op. Called first
+ * thing in each process's main. Returns whether tracing is on.
+ */
+export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const parsed = telemetryEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`OpenTelemetry configuration refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix or unset the variable to start.`);
+  }
+  const cfg = parsed.data;
+  if (sdk || cfg.OTEL_SDK_DISABLED === 'true' || !(cfg.OTEL_EXPORTER_OTLP_ENDPOINT ?? cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) return !!sdk;
+  const [{ NodeSDK, resources }, { PgInstrumentation }, { IORedisInstrumentation }, { HttpInstrumentation }, { ExpressInstrumentation }] = await Promise.all([
+    import('@opentelemetry/sdk-node'), import('@opentelemetry/instrumentation-pg'), import('@opentelemetry/instrumentation-ioredis'),
+    import('@opentelemetry/instrumentation-http'), import('@opentelemetry/instrumentation-express'),
+  ]);
+  const node = new NodeSDK({
+    // OTEL_SERVICE_NAME, when set, names every process alike; rayvault.service still tells them apart.
+    serviceName: cfg.OTEL_SERVICE_NAME ?? `rayvault-${service}`,
+    resource: resources.resourceFromAttributes({ 'rayvault.service': service }),
+    // Metrics and logs have their own paths (/metrics, pino's stdout): traces only.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      // Store calls and Redis commands of a run, not the queue's idle polling: only under a span.
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+      new HttpInstrumentation(),
+      new ExpressInstrumentation(),
+    ],
+  });
+  node.start();
+  sdk = node;
+  // The bundles (dist/) require pg, ioredis and express before main runs. Requiring them
+  // again goes through the instrumentation's hook, which patches the prototypes every
+  // earlier copy shares.
+  const req = createRequire(__filename);
+  for (const name of PRELOADED) {
+    try {
+      req(name);
+    } catch {
+      // Not installed in this process's tree (express outside the ops API): nothing to patch.
+    }
+  }
+  return true;
+}
+
+/** Flushes spans still batched and stops the SDK; a no-op when tracing is off. */
+export async function shutdownTelemetry(): Promise<void> {
+  const s = sdk;
+  sdk = undefined;
+  await s?.shutdown();
+}

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Runtime } from '@rayvault/shared';
 import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 import { ageHours, deadPid, indexFinal, json, rayvault, writeFinal, writeRaw } from './cli-kit';
+import { flipMiddleByte, writeVideo, writeVideoFinal } from './video-kit';
 
 let t: TestEnv;
 let rt: Runtime;
@@ -23,10 +24,10 @@ beforeEach(async () => {
   await rt.pool.query('DELETE FROM artifacts');
 });
 
-/** Two indexed finals of the run, segments 1 and 2. */
+/** Two indexed finals of the run, segments 1 and 2 (real videos: index refresh probes them). */
 async function indexedPair() {
-  const a = writeFinal(t.stateDir, runId, 1, 'video one');
-  const b = writeFinal(t.stateDir, runId, 2, 'video two');
+  const a = writeVideoFinal(t.stateDir, runId, 1, 'video one');
+  const b = writeVideoFinal(t.stateDir, runId, 2, 'video two');
   await indexFinal(rt.pool, runId, 1, a);
   await indexFinal(rt.pool, runId, 2, b);
   return [a, b];
@@ -54,7 +55,7 @@ it('index refresh passes a healthy index and catches a tampered file, a missing 
   expect(ok.code).toBe(0);
   expect(ok.stdout).toMatch(/2 indexed, 2 ok, 0 missing, 0 mismatched, 0 refused/);
 
-  writeFileSync(a.path, 'video ONE'); // same size, other bytes, written after it was indexed
+  flipMiddleByte(a.path, a.bytes); // same size, other bytes, written after it was indexed
   rmSync(b.path);
   const bad = await rayvault(t, ['index', 'refresh', '--json']);
   expect(bad.code).toBe(1);
@@ -66,19 +67,19 @@ it('index refresh passes a healthy index and catches a tampered file, a missing 
 
 it('index refresh re-hashes files that look unchanged only with --force', async () => {
   const [a] = await indexedPair();
-  writeFileSync(a.path, 'video ONE');
+  flipMiddleByte(a.path, a.bytes);
   ageHours(a.path, 24); // tampered, then back-dated: mtime says nothing changed
   expect((await rayvault(t, ['index', 'refresh'])).code).toBe(0);
   const forced = await rayvault(t, ['index', 'refresh', '--force']);
   expect(forced.code).toBe(1);
   expect(forced.stdout).toMatch(new RegExp(`MISMATCH ${a.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  \\(content changed`));
-  expect(forced.stdout).toMatch(/2 hashed, --force/);
+  expect(forced.stdout).toMatch(/2 hashed, 2 probed, --force/); // --force re-probes every file too
 });
 
 it('index refresh adds proven finals, refuses names without sha8 unless --allow-missing-sha8', async () => {
   await indexedPair();
-  const found = writeFinal(t.stateDir, runId, 3, 'rendered, never indexed');
-  const legacy = writeRaw(final(`${runId.slice(0, 8)}-seg04.mp4`), 'legacy render');
+  const found = writeVideoFinal(t.stateDir, runId, 3, 'rendered, never indexed');
+  const legacy = writeVideo(final(`${runId.slice(0, 8)}-seg04.mp4`), 'legacy render').path;
   const liar = writeRaw(final(`${runId.slice(0, 8)}-seg05-00000000.mp4`), 'sha8 does not match');
 
   const refused = json(await rayvault(t, ['index', 'refresh', '--dry-run', '--json']));
@@ -197,7 +198,7 @@ it('bad usage exits 2 with a message', async () => {
 
 it('maintenance refreshes the index, previews the cleanup and changes no file', async () => {
   await indexedPair();
-  const orphan = writeFinal(t.stateDir, runId, 20, 'old orphan');
+  const orphan = writeVideoFinal(t.stateDir, runId, 20, 'old orphan');
   ageHours(orphan.path, 8);
   const stale = writeRaw(state('pids/Mac-Ray-03.pid'), String(await deadPid()));
   const r = json(await rayvault(t, ['maintenance', '--json']));

@@ -8,6 +8,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createLogger, loadSample, submitRun } from '@rayvault/shared';
+import { formatAlert } from '../../services/notifier/src/alert-format';
+import { alertSchema } from '@rayvault/shared';
 import { startOtlpReceiverDouble, type OtlpReceiverDouble, type ReceivedSpan } from '../fixtures/otlp/otlp-receiver-double';
 import { createTestEnv, freePort, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 
@@ -73,6 +75,9 @@ describe('one trace per run across the API, the evidence worker and the render w
       return r.body.status === 'done' && r.body;
     }, 180_000, 500);
     expect(done.trace_id).toBe(traceId);
+    // …and as `rayvault run <id> --json` prints it.
+    const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', runId, '--json'], { cwd: ROOT, env: { ...inherited, ...t.env }, encoding: 'utf8' })) as { trace_id: string };
+    expect(cli.trace_id).toBe(traceId);
 
     for (const p of procs) p.proc.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
@@ -168,5 +173,13 @@ describe('with no OTLP endpoint set, tracing costs nothing', () => {
     } finally {
       await rt.releasers.close();
     }
+  });
+});
+
+describe('a Telegram alert about a run names its trace', () => {
+  it('formats the trace id line', () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const text = formatAlert(alertSchema.parse({ kind: 'gate', runId: '6f1c2f5e-8c1d-4c55-9a65-1d3f0c9b7e21', title: 'GATE', text: 'x', dedupeKey: 'k', traceId }));
+    expect(text).toContain(`trace <code>${traceId}</code>`);
   });
 });

@@ -6,8 +6,8 @@ import type { OperatorAction, RunStatus } from '../domain/run-status';
 import type { RunLocks } from '../locks/run-locks';
 import { enqueueStage, stageJobId, type StageQueues } from '../queues/queues';
 import type { Store } from '../store/store';
-import type { Run } from '../store/types';
-import { inSpan } from '../telemetry/trace-context';
+import type { ActionResult, Run, RunDetail } from '../store/types';
+import { contextFromTraceparent, inSpan } from '../telemetry/trace-context';
 
 export type OpsDeps = { store: Store; queues: StageQueues; locks: RunLocks; log: Logger; redis: Redis; config: { RAYVAULT_QUEUE_PREFIX: string } };
 
@@ -19,6 +19,13 @@ export type OpsDeps = { store: Store; queues: StageQueues; locks: RunLocks; log:
 export async function runOperatorAction(deps: OpsDeps, a: { runId: string; action: OperatorAction; actor: string; reason?: string; expected?: RunStatus; expectedAttempt?: number; eventId?: string }): Promise<Run> {
   const before = a.action === 'abort' ? await deps.store.getRun(a.runId) : null;
   const result = await deps.store.operatorAction(a);
+  // The action's side effects (the job it queues) continue the run's own trace, linked to the request that asked.
+  return inSpan(`run.${a.action}`, { parent: contextFromTraceparent(result.run.traceparent ?? undefined), linkActive: true,
+    attributes: { 'rayvault.run_id': a.runId, 'rayvault.actor': a.actor, 'rayvault.action': a.action, 'rayvault.fence': result.run.fence, 'rayvault.duplicate': result.duplicate } },
+  () => afterAction(deps, a, result, before));
+}
+
+async function afterAction(deps: OpsDeps, a: { runId: string; action: OperatorAction; actor: string }, result: ActionResult, before: RunDetail | null): Promise<Run> {
   if (a.action === 'abort' && before) {
     // The fence moved, so a worker still on it is refused; its queued job is removed and the lease cleared.
     const jobId = stageJobId({ runId: a.runId, stage: before.stage, attempt: before.attempt });

@@ -122,7 +122,12 @@ export function createJobProcessor(host: HostInternals, stage: Stage, processor:
     try {
       let claim;
       try {
-        claim = await rt.store.claimStage({ runId: data.runId, stage, attempt: data.attempt, workerId: rt.workerId });
+        // Its own short span: exported at once, so a try whose process dies later still shows who claimed it, at which fence.
+        claim = await inSpan('stage claim', { attributes: { 'rayvault.worker_id': rt.workerId, 'rayvault.stage': stage } }, async (span) => {
+          const c = await rt.store.claimStage({ runId: data.runId, stage, attempt: data.attempt, workerId: rt.workerId });
+          span.setAttributes({ 'rayvault.fence': c.run.fence, 'rayvault.stale': c.stale });
+          return c;
+        });
       } catch (err) {
         if (err instanceof DatabaseUnavailableError) return await retryLater(rt.config.RAYVAULT_BACKOFF_MS, 'database unreachable');
         throw err;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OperatorAction, RunStatus, Stage, WorkerState } from '../domain/run-status';
-import { currentTraceId } from '../telemetry/trace-context';
+import { currentTraceparent } from '../telemetry/trace-context';
 import type { ActionResult, ClaimResult, InFlightRun, Rpc, Run, RunDetail, WorkerRecord } from './types';
 
 /**
@@ -14,7 +14,7 @@ export function createStore(rpc: Rpc) {
     createRun: (a: { id?: string; product: object; input?: object; actor: string }) => {
       const id = a.id ?? randomUUID();
       return rpc('rv_create_run', { p_id: id, p_product: a.product, p_input: a.input ?? {}, p_actor: a.actor, p_event_id: `${id}:created`,
-        p_trace_id: currentTraceId() }) as Promise<Run>;
+        p_traceparent: currentTraceparent() ?? null }) as Promise<Run>;
     },
     claimStage: (a: { runId: string; stage: Stage; attempt: number; workerId: string }) =>
       rpc('rv_claim_stage', { p_run: a.runId, p_stage: a.stage, p_attempt: a.attempt, p_worker: a.workerId, p_event_id: randomUUID() }) as Promise<ClaimResult>,

@@ -16,6 +16,8 @@ export type Run = {
   refetch_count: number;
   /** The OpenTelemetry trace the run was created in (migration 011); null when tracing was off. */
   trace_id: string | null;
+  /** W3C context of the run's creation span: operator actions continue the run's trace from it. */
+  traceparent: string | null;
   product: Record<string, unknown>;
   input: Record<string, unknown>;
   output: Record<string, unknown>;

@@ -17,13 +17,15 @@ export type SpanOptions = {
   parent?: Context;
   /** Start a new trace (a run's own), linked to whatever span was active. */
   root?: boolean;
+  /** Link the span that was active (the request acting on a run whose trace is `parent`). */
+  linkActive?: boolean;
 };
 
 /** Runs `fn` inside a new active span, ended when it settles; a thrown error is recorded on it. */
 export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = options.parent ?? context.active();
-  const active = trace.getSpan(parent)?.spanContext();
-  const links: Link[] = options.root && active && isSpanContextValid(active) ? [{ context: active }] : [];
+  const active = trace.getSpan(context.active())?.spanContext();
+  const links: Link[] = (options.root || options.linkActive) && active && isSpanContextValid(active) ? [{ context: active }] : [];
   return tracer().startActiveSpan(name, { attributes: options.attributes, root: options.root, links }, parent, async (span) => {
     try {
       return await fn(span);

@@ -27,7 +27,7 @@ export const ENTRIES = {
 /** Source folder → where it goes under dist/. */
 const ASSETS = {
   'shared/src/db/migrations': 'migrations',
-  'services/ops-api/src/dashboard': 'dashboard',
+  'services/ops-api/src/dashboard/public': 'dashboard',
   'services/render-worker/src/render/browser/steps': 'steps',
   samples: 'samples',
 };
@@ -75,6 +75,19 @@ const npmPackagesExternal = (outDir) => ({
   },
 });
 
+/**
+ * The ops dashboard for the browser: Preact + TSX (and uPlot's CSS) bundled by
+ * esbuild into `<dir>/app.js` and `<dir>/app.css`, beside its static files.
+ */
+export async function buildDashboard(dir) {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: { app: path.join(ROOT, 'services/ops-api/src/dashboard/app/main.tsx') }, outdir: dir,
+    bundle: true, platform: 'browser', format: 'esm', target: 'es2022', jsx: 'automatic', jsxImportSource: 'preact',
+    minify: true, sourcemap: true, logLevel: 'warning',
+  });
+}
+
 const COMMON = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
 
 /** One entry bundled into `outfile` the way dist/ is built (the bench runs its stage workers so). */
@@ -103,6 +116,7 @@ export async function build() {
     plugins: [npmPackagesExternal(DIST)],
   });
   for (const [from, to] of Object.entries(ASSETS)) cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
+  await buildDashboard(path.join(out, 'dashboard'));
   // Stamped with the start, so a source saved during the build makes it stale.
   writeFileSync(path.join(out, '.built'), `${started.toISOString()}\n`);
   utimesSync(path.join(out, '.built'), started, started);

@@ -1,58 +1,184 @@
-// The dashboard in real Chromium: log in with a token, see an open gate with
-// its evidence diff side by side, press Approve with a reason, see the run move on.
-import { chromium, type Browser } from 'playwright-core';
-import { startApi, startWorkers, type Api } from './api-support';
+// The operator's cockpit in real Chromium against a real stack: ops-api (this
+// process, from source, serving the dashboard the global setup built) and the
+// evidence and render workers as their own processes running the samples.
+// Every page is screenshotted into test-artifacts/dashboard/ and must log no
+// console error.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT, waitFor } from '../support/harness';
+import { startApi, type Api } from './api-support';
 
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+jest.setTimeout(240_000);
 
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+const SHOTS = path.join(ROOT, 'test-artifacts', 'dashboard');
+// The README shows these two, refreshed with RV_DASHBOARD_README_SHOTS=1.
+const README_SHOTS = process.env.RV_DASHBOARD_README_SHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : null;
+
+type Proc = { name: string; proc: ChildProcess; out: () => string };
 let api: Api;
-let workers: Awaited<ReturnType<typeof startWorkers>>;
 let browser: Browser;
+let procs: Proc[] = [];
+
+function startService(name: string, env: Record<string, string>): Proc {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, `services/${name}/src/main.ts`)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return { name, proc, out: () => out };
+}
+
 beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
   api = await startApi('ops-dash');
-  workers = await startWorkers(api.t);
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_URL|REDIS_URL|DATABASE_URL|OTEL_.*)$/.test(k))) as Record<string, string>;
+  const env = { ...inherited, ...api.t.env, RAYVAULT_LOG_LEVEL: 'info' };
+  procs = [startService('evidence-worker', env), startService('render-worker', env)];
+  for (const [p, ready] of [[procs[0], 'worker started'], [procs[1], 'render worker ready']] as const) {
+    await waitFor(`${p.name} ready`, () => p.out().includes(`"msg":"${ready}"`) || (p.proc.exitCode !== null && Promise.reject(new Error(p.out()))), 90_000, 200);
+  }
   browser = await chromium.launch({ executablePath: api.rt.config.CHROMIUM_PATH, args: LAUNCH_ARGS });
 });
 afterAll(async () => {
   await browser?.close();
-  await workers.close();
-  await api.close();
+  for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
+  await api?.close();
 });
 
-it('an operator logs in, sees the gate with the diff, approves it with a reason, and the run finishes', async () => {
-  const created = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Gated kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, gateAt: 'evidence' } } });
-  const id = created.body.id as string;
-  const page = await browser.newPage();
-  try {
+/** A logged-in page that records console errors and failed requests. */
+async function loggedIn(token: string, who: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${api.url}/`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText(who).waitFor();
+  return { page, errors };
+}
+
+async function shot(page: Page, name: string, readme = false) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  if (readme && README_SHOTS) await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`), fullPage: true });
+}
+
+const create = async (sample: string) => {
+  const res = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { sample } });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+};
+const status = async (id: string) => (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
+
+describe('the dashboard', () => {
+  it('refuses a wrong token, then an admin drains and resumes intake from the overview', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${api.url}/`);
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByText(/Login failed: unknown or revoked token/).waitFor();
-    await page.getByLabel('API token').fill(api.tokens.operator);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByText('operator-ops-dash (operator)').waitFor();
-
-    const gate = page.locator(`[data-gate="${id}"]`);
-    await gate.waitFor({ timeout: 20000 });
-    await expectText(gate, 'price differs');
-    const headers = await gate.locator('thead th').allTextContents();
-    expect(headers).toEqual(['Field', 'a (tier 5)', 'b (tier 4)']);
-    expect(await gate.locator('tbody tr').first().locator('th, td').allTextContents()).toEqual(['price', '10.00 USD', '12.00 USD']);
-    await expectText(page.locator(`tr[data-run="${id}"] .status`), 'waiting_approval');
-
-    page.once('dialog', (d) => void d.accept('diff checked on the shop page'));
-    await gate.getByRole('button', { name: 'Approve' }).click();
-    await page.getByText(new RegExp(`approve: run ${id.slice(0, 8)} is now approved`)).waitFor();
-    await page.locator(`tr[data-run="${id}"] .status`, { hasText: 'done' }).waitFor({ timeout: 20000 });
-    expect(await page.locator(`[data-gate="${id}"]`).count()).toBe(0);
-    await expectText(page.locator('#workers tbody tr[data-worker="w-ops"]'), 'w-ops');
-  } finally {
     await page.close();
-  }
-  const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
-  expect(run.events.find((e: { type: string }) => e.type === 'approve')).toMatchObject({ actor: 'operator-ops-dash', reason: 'diff checked on the shop page' });
-});
+    expect(errors).toEqual([]);
 
-async function expectText(locator: { textContent: () => Promise<string | null> }, text: string) {
-  expect(await locator.textContent()).toContain(text);
-}
+    const { page: admin, errors: adminErrors } = await loggedIn(api.tokens.admin, 'admin-ops-dash (admin)');
+    await admin.getByTestId('verdict').filter({ hasText: /\[(PASS|WARN|FAIL)\|/ }).waitFor();
+    await admin.getByText('Intake open').waitFor();
+    await admin.locator('[data-queue="render"]').waitFor();
+    await admin.getByRole('button', { name: 'Drain intake' }).click();
+    await admin.getByText('Drain intake needs a reason: type why in Reason').waitFor();
+    await admin.getByLabel('Reason').fill('maintenance window');
+    await admin.getByRole('button', { name: 'Drain intake' }).click();
+    await admin.getByText('Intake drained by admin-ops-dash: maintenance window').waitFor();
+    expect((await api.call('GET', '/api/ops/drain', { token: api.tokens.viewer })).body.intake.paused).toBe(true);
+    await shot(admin, 'overview-drained');
+    await admin.getByLabel('Reason').fill('maintenance over');
+    await admin.getByRole('button', { name: 'Resume intake' }).click();
+    await admin.getByText('Intake open').waitFor();
+    expect((await api.call('GET', '/api/ops/drain', { token: api.tokens.viewer })).body.intake.paused).toBe(false);
+    await admin.close();
+    expect(adminErrors).toEqual([]);
+  });
+
+  it('the runs list shows a run created through the API without a reload; its page shows the finished run with playable segments', async () => {
+    const { page, errors } = await loggedIn(api.tokens.operator, 'operator-ops-dash (operator)');
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    const id = await create('consistent');
+    await page.locator(`tr[data-run="${id}"]`).waitFor({ timeout: 5000 });
+    await shot(page, 'runs');
+    await waitFor('consistent run done', async () => {
+      const s = await status(id);
+      if (['panic', 'failed', 'aborted', 'waiting_approval'].includes(s)) throw new Error(`run ended ${s}`);
+      return s === 'done';
+    }, 180_000, 500);
+    // Live: the list shows the new state pushed by the server.
+    await page.locator(`tr[data-run="${id}"] .status`, { hasText: 'done' }).waitFor({ timeout: 5000 });
+
+    await page.locator(`tr[data-run="${id}"] a`).click();
+    await page.getByTestId('run-status').filter({ hasText: 'done' }).waitFor();
+    for (const stage of ['evidence', 'voice', 'render', 'qc']) await page.locator(`.waterfall li[data-stage="${stage}"]`, { hasText: 'done' }).waitFor();
+    const rows = page.locator('table.timeline tbody tr');
+    expect(await rows.count()).toBe(3);
+    expect(await page.locator('table.timeline tbody td.seg-READY').count()).toBe(3);
+    const first = page.locator('video[data-segment="1"]');
+    await first.waitFor();
+    const duration = await first.evaluate((v: HTMLVideoElement) => new Promise<number>((ok, fail) => {
+      if (v.readyState >= 1) return ok(v.duration);
+      v.addEventListener('loadedmetadata', () => ok(v.duration), { once: true });
+      v.addEventListener('error', () => fail(new Error(`video error ${v.error?.code}`)), { once: true });
+    }));
+    expect(duration).toBeGreaterThan(0);
+    // …and it plays.
+    await first.evaluate(async (v: HTMLVideoElement) => { v.muted = true; await v.play(); });
+    await waitFor('video playing', () => first.evaluate((v: HTMLVideoElement) => v.currentTime > 0), 10_000);
+    await shot(page, 'run-done', true);
+    await page.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('the conflict sample: both prices and their tiers side by side; a viewer sees no decision button; Approve with a reason moves the run on', async () => {
+    const id = await create('conflict');
+    await waitFor('gate', async () => (await status(id)) === 'waiting_approval', 120_000, 500);
+
+    const { page: viewer, errors: viewerErrors } = await loggedIn(api.tokens.viewer, 'viewer-ops-dash (viewer)');
+    await viewer.goto(`${api.url}/runs/${id}`);
+    await viewer.getByTestId('run-status').filter({ hasText: 'waiting_approval' }).waitFor();
+    await viewer.getByText('Viewers read; an operator decides this gate.').waitFor();
+    for (const name of ['Approve', 'Refetch', 'Abort', 'Resume', 'Unlock']) expect(await viewer.getByRole('button', { name }).count()).toBe(0);
+    await shot(viewer, 'run-gate-viewer');
+    await viewer.close();
+    expect(viewerErrors).toEqual([]);
+
+    const { page, errors } = await loggedIn(api.tokens.operator, 'operator-ops-dash (operator)');
+    const gate = page.locator(`[data-gate="${id}"]`);
+    await gate.getByRole('link').click();
+    const diff = page.locator('table.diff');
+    await diff.waitFor();
+    const headers = await diff.locator('thead th').allTextContents();
+    expect(headers[0]).toBe('Field');
+    expect(headers.slice(1).sort()).toEqual(['VoltGo official store (tier 5)', 'shop.example (tier 4)'].sort());
+    const price = diff.locator('tbody tr', { hasText: 'price' });
+    expect(await price.textContent()).toMatch(/54[.,]90/);
+    expect(await price.textContent()).toMatch(/49[.,]90/);
+    expect(await page.locator('table.claims tr.disputed').count()).toBeGreaterThan(0);
+    await shot(page, 'run-gate', true);
+
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText('Approve needs a reason').waitFor();
+    expect(await status(id)).toBe('waiting_approval');
+    await page.getByLabel('Reason').fill('manufacturer price checked by phone');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText(/Approve: done, the run is now approved/).waitFor();
+    await page.getByTestId('run-status').filter({ hasText: /approved|running|done/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
+    expect(run.events.find((e: { type: string }) => e.type === 'approve')).toMatchObject({ actor: 'operator-ops-dash', reason: 'manufacturer price checked by phone' });
+    await page.locator('table.events', { hasText: 'manufacturer price checked by phone' }).waitFor();
+    await page.close();
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { createSessions } from './auth/sessions';
 import { createTokenResolver, createTokenStore } from './auth/tokens';
 import { bullBoardRoutes } from './bull-board';
 import { resolveOpsApiOptions, type OpsApiOptions } from './config.schema';
+import { dashboardRoutes } from './dashboard-api/dashboard.routes';
+import { createRunFeed } from './dashboard-api/run-feed';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes';
 import { parseAllowlist } from './health/allowlist';
 import { healthRoutes } from './health/health.routes';
@@ -20,7 +23,15 @@ import { createMetrics } from './metrics/metrics';
 import { queueRoutes } from './queues/queues.routes';
 import { runRoutes } from './runs/runs.routes';
 
-const DASHBOARD_DIR = path.join(__dirname, 'dashboard');
+/**
+ * The built dashboard (scripts/build.mjs bundles it): beside the bundle in
+ * dist/, or, when ops-api runs from source, the last build's dist/dashboard.
+ */
+const DASHBOARD_DIR = [path.join(__dirname, 'dashboard'), path.resolve(__dirname, '../../../dist/dashboard')]
+  .find((d) => existsSync(path.join(d, 'app.js')));
+/** Client-side routes of the dashboard: each answers with its index.html. */
+const DASHBOARD_PAGES = ['/', '/runs', '/runs/:id', '/dead-letters', '/new'];
+const DASHBOARD_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
@@ -41,6 +52,7 @@ export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
   const audit = createOpsAudit(rpc);
   const metrics = createMetrics(rt);
   const allowed = parseAllowlist(o.healthAllowlist);
+  const feed = createRunFeed(rt);
 
   const app = express();
   app.disable('x-powered-by');
@@ -62,10 +74,16 @@ export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
   app.use(runRoutes(rt, { auth, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
   app.use(deadLetterRoutes(rt, { auth, audit }));
   app.use(bullBoardRoutes(rt, { auth, audit, write: o.bullBoardWrite }));
-  app.use('/', (_req, res, next) => {
-    res.set('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  app.use(dashboardRoutes(rt, { auth, feed, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
+  app.use((_req, res, next) => {
+    res.set('Content-Security-Policy', DASHBOARD_CSP);
     next();
-  }, express.static(DASHBOARD_DIR, { index: 'index.html' }));
+  });
+  app.get(DASHBOARD_PAGES, (_req, res) => {
+    if (!DASHBOARD_DIR) throw new HttpError('dependency_unavailable', 'the dashboard is not built: run npm run build');
+    res.sendFile(path.join(DASHBOARD_DIR, 'index.html'));
+  });
+  if (DASHBOARD_DIR) app.use(express.static(DASHBOARD_DIR, { index: false }));
   app.use(notFound);
   app.use(errorHandler(rt.log));
 
@@ -90,6 +108,7 @@ export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
     async close(): Promise<void> {
       const s = server;
       server = undefined;
+      feed.close();
       if (!s) return;
       await new Promise<void>((ok) => {
         s.close(() => ok());

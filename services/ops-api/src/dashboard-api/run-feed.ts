@@ -1,0 +1,81 @@
+import type { Response } from 'express';
+import type { Runtime } from '@rayvault/shared';
+
+export type RunChange = { id: string; status: string; stage: string; updated_at: string };
+
+/**
+ * Server-sent events of changed runs. One poller per ops-api process, shared
+ * by every open page, and only while a page listens: each tick is one indexed
+ * query on run_events.seq (every state change writes an event), then the
+ * changed runs' status. Pages refetch what they show when a run they show changed.
+ */
+export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: number } = {}) {
+  const tickMs = o.tickMs ?? 1000;
+  const clients = new Set<Response>();
+  let lastSeq: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  let sinceKeepalive = 0;
+
+  const send = (res: Response, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+
+  async function tick(): Promise<void> {
+    if (ticking) return;
+    ticking = true;
+    try {
+      if (lastSeq === undefined) {
+        lastSeq = Number((await rt.pool.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM run_events')).rows[0]?.seq ?? 0);
+        return;
+      }
+      const { rows } = await rt.pool.query<{ seq: string; id: string; status: string; stage: string; updated_at: Date }>(
+        `SELECT c.seq::text AS seq, r.id::text, r.status, r.stage, r.updated_at
+           FROM (SELECT run_id, max(seq) AS seq FROM run_events WHERE seq > $1 GROUP BY run_id) c JOIN runs r ON r.id = c.run_id`, [lastSeq]);
+      if (rows.length) {
+        lastSeq = Math.max(lastSeq, ...rows.map((r) => Number(r.seq)));
+        const runs: RunChange[] = rows.map((r) => ({ id: r.id, status: r.status, stage: r.stage, updated_at: r.updated_at.toISOString() }));
+        for (const c of clients) send(c, 'runs', { runs });
+        sinceKeepalive = 0;
+      } else if ((sinceKeepalive += tickMs) >= (o.keepaliveMs ?? 15000)) {
+        // A comment line keeps proxies from closing an idle stream.
+        for (const c of clients) c.write(': keepalive\n\n');
+        sinceKeepalive = 0;
+      }
+    } catch (err) {
+      rt.log.warn({ err }, 'run feed tick failed; retrying next tick');
+    } finally {
+      ticking = false;
+    }
+  }
+
+  function stop(): void {
+    clearInterval(timer);
+    timer = undefined;
+    lastSeq = undefined;
+  }
+
+  return {
+    /** Holds `res` open as an event stream until the client goes away. */
+    subscribe(res: Response): void {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+      res.write('retry: 2000\n\n');
+      send(res, 'hello', { at: new Date().toISOString() });
+      clients.add(res);
+      res.on('close', () => {
+        clients.delete(res);
+        if (!clients.size) stop();
+      });
+      if (!timer) {
+        void tick();
+        timer = setInterval(() => void tick(), tickMs);
+        timer.unref();
+      }
+    },
+    /** Ends every stream (the server is stopping). */
+    close(): void {
+      for (const c of clients) c.end();
+      clients.clear();
+      stop();
+    },
+  };
+}
+export type RunFeed = ReturnType<typeof createRunFeed>;

@@ -33,18 +33,14 @@ describe('one trace per run across the API, the evidence worker and the render w
   let otlp: OtlpReceiverDouble;
   let procs: Proc[] = [];
 
+  let inherited: Record<string, string>;
+  let call: (method: string, url: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+
   beforeAll(async () => {
     otlp = await startOtlpReceiverDouble();
     t = await createTestEnv('tracing');
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
-    await otlp?.close();
-  });
-
-  it('a consistent sample: run.create is the root, every stage and step is a span of its trace, parents cross processes, logs carry the trace id', async () => {
     const apiPort = await freePort();
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_URL|REDIS_URL|DATABASE_URL|OTEL_.*)$/.test(k))) as Record<string, string>;
+    inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_URL|REDIS_URL|DATABASE_URL|OTEL_.*)$/.test(k))) as Record<string, string>;
     const base = {
       ...inherited, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_API_PORT: String(apiPort), RAYVAULT_ADMIN_TOKEN: TOKEN,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200',
@@ -57,31 +53,37 @@ describe('one trace per run across the API, the evidence worker and the render w
     for (const [p, ready] of [[procs[0], 'ops-api listening'], [procs[1], 'worker started'], [procs[2], 'render worker ready']] as const) {
       await waitFor(`${p.name} ready`, () => p.out().includes(`"msg":"${ready}"`) || (p.proc.exitCode !== null && Promise.reject(new Error(p.out()))), 90_000, 200);
     }
-
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const call = async (method: string, url: string, body?: unknown) => {
+    call = async (method: string, url: string, body?: unknown) => {
       const res = await fetch(`${apiUrl}${url}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
+  });
+  afterAll(async () => {
+    for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
+    await otlp?.close();
+  });
+  const settled = (runId: string, want: string) => waitFor(`run ${want}`, async () => {
+    const r = await call('GET', `/api/runs/${runId}`);
+    if (['panic', 'failed', 'aborted'].includes(r.body.status as string)) throw new Error(`run ended ${String(r.body.status)}`);
+    return r.body.status === want && r.body;
+  }, 180_000, 300);
+
+  it('a consistent sample: run.create is the root, every stage and step is a span of its trace, parents cross processes, logs carry the trace id', async () => {
     const created = await call('POST', '/api/runs', { sample: 'consistent' });
     expect(created.status).toBe(201);
     const runId = created.body.id as string;
     const traceId = created.body.trace_id as string;
     // The trace id is on the run as the API returns it, at creation and after.
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
-    const done = await waitFor('run done', async () => {
-      const r = await call('GET', `/api/runs/${runId}`);
-      if (['panic', 'failed', 'aborted', 'waiting_approval'].includes(r.body.status as string)) throw new Error(`run ended ${String(r.body.status)}`);
-      return r.body.status === 'done' && r.body;
-    }, 180_000, 500);
+    const done = await settled(runId, 'done');
     expect(done.trace_id).toBe(traceId);
     // …and as `rayvault run <id> --json` prints it.
     const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', runId, '--json'], { cwd: ROOT, env: { ...inherited, ...t.env }, encoding: 'utf8' })) as { trace_id: string };
     expect(cli.trace_id).toBe(traceId);
 
-    for (const p of procs) p.proc.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
-
+    // Spans are exported once ended, within the batch delay (200 ms here).
+    await waitFor('qc exported', () => otlp.spans.some((s) => s.traceId === traceId && s.name === 'stage qc'), 20_000);
     const spans = otlp.spans.filter((s) => s.traceId === traceId);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const named = (name: string) => spans.filter((s) => s.name === name);
@@ -142,6 +144,32 @@ describe('one trace per run across the API, the evidence worker and the render w
       expect(l.trace_id).toBe(traceId);
       expect(l.span_id).toMatch(/^[0-9a-f]{16}$/);
     }
+  });
+
+  it('a gate and its approval: the gate is an event of the evidence span, the approval a span of the run\'s trace that parents the next stage', async () => {
+    const created = await call('POST', '/api/runs', { sample: 'conflict' });
+    const runId = created.body.id as string;
+    const traceId = created.body.trace_id as string;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await settled(runId, 'waiting_approval');
+    // The approval comes through the API in a request of its own (its own HTTP trace).
+    expect((await call('POST', `/api/runs/${runId}/approve`, { reason: 'checked the price by hand' })).status).toBe(200);
+    await settled(runId, 'done');
+    await waitFor('qc exported', () => otlp.spans.some((s) => s.traceId === traceId && s.name === 'stage qc'), 20_000);
+    const spans = otlp.spans.filter((s) => s.traceId === traceId);
+    const root = spans.find((s) => s.name === 'run.create')!;
+    const evidence = spans.find((s) => s.name === 'stage evidence' && s.events.some((e) => e.name === 'gate opened'))!;
+    expect(evidence.parentSpanId).toBe(root.spanId);
+    expect(evidence.events.find((e) => e.name === 'gate opened')!.attributes).toMatchObject({ 'rayvault.worker_id': evidence.attributes['rayvault.worker_id'], 'rayvault.fence': evidence.attributes['rayvault.fence'] });
+    const approve = spans.find((s) => s.name === 'run.approve')!;
+    expect(approve).toMatchObject({ process: 'ops-api', parentSpanId: root.spanId });
+    expect(approve.attributes['rayvault.run_id']).toBe(runId);
+    // Linked to the API request that approved, which is not part of the run's trace.
+    expect(approve.links).toHaveLength(1);
+    expect(approve.links[0]!.traceId).not.toBe(traceId);
+    const voice = spans.find((s) => s.name === 'stage voice')!;
+    expect(voice.parentSpanId).toBe(approve.spanId);
+    expect(spans.find((s) => s.name === 'stage qc')).toBeDefined();
   });
 });
 

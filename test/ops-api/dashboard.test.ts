@@ -43,7 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
+  await Promise.all(procs.filter((p) => p.proc.exitCode === null).map((p) => new Promise((ok) => { p.proc.once('exit', ok); p.proc.kill('SIGTERM'); })));
   await api?.close();
 });
 
@@ -93,8 +93,9 @@ describe('the dashboard', () => {
     await admin.getByLabel('Reason').fill('maintenance window');
     await admin.getByRole('button', { name: 'Drain intake' }).click();
     await admin.getByText('Intake drained by admin-ops-dash: maintenance window').waitFor();
+    await admin.getByText('Drain intake: done').waitFor();
     expect((await api.call('GET', '/api/ops/drain', { token: api.tokens.viewer })).body.intake.paused).toBe(true);
-    await shot(admin, 'overview-drained');
+    await shot(admin, 'overview-drained', true);
     await admin.getByLabel('Reason').fill('maintenance over');
     await admin.getByRole('button', { name: 'Resume intake' }).click();
     await admin.getByText('Intake open').waitFor();

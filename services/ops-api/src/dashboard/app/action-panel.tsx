@@ -16,9 +16,10 @@ export function ActionPanel(p: { id: string; actions: Action[]; onDone: (message
     setError('');
     try {
       const body = { reason: reason.trim(), ...a.body, ...(p.extra ? { [p.extra.key]: flag } : {}) };
-      const after = await api<{ status?: string; run?: { status: string } }>(a.path, { method: 'POST', body });
+      const after = await api<{ status?: string; run?: { status: string } } | null>(a.path, { method: 'POST', body });
       setReason('');
-      p.onDone(`${a.label}: done, the run is now ${after.status ?? after.run?.status ?? 'updated'}`);
+      const status = after?.status ?? after?.run?.status;
+      p.onDone(`${a.label}: done${status ? `, the run is now ${status}` : ''}`);
     } catch (err) {
       setError(`${a.label} failed: ${(err as Error).message}`);
     } finally {

@@ -34,12 +34,6 @@ export function OverviewPage(p: { me: Me; flash: (m: string) => void }) {
   const intake = queues?.intake;
   return (
     <div>
-      <section aria-labelledby="h-verdict">
-        <h2 id="h-verdict">Doctor</h2>
-        <p class="verdict" data-testid="verdict">{health?.verdict ?? (health ? health.status : 'loading...')}</p>
-        <ul class="findings">{(health?.findings ?? []).filter((f) => f.level !== 'PASS').map((f) =>
-          <li key={f.code + f.message} class={`level-${f.level}`}>{f.level} {f.area} {f.code}: {f.message}</li>)}</ul>
-      </section>
       <section aria-labelledby="h-gates">
         <h2 id="h-gates">Open gates</h2>
         {gates.length ? <ul>{gates.map((r) => <li key={r.id} data-gate={r.id}><Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> waiting for a decision since {ago(r.updated_at)}</li>)}</ul>
@@ -49,6 +43,12 @@ export function OverviewPage(p: { me: Me; flash: (m: string) => void }) {
         <h2 id="h-panics">Panics</h2>
         {panics.length ? <ul>{panics.map((r) => <li key={r.id} data-panic={r.id}><Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> {r.panic_kind ?? 'panic'}: {r.worker_last_error}</li>)}</ul>
           : <p class="empty">No panic.</p>}
+      </section>
+      <section aria-labelledby="h-verdict">
+        <h2 id="h-verdict">Doctor</h2>
+        <p class="verdict" data-testid="verdict">{health?.verdict ?? (health ? health.status : 'loading...')}</p>
+        <ul class="findings">{(health?.findings ?? []).filter((f) => f.level !== 'PASS').map((f) =>
+          <li key={f.code + f.message} class={`level-${f.level}`}>{f.level} {f.area} {f.code}: {f.message}</li>)}</ul>
       </section>
       <section aria-labelledby="h-intake">
         <h2 id="h-intake">Intake</h2>

@@ -20,5 +20,10 @@ export function QueueChart(p: { stage: string; points: Point[] }) {
     }, data, box.current);
     return () => plot.destroy();
   }, [p.stage, p.points]);
-  return <div class="chart" ref={box} role="img" aria-label={`${p.stage}: completed and failed jobs per minute over the last hour`} />;
+  return (
+    <figure class="chart">
+      <div ref={box} role="img" aria-label={`${p.stage}: completed and failed jobs per minute over the last hour`} />
+      <figcaption><span class="key-completed">completed</span> / <span class="key-failed">failed</span> per minute, last hour</figcaption>
+    </figure>
+  );
 }

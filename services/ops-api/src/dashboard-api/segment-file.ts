@@ -11,7 +11,7 @@ export function segmentFilePath(stateDir: string, indexed: string): string {
   const root = realpathSync(stateDir);
   const wanted = path.resolve(root, indexed);
   const rel = path.relative(root, wanted);
-  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) throw new HttpError('forbidden', 'the video index names a file outside RAYVAULT_STATE_DIR: run rayvault index refresh');
+  if (!rel || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw new HttpError('forbidden', 'the video index names a file outside RAYVAULT_STATE_DIR: run rayvault index refresh');
   let real: string;
   try {
     real = realpathSync(wanted);

@@ -21,7 +21,7 @@ describe('flooding routes that used to have no limit', () => {
   // Each route gets its own client address, so the counts do not mix.
   it.each([
     ['/healthz', '127.0.1.1', false], ['/readyz', '127.0.1.2', false], ['/health', '127.0.1.3', false], ['/', '127.0.1.4', false],
-    ['/dashboard.js', '127.0.1.5', false], ['/admin/queues', '127.0.1.6', true], ['/admin/queues/api/queues', '127.0.1.7', true],
+    ['/app.js', '127.0.1.5', false], ['/admin/queues', '127.0.1.6', true], ['/admin/queues/api/queues', '127.0.1.7', true],
   ] as const)('%s answers 429 past the per-client limit', async (path, from, admin) => {
     const headers = admin ? bearer(api.tokens.admin) : {};
     const statuses: number[] = [];

@@ -50,8 +50,9 @@ function medianMs(argv: string[], env: Record<string, string>, n = 5): number {
 }
 
 /** While the stack is up: idle RSS per service, and how long CLI verbs take against `node -e 0`. */
-async function measureWhileUp(env: Record<string, string>, pids: Set<number>) {
-  await sleep(5000); // let the services settle after start-up
+async function measureWhileUp(env: Record<string, string>, pids: Set<number>, track: () => void) {
+  await sleep(5000); // let the services settle after start-up (the workers start once the API is ready)
+  track();
   const cli = [process.execPath, path.join(ROOT, 'cli/bin/rayvault')];
   // Unset, not empty: the CLI then reads the stack's addresses from state/stack.env.
   const cliEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'REDIS_URL' && k !== 'DATABASE_URL'));
@@ -62,7 +63,7 @@ async function measureWhileUp(env: Record<string, string>, pids: Set<number>) {
   };
 }
 
-async function startOnce(env: Record<string, string>, port: number, timeoutMs = 240000, whileUp?: (pids: Set<number>) => Promise<unknown>) {
+async function startOnce(env: Record<string, string>, port: number, timeoutMs = 240000, whileUp?: (pids: Set<number>, track: () => void) => Promise<unknown>) {
   const t0 = performance.now();
   const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -81,7 +82,7 @@ async function startOnce(env: Record<string, string>, port: number, timeoutMs = 
     }
     if (readyMs === null) throw new Error(`npm start never became ready on :${port}:\n${out.slice(-2000)}`);
     track();
-    measured = await whileUp?.(seen);
+    measured = await whileUp?.(seen, track);
   } finally {
     const s0 = performance.now();
     proc.kill('SIGINT');
@@ -99,7 +100,7 @@ export async function measureStartup() {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), RAYVAULT_STATE_DIR: stateDir, RAYVAULT_SAMPLES: '0', RAYVAULT_API_PORT: String(port),
     REDIS_URL: '', DATABASE_URL: '', RAYVAULT_LOG_LEVEL: 'warn' };
   const first = await startOnce(env, port);
-  const second = await startOnce(env, port, undefined, (pids) => measureWhileUp(env, pids));
+  const second = await startOnce(env, port, undefined, (pids, track) => measureWhileUp(env, pids, track));
   const up = second.measured as Awaited<ReturnType<typeof measureWhileUp>>;
   return { first_start_ms: Math.round(first.readyMs!), ready_ms: Math.round(second.readyMs!), stop_ms: Math.round(second.stopMs), processes: second.processes, ...up };
 }

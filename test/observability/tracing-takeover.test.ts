@@ -8,6 +8,7 @@ import { startOtlpReceiverDouble, type OtlpReceiverDouble } from '../fixtures/ot
 import { createTestEnv, ROOT, spawnWorker, testRuntime, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import type { Runtime } from '@rayvault/shared';
+import { createReconciler } from '../../services/scheduler/src/reconciler';
 
 jest.setTimeout(120_000);
 
@@ -92,4 +93,18 @@ it('kill -9 mid-stage: both tries of the stage are in the run\'s trace, the take
   const resumed = voice[0]!.events.find((e) => e.name === 'stage resumed');
   expect(resumed?.attributes).toMatchObject({ 'rayvault.worker_id': survivor.workerId, 'rayvault.fence': survivorClaim.attributes['rayvault.fence'] });
   expect(resumed!.attributes['rayvault.resumed_steps'] as number).toBeGreaterThan(0);
+  survivor.proc.kill('SIGKILL');
+  await survivor.exited;
+});
+
+it('a run re-queued by the reconciler (its job lost) stays in its trace: the new job carries the run\'s trace context', async () => {
+  const run = await submitTraced({ steps: 1, stepMs: 10 });
+  const detail = (await rt.store.getRun(run.id))!;
+  expect(detail.traceparent).toMatch(new RegExp(`^00-${run.trace_id}-[0-9a-f]{16}-01$`));
+  // No worker runs now (the takeover test's are gone): the queued job is lost, as after a Redis that lost recent writes.
+  const jobId = `${run.id}:evidence:1`;
+  await rt.queues.evidence.remove(jobId);
+  expect(await rt.queues.evidence.getJob(jobId)).toBeUndefined();
+  expect(await createReconciler(rt).pass()).toContain(run.id);
+  expect((await rt.queues.evidence.getJob(jobId))?.data.traceparent).toBe(detail.traceparent);
 });

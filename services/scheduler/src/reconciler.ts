@@ -14,7 +14,7 @@ export function createReconciler(rt: Runtime) {
     const requeued: string[] = [];
     for (const run of await rt.store.runsInFlight()) {
       if (await rt.locks.holder(run.id)) continue;
-      const job = { runId: run.id, stage: run.stage, attempt: run.attempt };
+      const job = { runId: run.id, stage: run.stage, attempt: run.attempt, traceparent: run.traceparent ?? undefined };
       const jobId = stageJobId(job);
       const queue = rt.queues[run.stage];
       const state = await queue.getJobState(jobId);

@@ -16,7 +16,7 @@ export async function recoverOwnRuns(rt: Runtime, stages: Stage[]): Promise<stri
     const queue = rt.queues[run.stage];
     const state = await queue.getJobState(jobId);
     if (state === 'active') await rt.redis.del(`${queue.toKey(jobId)}:lock`);
-    if (state === 'unknown') await enqueueStage(rt.queues, { runId: run.id, stage: run.stage, attempt: run.attempt });
+    if (state === 'unknown') await enqueueStage(rt.queues, { runId: run.id, stage: run.stage, attempt: run.attempt, traceparent: run.traceparent ?? undefined });
     recovered.push(run.id);
     rt.log.info({ runId: run.id, stage: run.stage, jobState: state }, 'recovering own run from its checkpoint');
   }

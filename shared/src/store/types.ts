@@ -80,7 +80,7 @@ export type Artifact = {
   created_at: string;
 };
 
-export type InFlightRun = Pick<Run, 'id' | 'status' | 'stage' | 'attempt' | 'worker_id' | 'updated_at'>;
+export type InFlightRun = Pick<Run, 'id' | 'status' | 'stage' | 'attempt' | 'worker_id' | 'updated_at' | 'traceparent'>;
 
 export type ClaimResult = { stale: boolean; run: Run; steps?: Record<string, unknown> | null };
 export type ActionResult = { run: Run; enqueue: { stage: Stage; attempt: number } | null; duplicate: boolean };

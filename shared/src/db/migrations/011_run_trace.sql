@@ -30,3 +30,11 @@ BEGIN
   SELECT * INTO r FROM runs WHERE id = p_id;
   RETURN to_jsonb(r);
 END $$;
+
+-- The reconciler and a restarted worker re-queue runs from this list: the job
+-- they queue carries the run's trace context, so the stage stays in its trace.
+CREATE OR REPLACE FUNCTION rv_runs_in_flight() RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'status', status, 'stage', stage, 'attempt', attempt,
+                                               'worker_id', worker_id, 'updated_at', updated_at, 'traceparent', traceparent)), '[]')
+  FROM runs WHERE status IN ('queued','approved','running')
+$$;

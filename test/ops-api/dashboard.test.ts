@@ -182,4 +182,28 @@ describe('the dashboard', () => {
     await page.close();
     expect(errors).toEqual([]);
   });
+
+  it('New run shows the API\'s validation error next to the product field, a sample starts and opens its run; the dead letters page loads', async () => {
+    const { page, errors } = await loggedIn(api.tokens.operator, 'operator-ops-dash (operator)');
+    await page.getByRole('link', { name: 'New run' }).click();
+    await page.getByLabel('Product JSON').fill('{"name": "Kettle", "sources": [{"url": "file:///etc/passwd", "tier": 5}]}');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.locator('#product-error', { hasText: /invalid input|http/ }).waitFor();
+    await page.getByLabel('Product JSON').fill('{"name": ');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.locator('#product-error', { hasText: 'not valid JSON' }).waitFor();
+    await shot(page, 'new-run-error');
+    await page.getByLabel('Sample').selectOption('consistent');
+    await page.getByRole('button', { name: 'Start sample' }).click();
+    await page.getByText(/^Run [0-9a-f-]{36} created$/).waitFor();
+    const id = /\/runs\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+    expect(id).toBeDefined();
+    expect((await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.product.name).toBe('VoltGo 65W USB-C GaN Charger');
+    await page.getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    await page.getByText(/evidence \d+ · voice \d+ · render \d+ · qc \d+/).waitFor();
+    await shot(page, 'dead-letters');
+    await page.close();
+    expect(errors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
+  });
 });

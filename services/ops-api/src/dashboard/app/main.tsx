@@ -3,7 +3,9 @@
 // into the DOM as text (Preact escapes it); no inline script or style (CSP).
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, setCsrf, whenUnauthorized, type Me } from './api';
+import { api, can, setCsrf, whenUnauthorized, type Me } from './api';
+import { DeadLettersPage } from './dead-letters-page';
+import { NewRunPage } from './new-run-page';
 import { OverviewPage } from './overview-page';
 import { Link, navigate, usePath } from './router';
 import { RunPage } from './run-page';
@@ -51,7 +53,7 @@ function App() {
     <>
       <header>
         <h1>RayVault</h1>
-        <nav aria-label="Main"><Link href="/">Overview</Link> <Link href="/runs">Runs</Link></nav>
+        <nav aria-label="Main"><Link href="/">Overview</Link> <Link href="/runs">Runs</Link> <Link href="/dead-letters">Dead letters</Link> {can(me, 'operator') && <Link href="/new">New run</Link>}</nav>
         <span id="who">{me.name} ({me.role})</span>
         {me.role === 'admin' && <a href="/admin/queues">Bull Board</a>}
         <button type="button" onClick={async () => {
@@ -65,6 +67,8 @@ function App() {
       <main id="app-view">
         {pathname === '/' ? <OverviewPage me={me} flash={setFlash} />
           : pathname === '/runs' ? <RunsPage query={query} />
+          : pathname === '/dead-letters' ? <DeadLettersPage me={me} flash={setFlash} />
+          : pathname === '/new' && can(me, 'operator') ? <NewRunPage flash={setFlash} />
           : runId ? <RunPage key={runId} id={runId} me={me} flash={setFlash} />
           : <p>No such page. <Link href="/">Back to the overview</Link></p>}
       </main>

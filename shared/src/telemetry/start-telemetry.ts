@@ -1,4 +1,5 @@
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
+import path from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -53,18 +54,24 @@ export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): P
   });
   node.start();
   sdk = node;
-  // The bundles (dist/) require pg, ioredis and express before main runs. Requiring them
-  // again goes through the instrumentation's hook, which patches the prototypes every
-  // earlier copy shares.
-  const req = createRequire(__filename);
-  for (const name of PRELOADED) {
-    try {
-      req(name);
-    } catch {
-      // Not installed in this process's tree (express outside the ops API): nothing to patch.
-    }
-  }
+  for (const name of PRELOADED) requireAgain(name);
   return true;
+}
+
+/**
+ * The bundles (dist/) require pg, ioredis and express before main runs. Requiring each
+ * loaded copy again goes through the instrumentation's hook, which patches the
+ * prototypes that copy's existing clients share. A copy is found by the file it was
+ * loaded from, wherever the bundle sits; a module never loaded needs nothing.
+ */
+function requireAgain(name: string): void {
+  if (builtinModules.includes(name)) {
+    createRequire(__filename)(name);
+    return;
+  }
+  const marker = `${path.sep}node_modules${path.sep}${name}${path.sep}`;
+  const dirs = new Set(Object.keys(require.cache).filter((f) => f.includes(marker)).map((f) => f.slice(0, f.lastIndexOf(marker) + marker.length - name.length - 1)));
+  for (const dir of dirs) createRequire(path.join(dir, 'index.js'))(name);
 }
 
 /** Flushes spans still batched and stops the SDK; a no-op when tracing is off. */

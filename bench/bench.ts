@@ -3,7 +3,7 @@
 // after kill -9, memory and start-up time. Prints a table of every item with
 // its target and writes bench/results.json.
 // Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and BENCH_RATE (latency), BENCH_COST_RUNS,
-// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS. BENCH_ONLY=chain,real,recovery,startup runs a
+// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS. BENCH_ONLY=chain,tracing,real,recovery,startup runs a
 // subset; BENCH_PROFILE=DIR writes a CPU profile per RayVault stage process.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,9 +17,10 @@ import { startBenchInfra } from './infra';
 import { measureRealWork } from './real-work';
 import { measureRecovery } from './recovery';
 import { measureStartup } from './startup';
+import { measureTracingCost } from './tracing-cost';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
-const only = new Set((process.env.BENCH_ONLY ?? 'chain,real,recovery,startup').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'chain,tracing,real,recovery,startup').split(','));
 
 type Row = [item: string, measured: string, target: string, met: boolean | null];
 
@@ -59,6 +60,11 @@ async function main() {
       rows.push(['3 redis commands / transition', `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`, 'report', null]);
       const loadRss = Math.max(...Object.values(c.rss_mb.under_load) as number[]);
       rows.push(['6a RSS per RayVault stage process, built, service flags (MB)', `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`, '<= 120 under load', loadRss <= 120]);
+    }
+    if (only.has('tracing')) {
+      const { tracing: tc } = await measureTracingCost(env, rt, db, { runs: num('BENCH_TRACE_RUNS', 500), rounds: num('BENCH_TRACE_ROUNDS', 3) });
+      results.tracing = tc;
+      rows.push([`1t throughput with tracing on, every span exported (runs/s, median of ${tc.rounds.on.length} alternating rounds)`, `off ${tc.off_runs_per_s}, on ${tc.on_runs_per_s}: ${tc.cost_pct}% fewer (rounds off ${tc.rounds.off.join('/')}, on ${tc.rounds.on.join('/')}; ${tc.spans_per_run} spans per run)`, '<= 10% fewer', tc.cost_pct <= 10]);
     }
     if (only.has('real')) {
       const r = await measureRealWork(env, num('BENCH_REAL_RUNS', 3));

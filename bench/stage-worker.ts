@@ -3,7 +3,7 @@
 // no-op processor. Prints "ready" when consuming.
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createLogger, createRuntime, createWorkerHost, loadConfig, nextStage, STAGES, type Stage } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, loadConfig, nextStage, STAGES, startTelemetry, type Stage } from '@rayvault/shared';
 
 const stage = process.env.BENCH_STAGE as Stage;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -22,6 +22,7 @@ async function raw() {
 }
 
 async function rayvault() {
+  await startTelemetry(`bench-${stage}`, process.env);
   const config = loadConfig(process.env, { useDotenv: false });
   const rt = createRuntime(config, createLogger(`bench-${stage}`, 'error'), { workerId: `bench-${stage}-${process.pid}` });
   const host = createWorkerHost(rt, { processors: { [stage]: async () => ({ output: null }) }, concurrency });

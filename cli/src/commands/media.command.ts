@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { RunNotFoundError, type Runtime } from '@rayvault/shared';
 import type { Command } from 'commander';
-import { buildTimeline, checkContract, listArtifacts, resolveMediaOptions, timelineCsv, timelineInputs, type Timeline } from '../../../services/render-worker/src';
+import { buildTimeline, checkContract, listArtifacts, resolveMediaOptions, timelineCsv, timelineInputs, type Timeline } from '@rayvault/render-worker';
 import { EXIT, printJson, withRuntime } from '../context';
 import { requireRunId } from './run.command';
 

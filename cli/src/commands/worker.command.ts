@@ -1,9 +1,7 @@
 import { baseConfigSchema, createWorkerHost, migrate } from '@rayvault/shared';
 import type { Command } from 'commander';
-import { createEvidenceProcessor } from '../../../services/evidence-worker/src';
-import { evidenceFields } from '../../../services/evidence-worker/src/config.schema';
-import { mediaFields } from '../../../services/render-worker/src/config.schema';
-import { createMediaProcessors } from '../../../services/render-worker/src';
+import { createEvidenceProcessor, evidenceFields } from '@rayvault/evidence-worker';
+import { createMediaProcessors, mediaFields } from '@rayvault/render-worker';
 import { withRuntime } from '../context';
 
 /** All four stage consumers in one process, for a single-machine operator. */

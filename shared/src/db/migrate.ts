@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { ConfigError, DatabaseUnavailableError } from '../errors/errors';
+import { isConnectionError } from '../infra/postgres';
 
 const DIR = path.join(__dirname, 'migrations');
 const LOCK_KEY = 7_410_001; // advisory lock: one migrator at a time
@@ -21,20 +23,30 @@ export function listMigrations(dir = DIR): Migration[] {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-async function applied(client: Queryable): Promise<Map<number, string>> {
+type Applied = { name: string; checksum: string };
+
+async function applied(client: Queryable): Promise<Map<number, Applied>> {
   await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const { rows } = await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations');
-  return new Map(rows.map((r) => [r.version, r.name]));
+  const { rows } = await client.query<{ version: number } & Applied>('SELECT version, name, checksum FROM schema_migrations');
+  return new Map(rows.map((r) => [r.version, { name: r.name, checksum: r.checksum }]));
 }
 
-/** Versions not yet applied; throws when the database is newer than this code. */
-export async function pendingMigrations(pool: Queryable): Promise<Migration[]> {
+/**
+ * Versions not yet applied. Refuses (ConfigError, never retried) a database
+ * newer than this code, and an applied migration whose file has changed since:
+ * the schema would no longer be what the file says.
+ */
+export async function pendingMigrations(pool: Queryable, known = listMigrations()): Promise<Migration[]> {
   const done = await applied(pool);
-  const known = listMigrations();
   const newest = Math.max(0, ...known.map((m) => m.version));
   const ahead = [...done.keys()].filter((v) => v > newest);
-  if (ahead.length) throw new Error(`database schema is newer than this code (versions ${ahead.join(', ')}); upgrade RayVault`);
+  if (ahead.length) throw new ConfigError(`database schema is newer than this code (versions ${ahead.join(', ')}); upgrade RayVault`);
+  const edited = known.filter((m) => done.has(m.version) && done.get(m.version)!.checksum !== m.checksum);
+  if (edited.length) {
+    const list = edited.map((m) => `${m.name} (applied ${done.get(m.version)!.checksum}, file now ${m.checksum})`).join(', ');
+    throw new ConfigError(`migration files changed after they were applied: ${list}; restore them and put the change in a new numbered migration`);
+  }
   return known.filter((m) => !done.has(m.version));
 }
 
@@ -50,13 +62,13 @@ async function closeToPublicRoles(client: Queryable): Promise<void> {
   if (rows[0]?.ok) await client.query('SELECT rv_close_to_public_roles()');
 }
 
-/** Apply pending migrations, each in its own transaction. Returns the names applied. */
-export async function migrate(pool: pg.Pool, onApply: (name: string) => void = () => {}): Promise<string[]> {
+/** Apply pending migrations (from `known`, the bundled files by default), each in its own transaction. Returns the names applied. */
+export async function migrate(pool: pg.Pool, onApply: (name: string) => void = () => {}, known = listMigrations()): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     const names: string[] = [];
-    for (const m of await pendingMigrations(client)) {
+    for (const m of await pendingMigrations(client, known)) {
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
@@ -65,13 +77,15 @@ export async function migrate(pool: pg.Pool, onApply: (name: string) => void = (
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.name} failed`, { cause: err });
+        // A statement the database refuses will be refused again: only a lost connection is worth a retry.
+        if (isConnectionError(err)) throw new DatabaseUnavailableError(`migration ${m.name} was interrupted: the database went away`, { cause: err });
+        throw new ConfigError(`migration ${m.name} failed: ${(err as Error).message}; nothing of it was applied`, { cause: err });
       }
       names.push(m.name);
       onApply(m.name);
     }
     await closeToPublicRoles(client).catch((err) => {
-      throw new Error('closing RayVault to the public database roles failed: run `rayvault migrate` as the owner of its tables', { cause: err });
+      throw new ConfigError('closing RayVault to the public database roles failed: run `rayvault migrate` as the owner of its tables', { cause: err });
     });
     return names;
   } finally {

@@ -122,6 +122,19 @@ it('lists runs filtered by status and stage, with paging', async () => {
   expect((await api.call('GET', '/api/runs?status=sleeping', { token: api.tokens.viewer })).status).toBe(422);
 });
 
+it('searches by product name (any case, % and _ literal) or run id prefix', async () => {
+  const milk = await create({}, 'Milk Frother 100% steel');
+  const other = await create({}, 'Milk_Frother mini');
+  const search = async (q: string) => (await api.call('GET', `/api/runs?q=${encodeURIComponent(q)}&limit=500`, { token: api.tokens.viewer })).body as { total: number; runs: { id: string }[] };
+  const ids = async (q: string) => (await search(q)).runs.map((r) => r.id).sort();
+  expect(await ids('milk frother')).toEqual([milk].sort());
+  expect(await ids('100%')).toEqual([milk]);
+  expect(await ids('milk_')).toEqual([other]);
+  expect(await ids(milk.slice(0, 8).toUpperCase())).toEqual([milk]);
+  expect((await search('no such product anywhere')).total).toBe(0);
+  expect((await api.call('GET', `/api/runs?q=${'x'.repeat(201)}`, { token: api.tokens.viewer })).status).toBe(422);
+});
+
 it('creates a bundled sample by name, and refuses file sources from remote callers', async () => {
   const created = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { sample: 'conflict' } });
   expect(created.status).toBe(201);

@@ -18,6 +18,8 @@ const listQuery = z.object({
   stage: z.enum(STAGES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
+  /** Product name (substring, any case) or run id prefix. */
+  q: z.string().trim().max(200).optional(),
 });
 const actionBody = z.object({ reason, expected: z.enum(RUN_STATUSES).optional() });
 const unlockBody = z.object({ reason, force: z.boolean().default(false) });
@@ -54,7 +56,7 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
 
   r.get('/api/runs', requireRole('viewer'), async (req, res) => {
     const q = parseInput(listQuery, req.query);
-    const page = (await rt.store.rpc('rv_ops_list_runs', { p_status: q.status ?? null, p_stage: q.stage ?? null, p_limit: q.limit, p_offset: q.offset })) as { total: number; runs: unknown[] };
+    const page = (await rt.store.rpc('rv_ops_list_runs', { p_status: q.status ?? null, p_stage: q.stage ?? null, p_limit: q.limit, p_offset: q.offset, p_search: q.q || null })) as { total: number; runs: unknown[] };
     res.json({ ...page, limit: q.limit, offset: q.offset });
   });
 

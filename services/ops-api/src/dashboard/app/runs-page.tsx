@@ -14,21 +14,22 @@ export function RunsPage(p: { query: string }) {
   const q = new URLSearchParams(p.query);
   const status = q.get('status') ?? '';
   const stage = q.get('stage') ?? '';
+  const search = q.get('q') ?? '';
   const offset = Number(q.get('offset') ?? 0) || 0;
   const [page, setPage] = useState<{ total: number; runs: Row[] } | null>(null);
   const [error, setError] = useState('');
-  const [find, setFind] = useState('');
+  const [find, setFind] = useState(search);
   const to = (o: Record<string, string | number>) => {
-    const next = new URLSearchParams({ ...(status ? { status } : {}), ...(stage ? { stage } : {}), offset: String(offset) });
+    const next = new URLSearchParams({ ...(status ? { status } : {}), ...(stage ? { stage } : {}), ...(search ? { q: search } : {}), offset: String(offset) });
     for (const [k, v] of Object.entries(o)) (v === '' ? next.delete(k) : next.set(k, String(v)));
     navigate(`/runs?${next}`);
   };
   useEffect(() => {
-    const url = `/api/runs?limit=${PAGE}&offset=${offset}${status ? `&status=${status}` : ''}${stage ? `&stage=${stage}` : ''}`;
+    const url = `/api/runs?limit=${PAGE}&offset=${offset}${status ? `&status=${status}` : ''}${stage ? `&stage=${stage}` : ''}${search ? `&q=${encodeURIComponent(search)}` : ''}`;
     const load = () => api<{ total: number; runs: Row[] }>(url).then((x) => { setPage(x); setError(''); }, (e: Error) => setError(e.message));
     void load();
     return subscribeRuns(() => void load());
-  }, [status, stage, offset]);
+  }, [status, stage, search, offset]);
 
   return (
     <section aria-labelledby="h-runs">
@@ -38,13 +39,14 @@ export function RunsPage(p: { query: string }) {
           <option value="">any</option>{STATUSES.map((s) => <option key={s}>{s}</option>)}</select></label>
         <label>Stage <select value={stage} onChange={(e) => to({ stage: e.currentTarget.value, offset: 0 })}>
           <option value="">any</option>{STAGES.map((s) => <option key={s}>{s}</option>)}</select></label>
-        <form onSubmit={(e) => {
+        <form role="search" onSubmit={(e) => {
           e.preventDefault();
+          // A whole run id opens that run; anything else filters by product name or id prefix.
           if (UUID.test(find.trim())) navigate(`/runs/${find.trim()}`);
-          else setError('Open run: type a full run id (as the CLI prints it)');
+          else to({ q: find.trim(), offset: 0 });
         }}>
-          <label>Run id <input value={find} onInput={(e) => setFind(e.currentTarget.value)} /></label>
-          <button type="submit">Open run</button>
+          <label>Search <input type="search" placeholder="product name or run id" value={find} onInput={(e) => setFind(e.currentTarget.value)} /></label>
+          <button type="submit">Search</button>
         </form>
       </div>
       {error && <p class="error" role="alert">{error}</p>}

@@ -2,7 +2,8 @@
 // stage, no-op processors) with tracing off and on. On, every stage worker
 // exports every span (stage tries, claims, steps, each pg and Redis command
 // under them) over OTLP/HTTP protobuf to a receiver on loopback that decodes
-// them all, as a collector would; the batch queue is sized so none is dropped.
+// them all after the rounds (counted, so none was dropped: the batch queue is
+// sized for it).
 // Off and on take turns, each with its own set of stage processes.
 import path from 'node:path';
 import pg from 'pg';
@@ -12,7 +13,8 @@ import { bundleForBench, serviceNodeFlags, spawnBuilt, stopAll } from './infra';
 import { round, waitUntil } from './chain';
 
 export async function measureTracingCost(env: Record<string, string>, rt: Runtime, db: pg.Pool, o: { runs: number; rounds: number }) {
-  const sink = await startOtlpReceiverDouble();
+  // Bodies are decoded after the rounds: the cost measured is the exporters', not this receiver's.
+  const sink = await startOtlpReceiverDouble({ deferDecode: true });
   const worker = await bundleForBench('bench/stage-worker.ts', path.dirname(env.RAYVAULT_STATE_DIR));
   const flags = await serviceNodeFlags();
   const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_BSP_MAX_QUEUE_SIZE: '100000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' };
@@ -37,6 +39,7 @@ export async function measureTracingCost(env: Record<string, string>, rt: Runtim
       await stopAll(procs); // SIGTERM: the SDK flushes what is batched
     }
   }
+  sink.decodeAll();
   const spans = sink.spans.length;
   await sink.close();
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -122,6 +122,12 @@ describe('the dashboard', () => {
     await page.locator(`tr[data-run="${id}"] a`).click();
     await page.getByTestId('run-status').filter({ hasText: 'done' }).waitFor();
     for (const stage of ['evidence', 'voice', 'render', 'qc']) await page.locator(`.waterfall li[data-stage="${stage}"]`, { hasText: 'done' }).waitFor();
+    // One bar per try, drawn from the run's events: here every stage went through once, to done.
+    for (const stage of ['evidence', 'voice', 'render', 'qc']) {
+      const row = page.locator(`.waterfall li[data-stage="${stage}"]`);
+      expect(await row.getAttribute('data-tries')).toBe('1');
+      expect(await row.locator('.bar-done').getAttribute('title')).toMatch(/^attempt 1 · \S+ · fence \d+ · done · /);
+    }
     const rows = page.locator('table.timeline tbody tr');
     expect(await rows.count()).toBe(3);
     expect(await page.locator('table.timeline tbody td.seg-READY').count()).toBe(3);

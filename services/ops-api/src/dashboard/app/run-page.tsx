@@ -3,9 +3,10 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ActionPanel } from './action-panel';
 import { api, can, subscribeRuns, type Me } from './api';
+import { stageTries, type StageTry } from './stage-tries';
 
 type Stage = { stage: string; status: string; attempt: number; worker_id: string | null; started_at: string; finished_at: string | null; duration_s: number | null };
-type Event = { id: string; type: string; actor: string; reason: string | null; created_at: string };
+type Event = { id: string; type: string; actor: string; reason: string | null; created_at: string; fence: number | null; payload: Record<string, unknown> | null };
 type Claim = { attempt: number; field: string; value: unknown; source: string; tier: number };
 type Diff = { field: string; values: { source: string; tier: number; value: unknown }[] }[];
 type Run = {
@@ -71,7 +72,7 @@ export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
 
       <section aria-labelledby="h-waterfall">
         <h3 id="h-waterfall">Stages</h3>
-        <Waterfall stages={run.stages} />
+        <Waterfall stages={run.stages} events={run.events} />
       </section>
 
       <section aria-labelledby="h-evidence">
@@ -127,21 +128,29 @@ function Claims(p: { claims: Claim[]; disputed: Set<string> }) {
   );
 }
 
-function Waterfall(p: { stages: Stage[] }) {
+/** A row per stage and a bar per try of it (a retry, a takeover after a crash, a resume after a panic each start one). */
+function Waterfall(p: { stages: Stage[]; events: Event[] }) {
   const stages = [...p.stages].sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage));
   if (!stages.length) return <p class="empty">No stage started yet.</p>;
-  const t0 = Math.min(...stages.map((s) => Date.parse(s.started_at)));
-  const t1 = Math.max(...stages.map((s) => (s.finished_at ? Date.parse(s.finished_at) : Date.now())));
+  const tries = stageTries(p.events);
+  const now = Date.now();
+  const t0 = Math.min(...stages.map((s) => Date.parse(s.started_at)), ...tries.map((t) => t.start));
+  const t1 = Math.max(...stages.map((s) => (s.finished_at ? Date.parse(s.finished_at) : now)), ...tries.map((t) => t.end ?? now));
   const span = Math.max(1, t1 - t0);
+  const bar = (key: string, cls: string, start: number, end: number, title: string) => (
+    <span key={key} class={`bar ${cls}`} title={title} style={{ left: `${((start - t0) / span) * 100}%`, width: `${Math.max(0.5, ((end - start) / span) * 100)}%` }} />
+  );
+  const tryTitle = (t: StageTry) => `attempt ${t.attempt} · ${t.worker}${t.fence === null ? '' : ` · fence ${t.fence}`} · ${t.outcome} · ${secs(((t.end ?? now) - t.start) / 1000)}`;
   return (
     <ol class="waterfall">{stages.map((s) => {
-      const start = Date.parse(s.started_at) - t0;
-      const end = (s.finished_at ? Date.parse(s.finished_at) : Date.now()) - t0;
+      const mine = tries.filter((t) => t.stage === s.stage);
       return (
-        <li key={s.stage} data-stage={s.stage}>
+        <li key={s.stage} data-stage={s.stage} data-tries={mine.length}>
           <span class="label">{s.stage}{s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}</span>
-          <span class="track"><span class={`bar bar-${s.status}`} style={{ left: `${(start / span) * 100}%`, width: `${Math.max(0.5, ((end - start) / span) * 100)}%` }} /></span>
-          <span class="dur">{s.status} · {secs(s.duration_s)}{s.worker_id ? ` · ${s.worker_id}` : ''}</span>
+          <span class="track">{mine.length
+            ? mine.map((t, i) => bar(String(i), `bar-${t.outcome}`, t.start, t.end ?? now, tryTitle(t)))
+            : bar('stage', `bar-${s.status}`, Date.parse(s.started_at), s.finished_at ? Date.parse(s.finished_at) : now, s.status)}</span>
+          <span class="dur">{s.status} · {secs(s.duration_s)}{mine.length > 1 ? ` · ${mine.length} tries` : ''}{s.worker_id ? ` · ${s.worker_id}` : ''}</span>
         </li>
       );
     })}</ol>

@@ -1,6 +1,7 @@
 // Items 1, 2, 3 and 6a: a raw BullMQ four-queue chain against RayVault's full
 // machinery (no-op processors), each with a process per stage on the same
-// Redis; throughput, paced latency, cost per transition, memory.
+// Redis, and the durable peers (bench/peers/) on the same Postgres;
+// throughput, paced latency, cost per transition, memory.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
@@ -9,12 +10,14 @@ import pg from 'pg';
 import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
 import { contextSwitches, cpuDelta, treeCpuMs } from './cpu';
 import { bundleForBench, percentile, rssMb, serviceNodeFlags, spawnBuilt, stopAll, type Proc } from './infra';
+import { startPeer, type Peer, type PeerDef } from './peers/peer-driver';
 
-export type ChainOptions = { runs: number; rounds: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string };
+export type ChainOptions = { runs: number; rounds: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string;
+  peers: PeerDef[]; infra: { pgUrl: string; redisUrl: string; dir: string } };
 
 export async function measureChain(env: Record<string, string>, rt: Runtime, redis: Redis, db: pg.Pool, o: ChainOptions) {
-  const cpuRoots = (procs: Proc[]) => ({ stages: procs.map((p) => p.pid), bench: [process.pid], ...o.pids });
-  const cpuOf = (procs: Proc[]) => treeCpuMs(cpuRoots(procs));
+  const cpuRoots = (pids: number[]) => ({ stages: pids, bench: [process.pid], ...o.pids });
+  const cpuOf = (procs: Proc[]) => treeCpuMs(cpuRoots(procs.map((p) => p.pid)));
   // The bench process tree holds everything: its own share is the rest.
   const split = (d: Record<string, number>): Record<string, number> => ({ ...d, bench: Math.round((d.bench - d.stages - d.redis - d.postgres) * 100) / 100, total: d.bench });
 
@@ -45,6 +48,8 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   const ours = STAGES.map((s) => spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, [...flags, ...prof(s)]));
   await Promise.all(ours.map((p) => p.ready));
   const idleRss = Object.fromEntries(ours.map((p, i) => [STAGES[i], rssMb(p.pid)]));
+  const peers: Peer[] = [];
+  for (const def of o.peers) peers.push(await startPeer(def, { ...o.infra, redis }));
   const ourRun = async (n: number, paced: boolean) => {
     const t0 = Date.now();
     const inflight: Promise<unknown>[] = [];
@@ -78,20 +83,37 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   // measured round used to be the slowest for both, by up to a half).
   await rawRun(Math.ceil(o.runs / 4), 'rawwarm', false);
   await ourRun(Math.ceil(o.runs / 4), false);
+  for (const p of peers) await p.run(Math.ceil(o.runs / 4), 'warm', false, o.rate);
   const switches = { raw: 0, rayvault: 0 };
+  const peerRounds = peers.map(() => [] as number[]);
+  const peerCpuSum: (Record<string, number> | undefined)[] = peers.map(() => undefined);
+  // Every contender takes one turn per round; the order rotates each round, so no one always
+  // follows the same neighbour (a contender leaves work behind: vacuum, AOF rewrite, JIT).
+  const turns: (() => Promise<void>)[] = [
+    async () => {
+      const r0 = cpuOf(rawProcs);
+      const s0 = contextSwitches();
+      rawRounds.push(o.runs / (await rawRun(o.runs, `raw${rawRounds.length}`, false)).seconds);
+      rawCpuSum = add(rawCpuSum, r0, cpuOf(rawProcs));
+      switches.raw += contextSwitches() - s0;
+    },
+    async () => {
+      const c0 = cpuOf(ours);
+      const s1 = contextSwitches();
+      const t = await ourRun(o.runs, false);
+      ourRounds.push(o.runs / t.seconds);
+      ourCpuSum = add(ourCpuSum, c0, cpuOf(ours));
+      switches.rayvault += contextSwitches() - s1;
+      for (const [k, v] of Object.entries(t.peak)) peak[k] = Math.max(peak[k] ?? 0, v);
+    },
+    ...peers.map((p, i) => async () => {
+      const c0 = treeCpuMs(cpuRoots(p.pids));
+      peerRounds[i].push(o.runs / (await p.run(o.runs, `r${peerRounds[i].length}`, false, o.rate)).seconds);
+      peerCpuSum[i] = add(peerCpuSum[i], c0, treeCpuMs(cpuRoots(p.pids)));
+    }),
+  ];
   for (let round = 0; round < o.rounds; round++) {
-    const r0 = cpuOf(rawProcs);
-    const s0 = contextSwitches();
-    rawRounds.push(o.runs / (await rawRun(o.runs, `raw${round}`, false)).seconds);
-    rawCpuSum = add(rawCpuSum, r0, cpuOf(rawProcs));
-    const c0 = cpuOf(ours);
-    const s1 = contextSwitches();
-    switches.raw += s1 - s0;
-    const t = await ourRun(o.runs, false);
-    ourRounds.push(o.runs / t.seconds);
-    ourCpuSum = add(ourCpuSum, c0, cpuOf(ours));
-    switches.rayvault += contextSwitches() - s1;
-    for (const [k, v] of Object.entries(t.peak)) peak[k] = Math.max(peak[k] ?? 0, v);
+    for (let k = 0; k < turns.length; k++) await turns[(round + k) % turns.length]();
   }
   const per = o.rounds * o.runs * STAGES.length;
   const zero = Object.fromEntries(Object.keys(rawCpuSum!).map((k) => [k, 0]));
@@ -101,6 +123,17 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   const rawPaced = await rawRun(o.rate * o.pacedS, 'rawp', true);
   await stopAll(rawProcs);
   await rawFirst.close();
+  // The peers' paced runs, then they stop: RayVault's paced run and its cost sample run alone
+  // (a peer polling Postgres would take transaction ids the cost sample counts).
+  const peerResults = [];
+  for (const [i, p] of peers.entries()) {
+    const paced = await p.run(o.rate * o.pacedS, 'paced', true, o.rate);
+    await p.stop();
+    const cpu = split(cpuDelta(zero, peerCpuSum[i]!, per));
+    peerResults.push({ name: p.def.name, version: p.version, setup: p.def.setup, runs_per_s: round(median(peerRounds[i])), rounds: peerRounds[i].map((x) => round(x)),
+      ratio: round(median(peerRounds[i]) / median(rawRounds), 2), p50_ms: percentile(paced.lat, 50), p99_ms: percentile(paced.lat, 99),
+      cpu_ms_per_transition: { total: cpu.total, processes: cpu.stages, postgres: cpu.postgres, redis: cpu.redis } });
+  }
   const pacedStart = new Date();
   await ourRun(o.rate * o.pacedS, true);
   const { rows } = await db.query(`SELECT extract(epoch FROM (updated_at - created_at)) * 1000 AS ms FROM runs WHERE created_at >= $1`, [pacedStart]);
@@ -138,6 +171,7 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
       postgres_round_trips_stage_workers: round((xids - o.costRuns) / transitions, 2),
     },
     rss_mb: { idle: idleRss, under_load: peak },
+    peers: peerResults,
   };
 }
 

@@ -1,5 +1,8 @@
 // CPU time of process trees from /proc (user + system, children included
-// while they run): where a transition's cost goes, process by process.
+// while they run, and after they exit through their parent's count of waited-
+// for children): where a transition's cost goes, process by process. Without
+// the latter a Postgres backend whose connection closes between two readings
+// takes its CPU time out of the tree, and a delta can come out negative.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -7,7 +10,8 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 function stat(pid: number): { ppid: number; ms: number } | null {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * TICK_MS };
+    // utime + stime, then cutime + cstime (fields 14-17 of proc(5)).
+    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS };
   } catch {
     return null;
   }

@@ -1,17 +1,32 @@
-// The benchmark's own Redis (no persistence, like the raw baseline) and Postgres.
+// The benchmark's own Redis and Postgres, in one of two durability modes:
+// `production` as `npm start` runs them (Postgres's defaults: fsync on,
+// synchronous_commit on, full_page_writes on; Redis AOF with appendfsync
+// everysec), the headline figures; `fast` as the tests run them (Postgres
+// fsync, synchronous_commit and full_page_writes off; Redis without
+// persistence), a second line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client as PgClient } from 'pg';
 import { createDatabase, freePort, ROOT, startPgServer, waitFor } from '../test/support/harness';
 
-export async function startBenchInfra() {
+export type Durability = 'production' | 'fast';
+
+/** The settings each mode runs with, as results.json reports them. */
+export const DURABILITY_SETTINGS: Record<Durability, { postgres: Record<string, string>; redis: Record<string, string> }> = {
+  production: { postgres: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' }, redis: { appendonly: 'yes', appendfsync: 'everysec' } },
+  fast: { postgres: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }, redis: { appendonly: 'no', save: '' } },
+};
+
+export async function startBenchInfra(durability: Durability) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rayvault-bench-'));
   chmodSync(dir, 0o755);
   process.env.RV_TEST_ROOT = dir;
   const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const pg = await startPgServer();
+  const persist = durability === 'production' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persist, '--dir', dir], { stdio: 'ignore' });
+  const pg = await startPgServer({ fast: durability === 'fast' });
   const dbUrl = await createDatabase(pg.url, 'bench');
   const redisUrl = `redis://127.0.0.1:${port}`;
   await waitFor('redis', async () => {
@@ -25,7 +40,16 @@ export async function startBenchInfra() {
   });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= (async () => { redis.kill('SIGKILL'); await pg.stop(); })());
-  return { dir, redisUrl, dbUrl, pids: { redis: [redis.pid!], postgres: pgRoots }, stop };
+  // Check the server took the mode's settings: a headline figure under the wrong ones would mislead.
+  const check = new PgClient({ connectionString: pg.url });
+  await check.connect();
+  const want = DURABILITY_SETTINGS[durability].postgres;
+  for (const [name, value] of Object.entries(want)) {
+    const got = (await check.query(`SELECT current_setting($1) AS v`, [name])).rows[0].v;
+    if (got !== value) throw new Error(`bench Postgres runs with ${name}=${got}, ${durability} mode wants ${value}`);
+  }
+  await check.end();
+  return { dir, durability, redisUrl, dbUrl, pgUrl: pg.url, pids: { redis: [redis.pid!], postgres: pgRoots }, stop };
 }
 
 export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };

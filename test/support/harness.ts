@@ -120,8 +120,12 @@ export async function startRedisServer(opts: { aof?: boolean } = {}): Promise<Se
   return { url, port, start, stop };
 }
 
-/** A dedicated Postgres (for tests that stop it), run by scripts/embedded-pg.mjs in a child process. */
-export async function startPgServer(): Promise<Server> {
+/**
+ * A dedicated Postgres (for tests that stop it), run by scripts/embedded-pg.mjs in a child process.
+ * fast (the default): fsync and synchronous_commit off, for tests; `fast: false` keeps Postgres's
+ * durable defaults, as `npm start` runs it (the bench's production mode).
+ */
+export async function startPgServer(opts: { fast?: boolean } = {}): Promise<Server> {
   const port = await freePort();
   const parent = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'pg-'));
   chmodSync(parent, 0o755); // Postgres runs as its own user
@@ -129,7 +133,7 @@ export async function startPgServer(): Promise<Server> {
   let proc: ChildProcess | undefined;
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
-    proc = spawn(process.execPath, [path.join(ROOT, 'scripts/embedded-pg.mjs'), '--dir', dir, '--port', String(port), '--fast'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc = spawn(process.execPath, [path.join(ROOT, 'scripts/embedded-pg.mjs'), '--dir', dir, '--port', String(port), ...(opts.fast === false ? [] : ['--fast'])], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       proc!.stdout!.on('data', (d) => { if (String(d).includes('"ready"')) resolve(); });
       proc!.on('exit', (code) => reject(new Error(`embedded postgres exited with ${code}`)));

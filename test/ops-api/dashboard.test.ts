@@ -212,4 +212,41 @@ describe('the dashboard', () => {
     await page.close();
     expect(errors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
   });
+
+  it('a panic: an operator sees Resume but no Unlock, an admin sees Unlock too; Resume with a reason starts a new attempt', async () => {
+    // The conflict persists through every refetch: past RAYVAULT_MAX_REFETCHES the run panics (panic_integrity_failure).
+    const id = await create('conflict');
+    let refetches = 0;
+    await waitFor('panic', async () => {
+      const s = await status(id);
+      if (s === 'waiting_approval') {
+        await api.call('POST', `/api/runs/${id}/refetch`, { token: api.tokens.operator, body: { reason: `refetch ${++refetches}` } });
+      }
+      return s === 'panic';
+    }, 180_000, 500);
+
+    const { page: admin, errors: adminErrors } = await loggedIn(api.tokens.admin, 'admin-ops-dash (admin)');
+    await admin.goto(`${api.url}/runs/${id}`);
+    await admin.getByRole('heading', { name: 'Panic: panic_integrity_failure' }).waitFor();
+    expect(await admin.getByRole('button', { name: 'Unlock' }).count()).toBe(1);
+    await shot(admin, 'run-panic-admin');
+    await admin.close();
+    expect(adminErrors).toEqual([]);
+
+    const { page, errors } = await loggedIn(api.tokens.operator, 'operator-ops-dash (operator)');
+    await page.goto(`${api.url}/runs/${id}`);
+    await page.getByRole('heading', { name: 'Panic: panic_integrity_failure' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Unlock' }).count()).toBe(0);
+    const before = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.attempt as number;
+    await page.locator('#reason-panic').fill('sources fixed upstream');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText(/Resume: done/).waitFor();
+    await page.getByTestId('run-status').filter({ hasNotText: 'panic' }).waitFor();
+    const after = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
+    expect(after.attempt).toBeGreaterThan(before);
+    expect(after.events.find((e: { type: string }) => e.type === 'resume')).toMatchObject({ actor: 'operator-ops-dash', reason: 'sources fixed upstream' });
+    await shot(page, 'run-resumed');
+    await page.close();
+    expect(errors).toEqual([]);
+  });
 });

@@ -143,7 +143,10 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   // Cost: exact counts on a small sample. MONITOR shows what clients send and,
   // tagged "lua", what BullMQ's scripts run inside Redis; every Postgres call of
   // the hot path writes, so each one takes a transaction id.
-  const monitor = await new Redis(redis.options).monitor();
+  // monitor() opens a connection of its own: the one it is called on must be closed too, or it
+  // keeps reconnecting (and complaining) once the bench's Redis is stopped.
+  const monitorOwner = new Redis(redis.options);
+  const monitor = await monitorOwner.monitor();
   let sent = 0;
   let inLua = 0;
   monitor.on('monitor', (_t: string, _args: string[], source: string) => (source.startsWith('lua') ? inLua++ : sent++));
@@ -152,6 +155,7 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   await ourRun(o.costRuns, false);
   const xids = (await xid()) - xid0 - 1;
   monitor.disconnect();
+  monitorOwner.disconnect();
   await stopAll(ours);
 
   const transitions = o.costRuns * STAGES.length;

@@ -7,7 +7,7 @@
 // pg and Redis spans inside, the trace id on the run and on its log lines.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createLogger, loadSample, submitRun } from '@rayvault/shared';
+import { createLogger, loadSample, startTelemetry, submitRun } from '@rayvault/shared';
 import { formatAlert } from '../../services/notifier/src/alert-format';
 import { alertSchema } from '@rayvault/shared';
 import { startOtlpReceiverDouble, type OtlpReceiverDouble, type ReceivedSpan } from '../fixtures/otlp/otlp-receiver-double';
@@ -201,6 +201,15 @@ describe('with no OTLP endpoint set, tracing costs nothing', () => {
     } finally {
       await rt.releasers.close();
     }
+  });
+});
+
+describe('a mistyped OpenTelemetry variable stops the process with its reason', () => {
+  it('refuses an unknown sampler or protocol and a malformed endpoint, naming the variable', async () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    await expect(startTelemetry('t', { ...endpoint, OTEL_TRACES_SAMPLER: 'parentbased_alwayson' })).rejects.toThrow(/OTEL_TRACES_SAMPLER.*unset the variable/);
+    await expect(startTelemetry('t', { ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/proto' })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL/);
+    await expect(startTelemetry('t', { OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318' })).rejects.toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });
 

@@ -2,18 +2,26 @@ import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 
+const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
 /**
- * The standard OpenTelemetry variables this module itself looks at; the SDK
- * reads the rest (protocol, headers, sampler, batch sizes, resource
- * attributes) as the specification says.
+ * The standard OpenTelemetry variables RayVault documents (.env.example),
+ * checked here so a typo stops the process with a reason instead of silently
+ * tracing nothing; the SDK itself reads them (and the rest of the
+ * specification's, such as OTEL_BSP_*) as the specification says.
  */
-const telemetryEnvSchema = z.object({
+export const telemetryEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
-  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a ratio between 0 and 1').optional(),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
 });
 
 /** Modules whose instrumentation patches shared prototypes, so re-requiring them after start patches copies loaded before. */

@@ -36,7 +36,7 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
       const minutes = Math.round(ageMs / 60_000);
       // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a moment).
       const period = Math.floor(ageMs / config.RAYVAULT_STALE_GATE_MS);
-      await rt.alerter.raise({ kind: 'stale_gate', runId: g.id, status: g.status, attempt: g.attempt, title: `STALE_GATE: run ${g.id} waits for a decision`,
+      await rt.alerter.raise({ kind: 'stale_gate', runId: g.id, traceId: g.trace_id ?? undefined, status: g.status, attempt: g.attempt, title: `STALE_GATE: run ${g.id} waits for a decision`,
         text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`, dedupeKey: `stale_gate:${g.id}:${period}` });
     }
     return stale.length;

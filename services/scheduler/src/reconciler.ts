@@ -24,7 +24,7 @@ export function createReconciler(rt: Runtime) {
         const failed = await queue.getJob(jobId);
         await rt.store.transition({ runId: run.id, to: 'failed', fence: null, actor: 'reconciler', reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
           payload: { stage: run.stage, error: failed?.failedReason }, eventId: `${jobId}:dead` }).catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
-        await rt.alerter.raise({ kind: 'dead_letter', runId: run.id, status: 'failed', attempt: run.attempt, title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
+        await rt.alerter.raise({ kind: 'dead_letter', runId: run.id, traceId: run.traceparent?.split('-')[1], status: 'failed', attempt: run.attempt, title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
           text: failed?.failedReason ?? 'job failed', dedupeKey: `dead:${jobId}` });
         continue;
       }

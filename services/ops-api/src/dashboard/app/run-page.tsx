@@ -10,7 +10,7 @@ type Event = { id: string; type: string; actor: string; reason: string | null; c
 type Claim = { attempt: number; field: string; value: unknown; source: string; tier: number };
 type Diff = { field: string; values: { source: string; tier: number; value: unknown }[] }[];
 type Run = {
-  id: string; status: string; stage: string; attempt: number; worker_id: string | null; fence: number; product: { name?: string };
+  id: string; status: string; stage: string; attempt: number; worker_id: string | null; fence: number; trace_id?: string | null; product: { name?: string };
   worker_last_error: string | null; panic_kind: string | null;
   stages: Stage[]; events: Event[]; evidence: { gate: { open: boolean; summary: string | null; diff: Diff } | null; claims: Claim[] };
   cost: { credits: number; usd: number; brl: number };
@@ -49,6 +49,7 @@ export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
         <dt>Status</dt><dd class={`status status-${run.status}`} data-testid="run-status">{run.status}</dd>
         <dt>Stage</dt><dd>{run.stage}</dd><dt>Attempt</dt><dd>{run.attempt}</dd>
         <dt>Worker</dt><dd>{run.worker_id ?? '-'}</dd><dt>Fence</dt><dd>{run.fence}</dd>
+        {run.trace_id && <><dt>Trace</dt><dd><code data-testid="trace-id">{run.trace_id}</code></dd></>}
         {run.worker_last_error && <><dt>Last error</dt><dd>{run.worker_last_error}</dd></>}
       </dl>
 

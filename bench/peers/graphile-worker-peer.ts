@@ -5,11 +5,7 @@
 // the same statement as `graphile_worker.add_job` of the next stage.
 import pg from 'pg';
 import { Logger, run, type Task } from 'graphile-worker';
-import { doneMarker, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
-
-const LEDGER = `CREATE TABLE IF NOT EXISTS bench_runs (id text PRIMARY KEY, stage text NOT NULL, fence int NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'running',
-    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-  CREATE TABLE IF NOT EXISTS bench_events (seq bigserial PRIMARY KEY, run_id text NOT NULL, type text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());`;
+import { doneMarker, LEDGER_SQL, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
 
 async function main() {
   const env = peerEnv();
@@ -17,7 +13,7 @@ async function main() {
   const pool = new pg.Pool({ connectionString: env.dbUrl, max: 12 });
   pool.on('error', (err) => process.stderr.write(`graphile-worker peer: ${err}\n`));
   pool.on('connect', (client) => client.on('error', (err) => process.stderr.write(`graphile-worker peer: ${err}\n`)));
-  await pool.query(LEDGER);
+  await pool.query(LEDGER_SQL);
   const taskList = Object.fromEntries(PEER_STAGES.map((stage, i): [string, Task] => [stage, async (payload, helpers) => {
     const id = (payload as { id: string }).id;
     const next = PEER_STAGES[i + 1];

@@ -10,6 +10,14 @@ import { Redis } from 'ioredis';
 
 export const PEER_STAGES = ['evidence', 'voice', 'render', 'qc'] as const;
 
+/**
+ * The ledger a durable pipeline keeps beside its queue, as RayVault's runs and run_events do:
+ * a run row (stage, fence) updated and an event inserted on every transition.
+ */
+export const LEDGER_SQL = `CREATE TABLE IF NOT EXISTS bench_runs (id text PRIMARY KEY, stage text NOT NULL, fence int NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'running',
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE IF NOT EXISTS bench_events (seq bigserial PRIMARY KEY, run_id text NOT NULL, type text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());`;
+
 export type RunRequest = { n: number; tag: string; paced: boolean; rate: number };
 export type RunReply = { sent: Record<string, number> };
 

@@ -6,11 +6,8 @@
 // starts first and creates the schema and queues.
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { doneMarker, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
+import { doneMarker, LEDGER_SQL, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
 
-const LEDGER = `CREATE TABLE IF NOT EXISTS bench_runs (id text PRIMARY KEY, stage text NOT NULL, fence int NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'running',
-    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-  CREATE TABLE IF NOT EXISTS bench_events (seq bigserial PRIMARY KEY, run_id text NOT NULL, type text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());`;
 const LOOPS = 5;
 const BATCH = 50;
 
@@ -23,7 +20,7 @@ async function main() {
   boss.on('error', (err) => process.stderr.write(`pg-boss peer: ${err}\n`));
   await boss.start();
   if (env.submitter) {
-    await pool.query(LEDGER);
+    await pool.query(LEDGER_SQL);
     for (const s of PEER_STAGES) await boss.createQueue(s);
   }
   // The ledger and the next jobs in one transaction, through pg-boss's `db` hook.

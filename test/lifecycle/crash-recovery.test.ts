@@ -21,7 +21,9 @@ const worker = (id: string) => {
   children.push(c);
   return c;
 };
-const ready = (c: ChildWorker) => waitFor(`${c.workerId} ready`, () => c.output().includes('worker ready'), 20000);
+// A worker child compiles the sources through tsx at start: on a loaded machine that alone can take tens of seconds.
+const ready = (c: ChildWorker) => waitFor(`${c.workerId} ready`, () => c.output().includes('worker ready'), 60000)
+  .catch((err: Error) => { throw new Error(`${err.message}; its output:\n${c.output().slice(-3000)}`); });
 const status = async (id: string) => (await rt.store.getRun(id))!;
 const steps = (runId: string) => readEffects(t.stateDir, runId).map((l) => l.split(':').slice(0, 2).join(':'));
 

@@ -18,7 +18,7 @@
 // `COPY --from=build /app/dist dist/` removed, ops-api fails the same way.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,23 @@ function npmInstallCommand(): string[] {
   return found[0].split(/\s+/);
 }
 
+/**
+ * Lockfiles made on this kind of machine record no download address
+ * (`resolved`), only each tarball's integrity: an install then asks the
+ * registry for the package's metadata first, which --offline cannot. With the
+ * address written in (the registry's standard tarball path), npm takes the
+ * tarball from its cache by integrity and never needs the network.
+ */
+function addTarballAddresses(lockFile: string) {
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, { name?: string; version?: string; resolved?: string; link?: boolean }> };
+  for (const [where, p] of Object.entries(lock.packages)) {
+    if (!where || p.link || p.resolved || !p.version) continue;
+    const name = p.name ?? where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    p.resolved = `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${p.version}.tgz`;
+  }
+  writeFileSync(lockFile, JSON.stringify(lock, null, 2));
+}
+
 /** Runs the runtime stage's COPY --from=build and npm install, in order, into `dir`. */
 async function installLikeRuntimeStage(dir: string) {
   for (const ins of runtime.instructions) {
@@ -74,6 +91,7 @@ async function installLikeRuntimeStage(dir: string) {
         cpSync(from, to, { recursive: true });
       }
     } else if (ins.op === 'RUN' && /\bnpm (install|ci)\b/.test(ins.args)) {
+      addTarballAddresses(path.join(dir, 'package-lock.json'));
       const [cmd, ...args] = npmInstallCommand();
       // --offline: from the npm cache the checkout's own install filled; tests talk to loopback only.
       await promisify(execFile)(cmd, [...args, '--offline'], { cwd: dir, maxBuffer: 16 << 20 }).catch((err: Error & { stderr?: string }) => {

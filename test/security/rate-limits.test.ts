@@ -1,5 +1,6 @@
 // Flooding and token guessing against the ops API. Each client has its own
 // loopback source address, so one API instance sees several clients.
+import http from 'node:http';
 import { createTestEnv, type TestEnv } from '../support/harness';
 import { startApi, type Api } from '../ops-api/api-support';
 import { requestFrom } from './loopback-clients';
@@ -66,6 +67,25 @@ describe('guessing tokens', () => {
     for (const attempt of tries) statuses.push((await attempt()).status);
     expect(statuses).toEqual([401, 401, 200, 401, 401]); // /api/health answers anyone, with the status only
     expect((await requestFrom(guesser, `${api.url}/login`, { method: 'POST', body: { token: api.tokens.viewer } })).status).toBe(429);
+  });
+
+  it('open live streams with a good token hold no place in the failed-token count', async () => {
+    // The dashboard keeps a server-sent-events stream open per page: more of them than the limit (5) from one client.
+    const from = '127.0.2.5';
+    const streams = await Promise.all(Array.from({ length: 7 }, () => new Promise<http.ClientRequest>((resolve, reject) => {
+      const req = http.request(`${api.url}/api/events/stream`, { headers: bearer(api.tokens.viewer), localAddress: from, agent: false }, (res) => {
+        expect(res.statusCode).toBe(200);
+        resolve(req);
+      });
+      req.on('error', reject);
+      req.end();
+    })));
+    try {
+      expect((await requestFrom(from, `${api.url}/api/me`, { headers: bearer(api.tokens.viewer) })).status).toBe(200);
+      expect((await requestFrom(from, `${api.url}/healthz`)).status).toBe(200);
+    } finally {
+      for (const req of streams) req.destroy();
+    }
   });
 
   it('a client using its good token is never slowed by the failed-token limit', async () => {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../http/errors';
-import { markTokenRejected } from '../http/rate-limits';
+import { markTokenAccepted, markTokenRejected } from '../http/rate-limits';
 import type { Sessions } from './sessions';
 import { hashToken, hasRole, type Role, type TokenOwner, type TokenResolver } from './tokens';
 
@@ -68,7 +68,10 @@ export function createAuth(resolve: TokenResolver, sessions: Sessions) {
       if (who instanceof HttpError) {
         res.locals.authError = who;
         if (req.get('authorization')) markTokenRejected(res); // a stale cookie is not a guess; a wrong bearer token is
-      } else res.locals.principal = who;
+      } else {
+        res.locals.principal = who;
+        if (who) markTokenAccepted(res);
+      }
     } catch (err) {
       if (!quiet) throw err;
     }

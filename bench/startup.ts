@@ -7,21 +7,13 @@
 // process it started is gone (the stack puts its servers in their own
 // process groups, so they are followed by pid, not by group).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, ROOT } from '../test/support/harness';
 import { percentile, rssMb } from './infra';
-
-function parents(): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try { m.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])); } catch { /* gone */ }
-  }
-  return m;
-}
+import { parents } from '../test/stack/process-tree';
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 

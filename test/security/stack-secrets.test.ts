@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
+import { descendants } from '../stack/process-tree';
 
 jest.setTimeout(420_000);
 
@@ -23,13 +24,6 @@ const env = () => {
   return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_SAMPLES: '0' };
 };
 
-function descendants(pid: number): number[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-  const found: number[] = [];
-  const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => { found.push(c); walk(c); });
-  walk(pid);
-  return found;
-}
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 type Stack = { proc: ChildProcess; out: string };

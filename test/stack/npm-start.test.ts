@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
+import { descendants } from './process-tree';
 
 jest.setTimeout(420_000);
 
@@ -21,14 +22,6 @@ const env = () => {
   return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_LOG_LEVEL: 'info' };
 };
 
-/** Every process below `pid`, from the process table. */
-function descendants(pid: number): number[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-  const found: number[] = [];
-  const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => { found.push(c); walk(c); });
-  walk(pid);
-  return found;
-}
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), ...args], { env: env(), encoding: 'utf8' });
 const runStatus = (id: string) => JSON.parse(cli('run', id, '--json')).status as string;

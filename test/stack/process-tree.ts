@@ -1,9 +1,11 @@
 // Follows every process a command starts through /proc, also those that
 // leave its process group (the stack detaches its servers), as
 // bench/startup.ts does: a watcher polls, and `left()` names the survivors.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-function parents(): Map<number, number> {
+/** Every process's parent pid, from /proc. */
+export function parents(): Map<number, number> {
   const m = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -40,4 +42,13 @@ export function watchTree(rootPid: number, everyMs = 50) {
     left: () => [...seen.keys()].filter(alive).map((p) => `${p} ${cmdline(p) || seen.get(p)}`),
     kill: () => { for (const p of seen.keys()) if (alive(p)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } },
   };
+}
+
+/** Every process below `pid`, from the process table. */
+export function descendants(pid: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const found: number[] = [];
+  const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => { found.push(c); walk(c); });
+  walk(pid);
+  return found;
 }

@@ -121,6 +121,24 @@ async function shutdown(signal) {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+// "Running" means the stage workers have registered, not only that they were
+// spawned: an operator's first `rayvault doctor` must see them.
+async function workersRegistered(names) {
+  const ids = names.map((n) => (env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${n}` : `${n}-1`));
+  const launched = Date.now();
+  const deadline = launched + 30000;
+  while (Date.now() < deadline) {
+    // A record left by an earlier start (or a killed worker) has an older heartbeat than this launch.
+    const fresh = (w) => w.state !== 'stopped' && w.heartbeat_age_ms <= Date.now() - launched + 1000;
+    const seen = await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${env.RAYVAULT_ADMIN_TOKEN}` } })
+      .then((r) => r.json(), () => ({}))
+      .then((h) => new Set((h.workers ?? []).filter(fresh).map((w) => w.id)), () => new Set());
+    if (ids.every((id) => seen.has(id))) return `workers registered (${ids.join(', ')})`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return `workers not registered within 30 s (their log lines above say why)`;
+}
+
 await task('migrations and services', async () => {
   // As compose orders them: the API first — it applies the migrations at its
   // start and its /readyz is what readiness means — then the workers, the
@@ -134,7 +152,7 @@ await task('migrations and services', async () => {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
     if (ok) {
       rest.forEach(launch);
-      return `ready on port ${port}`;
+      return `ready on port ${port}; ${await workersRegistered(rest.filter((n) => n.endsWith('worker')))}`;
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -52,6 +52,12 @@ it('comes up ready with its own Redis and Postgres, and shows where everything i
   expect((statSync(path.join(stateDir, 'stack.env')).mode & 0o777).toString(8)).toBe('600');
 });
 
+it('says "running" only once both stage workers have registered: the first CLI call sees them', () => {
+  expect(out).toMatch(/workers registered \(evidence-worker-1, render-worker-1\)/);
+  const ids = JSON.parse(cli('queues', '--json')).workers.map((w: { id: string }) => w.id);
+  expect(ids).toEqual(expect.arrayContaining(['evidence-worker-1', 'render-worker-1']));
+});
+
 it('made its Postgres with the generated password: the old default `postgres` is refused', async () => {
   const url = new URL(readFileSync(path.join(stateDir, 'stack.env'), 'utf8').match(/^DATABASE_URL=(.*)$/m)![1]);
   url.password = 'postgres';

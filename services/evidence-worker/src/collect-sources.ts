@@ -24,7 +24,7 @@ export function collectSources(ctx: StageContext, reader: SourceReader, pool: Ex
       return await ctx.step(`source-${i}`, async (): Promise<SourceResult> => {
         const content = await reader.read(source, { signal: ctx.signal, forceRefetch: ctx.run.force_refetch, log: ctx.log, label });
         const { facts, warnings } = await pool.extract(content.body, content.url).catch((err: unknown) => {
-          throw isSourceFetchError(err) ? new SourceFetchError(err.reason, `${location}: ${err.message}`, err.transient, { cause: err }) : err;
+          throw isSourceFetchError(err) ? new SourceFetchError(err.reason, `${location}: ${err.message}`, err.retryable, { cause: err }) : err;
         });
         if (warnings.length) ctx.log.warn({ source: label, warnings }, 'source page has unusable values');
         if (!Object.keys(facts).length) warnings.push('no schema.org Product JSON-LD or product meta tags found');
@@ -34,7 +34,7 @@ export function collectSources(ctx: StageContext, reader: SourceReader, pool: Ex
       if (!isSourceFetchError(err)) throw err;
       const operation = err.reason === 'extraction_failed' ? 'extract' : 'fetch';
       await ctx.emit('ingestion_failure', { source: label, tier: source.tier, location, operation, reason: err.reason, error: err.message });
-      return { ok: false, source: label, tier: source.tier, location, reason: err.reason, error: err.message, transient: err.transient };
+      return { ok: false, source: label, tier: source.tier, location, reason: err.reason, error: err.message, transient: err.retryable };
     }
   }));
 }

@@ -1,6 +1,7 @@
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../errors/errors';
 
 const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
@@ -37,7 +38,7 @@ let sdk: { shutdown(): Promise<void> } | undefined;
 export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const parsed = telemetryEnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`OpenTelemetry configuration refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix or unset the variable to start.`);
+    throw new ConfigError(`OpenTelemetry configuration refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix or unset the variable to start.`);
   }
   const cfg = parsed.data;
   if (sdk || cfg.OTEL_SDK_DISABLED === 'true' || !(cfg.OTEL_EXPORTER_OTLP_ENDPOINT ?? cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) return !!sdk;

@@ -30,7 +30,7 @@ export function createBreakers(o: BreakerOptions) {
       name: host, timeout: false, resetTimeout: o.cooldownMs, volumeThreshold: o.volumeThreshold,
       errorThresholdPercentage: 50, rollingCountTimeout: Math.max(60_000, o.cooldownMs), rollingCountBuckets: 10,
       // A 404 or a shutdown says nothing about the host's health.
-      errorFilter: (err: unknown) => !(isSourceFetchError(err) && err.transient),
+      errorFilter: (err: unknown) => !(isSourceFetchError(err) && err.retryable),
     });
     // Emitted before 'open', so the log line of an opening circuit names the failure that opened it.
     c.on('failure', (err: Error) => save(host, {

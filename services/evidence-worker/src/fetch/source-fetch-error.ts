@@ -1,3 +1,5 @@
+import { RayVaultError, type ErrorCode } from '@rayvault/shared';
+
 /** Why a source could not be read; the health view and run events show it as `reason`. */
 export type FetchFailureReason =
   | 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'too_large' | 'circuit_open' | 'file_unreadable'
@@ -9,13 +11,14 @@ export type FetchFailureReason =
   | 'extraction_failed';
 
 /**
- * A source could not be read. `transient` failures (timeouts, network, 5xx,
+ * A source could not be read. `retryable` failures (timeouts, network, 5xx,
  * 429, an open circuit) may pass on a later try; the others will not.
  */
-export class SourceFetchError extends Error {
-  constructor(readonly reason: FetchFailureReason, message: string, readonly transient: boolean, options?: { cause?: unknown }) {
+export class SourceFetchError extends RayVaultError {
+  readonly code: ErrorCode;
+  constructor(readonly reason: FetchFailureReason, message: string, readonly retryable: boolean, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'SourceFetchError';
+    this.code = retryable ? 'transient' : 'dependency_unavailable';
   }
 }
 

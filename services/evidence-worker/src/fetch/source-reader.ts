@@ -49,7 +49,7 @@ export function createSourceReader(deps: ReaderDeps) {
         return { body: page.body, from: 'network', sha256: stored.sha256, fetchedAt: stored.fetched_at, url };
       } catch (err) {
         if (!isSourceFetchError(err)) throw err; // the stage was aborted
-        const last = !err.transient || err.reason === 'circuit_open' || attempt >= deps.retries;
+        const last = !err.retryable || err.reason === 'circuit_open' || attempt >= deps.retries;
         o.log.warn({ event: 'ingestion_failure', source: o.label, host, operation: 'fetch', reason: err.reason, last_error: err.message, try: attempt + 1, willRetry: !last },
           `ingestion_failure: ${err.message}`);
         if (last) throw err;

@@ -1,11 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { HTTP_STATUS_BY_CODE, isRayVaultError, maskSecrets, type ErrorCode, type Logger } from '@rayvault/shared';
+import { HTTP_STATUS_BY_CODE, isRayVaultError, maskSecrets, RayVaultError, type ErrorCode, type Logger } from '@rayvault/shared';
 
 /** An error raised by the HTTP layer itself (auth, routing, limits); the code picks the status. */
-export class HttpError extends Error {
+export class HttpError extends RayVaultError {
+  /** Only a rate limit or an unavailable dependency passes by asking again; the rest need a different request. */
+  readonly retryable: boolean;
   constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'HttpError';
+    this.retryable = HTTP_STATUS_BY_CODE[code] === 429 || HTTP_STATUS_BY_CODE[code] === 503;
   }
 }
 

@@ -7,7 +7,6 @@ export { buildTimeline, checkContract, timelineCsv, timelineInputs, MEDIA_SLACK_
 export { listArtifacts, type Artifact } from './artifacts';
 export { createLocalProvider } from './render/local-provider';
 export { verifyExport } from './render/verify-export';
-export { finalName } from './render/final-files';
 export { probeMedia } from './media/probe';
 export { synthesize, speechCachePath } from './voice/espeak-tts';
 export { fitSegment, type VoiceSegment } from './voice/fit-segment';

@@ -1,11 +1,11 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StageContext } from '@rayvault/shared';
+import { finalName, type StageContext } from '@rayvault/shared';
 import type { Artifact } from '../artifacts';
 import { sha256File, sha256Text } from '../media/file-hash';
 import { indexProbeOf, probeMedia } from '../media/probe';
 import type { VoiceSegment } from '../voice/fit-segment';
-import { finalName, promoteToFinal } from './final-files';
+import { promoteToFinal } from './final-files';
 import type { Picture } from './product-picture';
 import type { RenderProvider } from './provider';
 import { verifyExport } from './verify-export';

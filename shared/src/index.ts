@@ -1,6 +1,7 @@
 // The public entry point of @rayvault/shared: services import from here only.
 export * from './domain/run-status';
 export * from './domain/panic';
+export * from './domain/keys';
 export * from './errors/rayvault-error';
 export * from './errors/errors';
 export * from './config/config.schema';
@@ -18,6 +19,7 @@ export * from './store/supabase-rpc';
 export * from './spool/spool';
 export * from './checkpoint/checkpoint-files';
 export * from './locks/run-locks';
+export * from './locks/run-lease';
 export * from './ops/alerts';
 export * from './ops/operator-actions';
 export * from './ops/intake';

@@ -2,7 +2,7 @@
 // the next stage's worker takes over a lock left at an earlier stage, as when
 // its holder died after the database completed its stage but before it let go.
 import { randomUUID } from 'node:crypto';
-import { createRunLocks, createWorkerHost, enqueueStage, RunSession, stageJobId, submitRun, whenRedisReady } from '@rayvault/shared';
+import { createRunLocks, createWorkerHost, enqueueStage, RunLease, RunSession, stageJobId, submitRun, whenRedisReady } from '@rayvault/shared';
 import { createHeartbeat } from '../../shared/src/stage/heartbeat';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
@@ -47,8 +47,8 @@ it('a renewal that finds the next stage holding the lock is a lost lock mid-stag
     const session = async (handingOff: boolean) => {
       const runId = randomUUID();
       const job = { runId, stage: 'evidence' as const, attempt: 1 };
-      const s = new RunSession(job, stageJobId(job), (await rt.locks.acquire(runId, rt.workerId, job))!, 1);
-      s.handingOff = handingOff;
+      const s = new RunSession(job, stageJobId(job), (await RunLease.acquire(rt.locks, runId, rt.workerId, job))!, 1);
+      if (handingOff) s.lease.handOff();
       sessions.add(s);
       // The next stage's worker takes the lock over.
       expect(await rt.locks.acquire(runId, 'next-worker', { attempt: 1, stage: 'voice' })).not.toBeNull();

@@ -1,4 +1,4 @@
-import type { Logger, Runtime } from '@rayvault/shared';
+import { eventIds, type Logger, type Runtime } from '@rayvault/shared';
 import type { Context } from 'telegraf';
 import { escapeHtml } from './alert-format';
 import { decodeButton } from './callback-data';
@@ -40,7 +40,7 @@ export function createPressHandler(deps: PressDeps) {
 
     let outcome: PressOutcome;
     try {
-      outcome = await performPress(deps.rt, button, { actor: `telegram:${from.id}`, who, eventId: `tg:${updateId}` });
+      outcome = await performPress(deps.rt, button, { actor: `telegram:${from.id}`, who, eventId: eventIds.telegramPress(updateId) });
     } catch (err) {
       log.error({ err, ...button }, 'button press could not be carried out');
       return answer(ctx, log, `Could not ${button.action} now (${(err as Error).message.slice(0, 80)}). Nothing was changed; press again in a moment.`);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisKeys } from '@rayvault/shared';
 
 export type Delivered = { chatId: string; messageId: number; at: string };
 /** A sent message as we rendered it, plus the outcome notes appended by button presses (keyed, so re-applying one changes nothing). */
@@ -10,8 +11,8 @@ export type MessageRecord = { html: string; dedupeKey: string; runId?: string; n
  * so a job retried after a successful send does not send again.
  */
 export function createMessageMap(redis: Redis, prefix: string) {
-  const deliveredKey = `${prefix}:notifier:delivered`;
-  const messagesKey = `${prefix}:notifier:messages`;
+  const deliveredKey = redisKeys.notifierDelivered(prefix);
+  const messagesKey = redisKeys.notifierMessages(prefix);
   const field = (chatId: string | number, messageId: number) => `${chatId}:${messageId}`;
 
   return {

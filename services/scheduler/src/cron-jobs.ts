@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
-import { IntakePausedError, loadProductFile, loadSample, runDoctor, submitRun, TERMINAL_STATUSES, type Runtime } from '@rayvault/shared';
+import { dedupeKeys, IntakePausedError, loadProductFile, loadSample, runDoctor, submitRun, TERMINAL_STATUSES, type Runtime } from '@rayvault/shared';
 import type { SchedulerConfig } from './config.schema';
 import { readScheduleFile, type ScheduleEntry } from './schedule-file';
 
@@ -37,7 +37,7 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
       // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a moment).
       const period = Math.floor(ageMs / config.RAYVAULT_STALE_GATE_MS);
       await rt.alerter.raise({ kind: 'stale_gate', runId: g.id, traceId: g.trace_id ?? undefined, status: g.status, attempt: g.attempt, title: `STALE_GATE: run ${g.id} waits for a decision`,
-        text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`, dedupeKey: `stale_gate:${g.id}:${period}` });
+        text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`, dedupeKey: dedupeKeys.staleGate(g.id, period) });
     }
     return stale.length;
   }
@@ -47,7 +47,7 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     const failing = report.findings.filter((f) => f.level === 'FAIL');
     if (failing.length) {
       await rt.alerter.raise({ kind: 'doctor', title: `DOCTOR ${report.line}`, text: failing.map((f) => `${f.code}: ${f.message}`).join('\n'),
-        dedupeKey: `doctor:${report.line}:${failing.map((f) => f.code).join(',')}:${Math.floor(Date.now() / 3600_000)}` });
+        dedupeKey: dedupeKeys.doctor(report.line, failing.map((f) => f.code), Math.floor(Date.now() / 3600_000)) });
     }
     return report.line;
   }

@@ -1,4 +1,4 @@
-import type { Runtime } from '@rayvault/shared';
+import { dedupeKeys, type Runtime } from '@rayvault/shared';
 
 /** Heartbeats missed before a worker is reported stale. */
 const MISSED_BEATS = 3;
@@ -14,7 +14,7 @@ export function createLeaseWatchdog(rt: Runtime) {
     for (const w of stale) {
       await rt.alerter.raise({ kind: 'stale_worker', workerId: w.id, title: `STALE WORKER: ${w.id}`,
         text: `No heartbeat for ${Math.round(w.heartbeat_age_ms / 1000)} s (state ${w.state}, run ${w.current_run ?? '-'}). Run doctor; if it persists, restart the worker.`,
-        details: { worker: w.id, current_run: w.current_run, last_heartbeat_at: w.last_heartbeat_at }, dedupeKey: `stale:${w.id}:${w.last_heartbeat_at}` });
+        details: { worker: w.id, current_run: w.current_run, last_heartbeat_at: w.last_heartbeat_at }, dedupeKey: dedupeKeys.staleWorker(w.id, w.last_heartbeat_at) });
     }
     return stale.map((w) => w.id);
   }

@@ -1,4 +1,4 @@
-import { enqueueStage, stageJobId, type Runtime } from '@rayvault/shared';
+import { dedupeKeys, enqueueStage, eventIds, stageJobId, type Runtime } from '@rayvault/shared';
 import { randomUUID } from 'node:crypto';
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -23,9 +23,9 @@ export function createReconciler(rt: Runtime) {
         // Exhausted (a poison job that kills its worker, stalled too often): a dead letter, not a loop.
         const failed = await queue.getJob(jobId);
         await rt.store.transition({ runId: run.id, to: 'failed', fence: null, actor: 'reconciler', reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
-          payload: { stage: run.stage, error: failed?.failedReason }, eventId: `${jobId}:dead` }).catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
+          payload: { stage: run.stage, error: failed?.failedReason }, eventId: eventIds.deadLetter(jobId) }).catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
         await rt.alerter.raise({ kind: 'dead_letter', runId: run.id, traceId: run.traceparent?.split('-')[1], status: 'failed', attempt: run.attempt, title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
-          text: failed?.failedReason ?? 'job failed', dedupeKey: `dead:${jobId}` });
+          text: failed?.failedReason ?? 'job failed', dedupeKey: dedupeKeys.deadLetter(jobId) });
         continue;
       }
       // A finished job whose run did not move on (abandoned after a lost lock): replace it.

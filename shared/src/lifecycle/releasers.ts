@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 
 type Releaser = { name: string; release: () => Promise<void> | void };
 
+const QUIESCE_MAX_MS = 5000;
+
 /**
  * Resources acquired at start push a releaser; shutdown releases them in
  * reverse order, each guarded so one failure does not keep the others open.
@@ -10,7 +12,16 @@ type Releaser = { name: string; release: () => Promise<void> | void };
  */
 export class Releasers {
   private readonly stack: Releaser[] = [];
+  private readonly quiescers: Array<() => Promise<void>> = [];
   private closing?: Promise<void>;
+
+  /**
+   * Runs at the first signal, before the shutdown is announced: what stops intake
+   * goes here, so that nothing is taken in after the log line that says so.
+   */
+  quiesceFirst(fn: () => Promise<void>): void {
+    this.quiescers.push(fn);
+  }
 
   push(name: string, release: Releaser['release']): void {
     this.stack.push({ name, release });
@@ -39,13 +50,17 @@ export class Releasers {
         return;
       }
       signalled = true;
-      log.info({ signal }, 'shutting down gracefully');
       const timer = setTimeout(() => {
         log.error({ forceAfterMs }, 'graceful shutdown timed out: forcing exit');
         exit(1);
       }, forceAfterMs);
       timer.unref();
-      this.close(log).then(() => exit(0), () => exit(1));
+      // A claim already sent is a database round trip: bounded, so a stuck one cannot hold the shutdown.
+      const quiesced = Promise.all(this.quiescers.map((q) => q().catch(() => undefined)));
+      void Promise.race([quiesced, new Promise((r) => setTimeout(r, QUIESCE_MAX_MS).unref())])
+        .then(() => log.info({ signal }, 'shutting down gracefully'))
+        .then(() => this.close(log))
+        .then(() => exit(0), () => exit(1));
     };
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { STAGES, type Stage } from '../domain/run-status';
+import { redisKeys } from '../domain/keys';
 
 /**
  * Run locks (leases) in Redis: set only when free, with a random token, renewed
@@ -51,7 +52,7 @@ type LockCommands = {
 };
 
 export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
-  const keyOf = (runId: string) => `${prefix}:lock:run:${runId}`;
+  const keyOf = (runId: string) => redisKeys.runLock(prefix, runId);
   // EVALSHA after the first call: the script text is not resent on every renewal.
   redis.defineCommand('rvAcquireLock', { numberOfKeys: 1, lua: ACQUIRE });
   redis.defineCommand('rvRenewLock', { numberOfKeys: 1, lua: RENEW });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Stage } from '../domain/run-status';
+import { redisKeys } from '../domain/keys';
 
 /**
  * Stage durations as a cluster-wide Prometheus histogram.
@@ -25,7 +26,7 @@ export type StageOutcomeLabel = (typeof STAGE_OUTCOMES)[number];
 type Cell = { buckets: number[]; sum: number; count: number };
 export type StageDurationSeries = { stage: string; outcome: string; buckets: number[]; sum: number; count: number };
 
-const key = (prefix: string) => `${prefix}:metrics:stage_seconds`;
+const key = redisKeys.stageSeconds;
 const emptyCell = (): Cell => ({ buckets: new Array<number>(STAGE_DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
 
 function bucketIndex(seconds: number): number {

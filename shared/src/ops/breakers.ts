@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../domain/keys';
 
 // Circuit state per evidence source host, written by the evidence worker and
 // read by the health view and the doctor: a field of the `<prefix>:breakers` hash.
@@ -19,7 +20,7 @@ export type BreakerRecord = {
   updated_at: string;
 };
 
-export const breakersKey = (prefix: string) => `${prefix}:breakers`;
+export const breakersKey = redisKeys.breakers;
 
 /** Every source host's circuit, with the cooldown left; an open circuit whose cooldown ran out reads as half_open. */
 export async function readBreakers(redis: Redis, prefix: string, now = Date.now()): Promise<Array<BreakerRecord & { cooldown_remaining_ms: number }>> {

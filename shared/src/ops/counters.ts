@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FencedWriteError } from '../errors/errors';
 import type { Rpc } from '../store/types';
+import { redisKeys } from '../domain/keys';
 
 /**
  * Cluster-wide counters (lock renewals and losses, panics, Telegram
@@ -11,7 +12,7 @@ import type { Rpc } from '../store/types';
 export const COUNTER_NAMES = ['lock_renewals', 'lock_losses', 'panics', 'telegram_deliveries', 'spool_appends', 'fenced_writes'] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
-const key = (prefix: string) => `${prefix}:metrics:counters`;
+const key = redisKeys.counters;
 
 export function counterField(name: CounterName, labels: Record<string, string> = {}): string {
   const l = Object.entries(labels).sort().map(([k, v]) => `${k}="${v.replace(/"/g, '')}"`).join(',');

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RayVaultError } from '../errors/rayvault-error';
+import { redisKeys } from '../domain/keys';
 
 /** Intake is paused (drain): no new runs are accepted until it is resumed. */
 export class IntakePausedError extends RayVaultError {
@@ -7,7 +8,7 @@ export class IntakePausedError extends RayVaultError {
   readonly retryable = true;
 }
 
-const key = (prefix: string) => `${prefix}:intake:paused`;
+const key = redisKeys.intakePaused;
 
 /** Drain flag shared by the API, the scheduler and the CLI. Value: JSON {by, reason, at}. */
 export async function intakeState(redis: Redis, prefix: string): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { STAGES, type Stage } from '../domain/run-status';
 import { currentTraceparent } from '../telemetry/trace-context';
+import { stageJobId } from '../domain/keys';
 
 /** Queue names; the alerts queue feeds the notifier. */
 export const STAGE_QUEUES = STAGES;
@@ -16,11 +17,6 @@ export const stageJobSchema = z.object({
   traceparent: z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/).optional(),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
-
-/** Deterministic job id: a retry, replay or reconciler pass never enqueues twice. */
-export function stageJobId(job: StageJob): string {
-  return `${job.runId}:${job.stage}:${job.attempt}`;
-}
 
 export type JobPolicy = { attempts: number; backoffMs: number };
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { dedupeKeys } from '../domain/keys';
 import { PanicError } from '../errors/errors';
 import { bumpCounter } from '../ops/counters';
 import { touchHealthFile } from '../lifecycle/releasers';
@@ -47,11 +48,10 @@ export function createHeartbeat(deps: {
     // All renewals at once: sent together, one round trip of waiting.
     await Promise.all([...sessions].map(async (s) => {
       try {
-        const r = await rt.locks.renew(s.lease);
-        if (r !== 'lost') renewed++;
-        // A session that ended or is handing off is not lost: the next stage's worker took over its lock.
-        if (r === 'lost' && sessions.has(s) && !s.handingOff) lost(s, 'lock taken by another holder');
-        if (r === 'reacquired') s.needsFenceCheck = true;
+        const r = await s.lease.renew();
+        if (r === 'renewed' || r === 'reacquired') renewed++;
+        // A session that ended meanwhile is not lost: the next stage's worker took over its lock.
+        if (r === 'lost' && sessions.has(s)) lost(s, 'lock taken by another holder');
       } catch {
         ok = false;
       }
@@ -81,11 +81,11 @@ export function createHeartbeat(deps: {
     deps.onPanic(message);
     rt.log.error({ failures }, message);
     for (const s of sessions) {
-      s.needsFenceCheck = true;
+      s.lease.needsFenceCheck = true;
       await durableWrite(rt.store.rpc, rt.spool, 'rv_append_event', { p_event_id: randomUUID(), p_run: s.job.runId, p_fence: s.fence,
         p_type: 'panic_heartbeat_uncertain', p_actor: rt.workerId, p_reason: message, p_payload: { failures } }).catch(() => undefined);
     }
-    await rt.alerter.raise({ kind: 'panic_heartbeat_uncertain', workerId: rt.workerId, title: `HEARTBEAT UNCERTAIN: ${rt.workerId}`, text: message, dedupeKey: `hb:${rt.workerId}:${Date.now()}` });
+    await rt.alerter.raise({ kind: 'panic_heartbeat_uncertain', workerId: rt.workerId, title: `HEARTBEAT UNCERTAIN: ${rt.workerId}`, text: message, dedupeKey: dedupeKeys.heartbeatUncertain(rt.workerId, Date.now()) });
   }
 
   async function recover() {
@@ -100,10 +100,10 @@ export function createHeartbeat(deps: {
   // After Redis lost the lock key (or we were uncertain), only the database says whether the run is still ours.
   async function checkFences() {
     for (const s of sessions) {
-      if (!s.needsFenceCheck) continue;
+      if (!s.lease.needsFenceCheck) continue;
       const run = await rt.store.getRun(s.job.runId).catch(() => undefined);
       if (!run) continue;
-      s.needsFenceCheck = false;
+      s.lease.needsFenceCheck = false;
       if (run.fence !== s.fence) lost(s, `fence moved from ${s.fence} to ${run.fence}`);
     }
   }

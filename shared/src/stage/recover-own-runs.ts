@@ -1,5 +1,6 @@
 import type { Stage } from '../domain/run-status';
-import { enqueueStage, stageJobId } from '../queues/queues';
+import { stageJobId } from '../domain/keys';
+import { enqueueStage } from '../queues/queues';
 import type { Runtime } from '../runtime';
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckpointFiles } from '../checkpoint/checkpoint-files';
+import { eventIds } from '../domain/keys';
 import { PanicError, FencedWriteError } from '../errors/errors';
 import type { Spool } from '../spool/spool';
 import { inSpan, spanEvent } from '../telemetry/trace-context';
@@ -60,7 +61,7 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
     async record(fn, args) {
       signal.throwIfAborted();
       // Idempotent per holder, as checkpoints are: a stale holder's repeat reaches the fence check.
-      await fenced(fn, { ...args, p_run: runId, p_fence: fence, p_event_id: `${args.p_event_id}:f${fence}` });
+      await fenced(fn, { ...args, p_run: runId, p_fence: fence, p_event_id: eventIds.fencedRecord(args.p_event_id, fence) });
     },
     async emit(type, payload = {}) {
       signal.throwIfAborted();
@@ -76,5 +77,5 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
  */
 export function checkpointArgs(session: RunSession, step: string, result: unknown): Record<string, unknown> {
   const { runId, stage, attempt } = session.job;
-  return { p_run: runId, p_stage: stage, p_fence: session.fence, p_step: step, p_result: result ?? null, p_event_id: `${runId}:${stage}:${attempt}:${step}:${session.fence}` };
+  return { p_run: runId, p_stage: stage, p_fence: session.fence, p_step: step, p_result: result ?? null, p_event_id: eventIds.checkpoint({ runId, stage, attempt }, step, session.fence) };
 }

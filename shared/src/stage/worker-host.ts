@@ -6,10 +6,12 @@ import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
 import type { Runtime } from '../runtime';
 import { replaySpool } from '../spool/spool';
+import { createAdmission } from './admission';
 import { createHeartbeat } from './heartbeat';
 import { recoverOwnRuns } from './recover-own-runs';
 import type { RunSession } from './run-session';
-import { createJobProcessor, type HostInternals } from './stage-runner';
+import { createJobProcessor, type RunnerHost } from './stage-runner';
+import { stagePort } from './stage-port';
 import type { StageProcessors } from './types';
 
 export type WorkerHostOptions = {
@@ -40,6 +42,9 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   let resolveOnce: () => void = () => {};
   const onceDone = new Promise<void>((r) => (resolveOnce = r));
 
+  const admission = createAdmission({ leaseMs: config.RAYVAULT_LEASE_MS });
+  // At the first signal, before the shutdown is announced: no claim of ours lands after that line.
+  rt.releasers.quiesceFirst(() => admission.stop());
   const heartbeat = createHeartbeat({
     rt, sessions, intervalMs: config.heartbeatMs,
     record: () => ({ id: rt.workerId, state, queues: stages, currentRun: current?.job.runId ?? null, currentJob: current?.jobId ?? null, host: os.hostname(), pid: process.pid, lastError }),
@@ -47,10 +52,8 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     onPanic: (message) => { state = 'panic'; lastError = message; },
   });
 
-  const internals: HostInternals = {
-    rt, sessions,
-    occupancy: { jobs: 0, solo: false, reservedUntil: 0 },
-    stopping: () => closing !== undefined,
+  const internals: RunnerHost = {
+    sessions, admission,
     whenCertain: heartbeat.whenCertain,
     flushSpool(ownSince) {
       if (ownSince && rt.spool.appends === emptiedThrough) return Promise.resolve(true);
@@ -78,8 +81,9 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     },
   };
 
+  const port = stagePort(rt);
   const workers = stages.map((stage) => {
-    const process = createJobProcessor(internals, stage, options.processors[stage]!);
+    const process = createJobProcessor(port, internals, stage, options.processors[stage]!);
     const w = new Worker(stage, async (job, token) => {
       onceRun ??= job.data.runId;
       return process(job, token);
@@ -116,6 +120,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     /** Idempotent: stop intake, wait up to the grace period, then checkpoint-stop what is left. */
     close(graceMs = config.RAYVAULT_SHUTDOWN_GRACE_MS): Promise<void> {
       closing ??= (async () => {
+        await admission.stop();
         log.info({ active: sessions.size, graceMs }, 'worker stopping: no new jobs');
         const stopped = Promise.all(workers.map((w) => w.close()));
         const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKeys } from '@rayvault/shared';
 import { hashToken } from './tokens';
 
 export type Session = { tokenHash: string; csrf: string };
@@ -10,7 +11,7 @@ export type Session = { tokenHash: string; csrf: string };
  * Keys hold the hash of the session id, never the id itself.
  */
 export function createSessions(redis: Redis, prefix: string, ttlMs: number) {
-  const key = (sid: string) => `${prefix}:ops:session:${hashToken(sid)}`;
+  const key = (sid: string) => redisKeys.opsSession(prefix, hashToken(sid));
   return {
     async create(tokenHash: string): Promise<{ sid: string; csrf: string }> {
       const sid = randomBytes(32).toString('base64url');

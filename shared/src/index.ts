@@ -50,6 +50,7 @@ export * from './housekeeping/index-refresh';
 export * from './housekeeping/pid-files';
 export * from './housekeeping/clean-state';
 export * from './housekeeping/clean-zombies';
+export * from './housekeeping/segment-readiness';
 export * from './housekeeping/run-report';
 export * from './housekeeping/baptism-checks';
 export * from './housekeeping/baptism';

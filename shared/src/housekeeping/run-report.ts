@@ -3,10 +3,11 @@ import path from 'node:path';
 import type pg from 'pg';
 import { STAGES } from '../domain/run-status';
 import { RunNotFoundError } from '../errors/errors';
+import { readinessTotals, segmentReadiness, type ReadinessTotals, type SegmentStatus } from './segment-readiness';
 
 export type ReportPrices = { creditPriceUsd: number; usdBrl: number };
 export type SegmentQuality = {
-  segment: number; status: 'READY' | 'MISSING'; path: string | null; sha8: string | null;
+  segment: number; status: SegmentStatus; path: string | null; sha8: string | null;
   duration_s: number | null; target_s: number | null; drift_s: number | null; problem?: string;
 };
 export type StageTiming = { stage: string; status: string; attempt: number; worker_id: string | null; started_at: string; finished_at: string | null; duration_s: number | null };
@@ -14,7 +15,7 @@ export type RunReport = {
   run_id: string; status: string; stage: string; product: string | null;
   credits: { total: number; entries: number; by_provider: Record<string, number> };
   cost: { credit_price_usd: number; usd_brl: number; usd: number; brl: number };
-  quality: { segments_total: number; segments_ready: number; segments_missing: number; duration_s: number; target_s: number; drift_s: number; segments: SegmentQuality[] };
+  quality: ReadinessTotals & { segments: SegmentQuality[] };
   timings: { stages: StageTiming[]; wall_s: number | null };
 };
 
@@ -53,15 +54,11 @@ async function quality(pool: pg.Pool, runId: string, output: Record<string, unkn
     const v = videos.find((x) => x.segment === n);
     const target = script.find((s) => s.segment === n)?.target_s ?? v?.meta.target_s ?? null;
     const file = v ? path.resolve(stateDir, v.path) : null;
-    const ready = !!file && existsSync(file);
-    const duration = ready ? v!.duration_s : null;
-    return { segment: n, status: ready ? 'READY' : 'MISSING', path: file, sha8: v?.sha256.slice(0, 8) ?? null, duration_s: duration, target_s: target,
-      drift_s: duration !== null && target !== null ? ms3(duration - target) : null, ...(ready ? {} : { problem: v ? 'file missing' : 'not rendered' }) };
+    const r = segmentReadiness(file && existsSync(file) ? { duration_s: v!.duration_s } : { problem: v ? 'file missing' : 'not rendered' }, target);
+    return { segment: n, status: r.status, path: file, sha8: v?.sha256.slice(0, 8) ?? null, duration_s: r.duration_s, target_s: target, drift_s: r.drift_s,
+      ...(r.problem ? { problem: r.problem } : {}) };
   });
-  const ready = segments.filter((s) => s.status === 'READY');
-  const sum = (xs: (number | null)[]) => ms3(xs.reduce<number>((n, x) => n + (x ?? 0), 0));
-  return { segments_total: segments.length, segments_ready: ready.length, segments_missing: segments.length - ready.length,
-    duration_s: sum(ready.map((s) => s.duration_s)), target_s: sum(segments.map((s) => s.target_s)), drift_s: sum(ready.map((s) => s.drift_s)), segments };
+  return { ...readinessTotals(segments), segments };
 }
 
 async function timings(pool: pg.Pool, runId: string): Promise<RunReport['timings']> {

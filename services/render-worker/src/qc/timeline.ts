@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { PanicKind } from '@rayvault/shared';
+import { readinessTotals, segmentReadiness, type PanicKind, type SegmentStatus } from '@rayvault/shared';
 import type { Artifact } from '../artifacts';
 import { probeMedia } from '../media/probe';
 
@@ -14,7 +14,7 @@ export type TimelineRow = {
   duration_s: number | null;
   target_s: number;
   drift_s: number | null;
-  status: 'READY' | 'MISSING';
+  status: SegmentStatus;
   /** Why a segment is MISSING. */
   problem?: string;
 };
@@ -38,7 +38,8 @@ export function timelineInputs(output: Record<string, unknown>, artifacts: Artif
   });
 }
 
-async function readyDuration(path: string | null): Promise<{ duration: number } | { problem: string }> {
+/** ffprobe's verdict on a final file: its duration when whole, or why it is not usable. */
+async function checkFile(path: string | null): Promise<{ duration: number } | { problem: string }> {
   if (!path) return { problem: 'not rendered' };
   if (!existsSync(path)) return { problem: `file missing: ${path}` };
   try {
@@ -57,15 +58,15 @@ export async function buildTimeline(inputs: TimelineInput[]): Promise<Timeline> 
   const rows: TimelineRow[] = [];
   let cursor = 0;
   for (const input of [...inputs].sort((a, b) => a.segment - b.segment)) {
-    const r = await readyDuration(input.path);
+    const c = await checkFile(input.path);
     const start = cursor;
-    if ('duration' in r) cursor = r3(cursor + r.duration);
-    rows.push('duration' in r
-      ? { segment: input.segment, file: input.path, start_s: start, end_s: cursor, duration_s: r3(r.duration), target_s: input.target_s, drift_s: r3(r.duration - input.target_s), status: 'READY' }
-      : { segment: input.segment, file: input.path, start_s: start, end_s: start, duration_s: null, target_s: input.target_s, drift_s: null, status: 'MISSING', problem: r.problem });
+    if ('duration' in c) cursor = r3(cursor + c.duration);
+    const r = segmentReadiness('duration' in c ? { duration_s: r3(c.duration) } : c, input.target_s);
+    rows.push({ segment: input.segment, file: input.path, start_s: start, end_s: cursor, duration_s: r.duration_s, target_s: input.target_s, drift_s: r.drift_s, status: r.status,
+      ...(r.problem ? { problem: r.problem } : {}) });
   }
-  const ready = rows.filter((r) => r.status === 'READY').length;
-  return { rows, total_s: cursor, target_total_s: r3(inputs.reduce((a, i) => a + i.target_s, 0)), ready, missing: rows.length - ready };
+  const totals = readinessTotals(rows);
+  return { rows, total_s: cursor, target_total_s: totals.target_s, ready: totals.segments_ready, missing: totals.segments_missing };
 }
 
 /** Every segment READY and within tolerance of its target. A missing file is a render failure; drift is a voice failure. */

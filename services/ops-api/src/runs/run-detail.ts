@@ -1,4 +1,4 @@
-import type { Rpc, RunDetail } from '@rayvault/shared';
+import { runCost, stageDurationS, type ReportPrices, type Rpc, type RunDetail } from '@rayvault/shared';
 
 type Extras = { claims: unknown[]; artifacts: unknown[]; credits: { total: number | string; entries: unknown[] } };
 type GateDiff = { field: string; values: { source: string; tier: number; value: unknown }[] }[];
@@ -11,18 +11,19 @@ export function latestGate(run: RunDetail) {
   return { open: run.status === 'waiting_approval', event_id: e.id, at: e.created_at, actor: e.actor, summary: p.summary ?? null, diff: p.diff ?? [] };
 }
 
-/** GET /api/runs/:id: the run, its stages with durations, events, evidence diff, artifacts, credits and cost. */
-export async function runDetail(rpc: Rpc, run: RunDetail, prices: { creditPriceUsd: number; usdBrl: number }) {
+/**
+ * GET /api/runs/:id: the run, its stages with durations, events, evidence diff, artifacts, credits and cost.
+ * Durations and cost come from the report's read model, so `rayvault report` and this page agree.
+ */
+export async function runDetail(rpc: Rpc, run: RunDetail, prices: ReportPrices) {
   const extras = (await rpc('rv_ops_run_extras', { p_run: run.id })) as Extras;
   const credits = Number(extras.credits.total);
-  const usd = credits * prices.creditPriceUsd;
+  const { usd, brl, credit_price_usd, usd_brl } = runCost(credits, prices);
   return {
     ...run,
-    stages: run.stages.map((s) => ({ ...s, duration_s: s.finished_at ? (Date.parse(s.finished_at) - Date.parse(s.started_at)) / 1000 : null })),
+    stages: run.stages.map((s) => ({ ...s, duration_s: stageDurationS(s.started_at, s.finished_at) })),
     evidence: { gate: latestGate(run), claims: extras.claims },
     artifacts: extras.artifacts,
-    cost: { credits, entries: extras.credits.entries, usd: round2(usd), brl: round2(usd * prices.usdBrl), credit_price_usd: prices.creditPriceUsd, usd_brl: prices.usdBrl },
+    cost: { credits, entries: extras.credits.entries, usd, brl, credit_price_usd, usd_brl },
   };
 }
-
-const round2 = (n: number) => Math.round(n * 100) / 100;

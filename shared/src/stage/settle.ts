@@ -70,7 +70,7 @@ export type FailureEffect = { postponeMs: number; why: string } | { abandoned: s
 
 /** Carries out what `decideFailure` chose; returns what becomes of the job. */
 export async function settleFailure(port: StagePort, host: SettleHost, session: RunSession, action: FailureAction, tryIndex: number, log: Logger): Promise<FailureEffect> {
-  const { runId, stage, attempt } = session.job;
+  const { runId, stage } = session.job;
   const reason = action.reason;
   switch (action.kind) {
     case 'hand_back':

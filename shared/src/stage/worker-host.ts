@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
 import type { Runtime } from '../runtime';
-import { replaySpool } from '../spool/spool';
 import { createAdmission } from './admission';
 import { createHeartbeat } from './heartbeat';
 import { recoverOwnRuns } from './recover-own-runs';
+import { createSpoolFlusher } from './spool-flusher';
 import type { RunSession } from './run-session';
 import { createJobProcessor, type RunnerHost } from './stage-runner';
 import { stagePort } from './stage-port';
@@ -35,9 +35,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   let state: WorkerState = 'idle';
   let current: RunSession | undefined;
   let lastError: string | null = null;
-  let flushing: Promise<boolean> | undefined;
-  // Own spool appends covered by the last replay that left the spool empty.
-  let emptiedThrough = -1;
+  const flushSpool = createSpoolFlusher(rt);
   let onceRun: string | undefined;
   let resolveOnce: () => void = () => {};
   const onceDone = new Promise<void>((r) => (resolveOnce = r));
@@ -48,25 +46,14 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   const heartbeat = createHeartbeat({
     rt, sessions, intervalMs: config.heartbeatMs,
     record: () => ({ id: rt.workerId, state, queues: stages, currentRun: current?.job.runId ?? null, currentJob: current?.jobId ?? null, host: os.hostname(), pid: process.pid, lastError }),
-    flushSpool: () => internals.flushSpool(),
+    flushSpool: () => flushSpool(),
     onPanic: (message) => { state = 'panic'; lastError = message; },
   });
 
   const internals: RunnerHost = {
     sessions, admission,
     whenCertain: heartbeat.whenCertain,
-    flushSpool(ownSince) {
-      if (ownSince && rt.spool.appends === emptiedThrough) return Promise.resolve(true);
-      flushing ??= (async () => {
-        const through = rt.spool.appends;
-        rt.spool.rotate();
-        const r = await replaySpool(rt.spoolDir, rt.store.rpc, log);
-        if (r.applied || r.duplicates || r.rejected || r.quarantined) log.info(r, 'spool replayed');
-        if (r.remaining === 0) emptiedThrough = through;
-        return r.remaining === 0;
-      })().finally(() => (flushing = undefined));
-      return flushing;
-    },
+    flushSpool,
     state: () => state,
     setState(next, session, error) {
       const changed = next !== state;
@@ -108,7 +95,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     /** Resolves when `once` is set and the first run settled. */
     onceDone,
     async start() {
-      await internals.flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
+      await flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
       await recoverOwnRuns(rt, stages).catch((err) => log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'));
       heartbeat.start();
       // Baptism B looks for pid files of dead workers (a stop that was not clean).

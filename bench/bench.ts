@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createLogger, createRuntime, loadConfig } from '@rayvault/shared';
+import { benchNumber, benchSettings } from './bench-config';
 import { measureChain } from './chain';
 import { chainRows, type Row } from './chain-report';
 import { measurePostgresFloor } from './postgres-floor';
@@ -25,11 +26,12 @@ import { measureRecovery } from './recovery';
 import { measureStartup } from './startup';
 import { measureTracingCost } from './tracing-cost';
 
-const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
-const only = new Set((process.env.BENCH_ONLY ?? 'chain,tracing,real,recovery,startup').split(','));
+const num = benchNumber;
+const settings = benchSettings();
+const only = settings.only;
 
 function durabilityModes(): Durability[] {
-  const v = process.env.BENCH_DURABILITY ?? 'both';
+  const v = settings.durability;
   if (v === 'both') return ['production', 'fast'];
   if (v === 'production' || v === 'fast') return [v];
   throw new Error(`BENCH_DURABILITY=${v}: use production, fast or both`);
@@ -55,8 +57,8 @@ async function main() {
     try {
       if (only.has('chain')) {
         const runs = num('BENCH_RUNS', 1000);
-        const c = await measureChain(env, rt, redis, db, { runs, rounds: num('BENCH_ROUNDS', 3), pacedS: num('BENCH_PACED_S', 5), rate: num('BENCH_RATE', 100), costRuns: num('BENCH_COST_RUNS', 500), pids: infra.pids, profileDir: process.env.BENCH_PROFILE,
-          peers: process.env.BENCH_PEERS === '0' ? [] : PEERS, infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir } });
+        const c = await measureChain(env, rt, redis, db, { runs, rounds: num('BENCH_ROUNDS', 3), pacedS: num('BENCH_PACED_S', 5), rate: num('BENCH_RATE', 100), costRuns: num('BENCH_COST_RUNS', 500), pids: infra.pids, profileDir: settings.profileDir,
+          peers: settings.peers ? PEERS : [], infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir } });
         const f = await measurePostgresFloor(infra.dbUrl, num('BENCH_FLOOR_CALLS', 2000));
         byDurability[mode] = { durability, runs, ...c, postgres_floor: f };
         // The first mode is the headline: its figures keep the top-level names scripts read.

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { createDatabase, freePort, ROOT, startPgServer, waitFor } from '../test/support/harness';
+import { childEnv, setScratchRoot } from './bench-config';
 
 export type Durability = 'production' | 'fast';
 
@@ -22,7 +23,7 @@ export const DURABILITY_SETTINGS: Record<Durability, { postgres: Record<string, 
 export async function startBenchInfra(durability: Durability) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rayvault-bench-'));
   chmodSync(dir, 0o755);
-  process.env.RV_TEST_ROOT = dir;
+  setScratchRoot(dir);
   const port = await freePort();
   const persist = durability === 'production' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persist, '--dir', dir], { stdio: 'ignore' });
@@ -71,7 +72,7 @@ export async function bundleForBench(file: string, dir: string): Promise<string>
 }
 
 function spawnNode(argv: string[], name: string, env: Record<string, string>): Proc {
-  const proc = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, argv, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });

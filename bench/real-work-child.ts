@@ -6,9 +6,10 @@
 import childProcess from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, createRuntime, createWorkerHost, loadConfig, loadSample, submitRun, type RunEvent } from '@rayvault/shared';
-import { createEvidenceProcessor } from '../services/evidence-worker/src';
-import { createMediaProcessors } from '../services/render-worker/src';
+import { createLogger, createRuntime, createWorkerHost, loadSample, submitRun, type RunEvent } from '@rayvault/shared';
+import { createEvidenceProcessor, evidenceFields } from '@rayvault/evidence-worker';
+import { createMediaProcessors, mediaConfigSchema } from '@rayvault/render-worker';
+import { loadBenchConfig, realWorkRuns } from './bench-config';
 
 const TOOLS = new Set(['espeak-ng', 'ffmpeg', 'ffprobe']);
 type Call = { tool: string; args: string[]; /** contents of a text file the call reads */ text?: string };
@@ -73,11 +74,12 @@ function stageTimes(events: RunEvent[]): Record<string, number> {
 }
 
 async function main() {
-  const runs = Number(process.env.BENCH_REAL_RUNS ?? 2);
-  const config = loadConfig(process.env, { useDotenv: false });
+  const runs = realWorkRuns();
+  // Every stage in one process, as `rayvault worker` runs them: both workers' variables.
+  const config = loadBenchConfig(mediaConfigSchema.extend(evidenceFields.shape));
   const rt = createRuntime(config, createLogger('bench-real', 'error'), { workerId: 'bench-real' });
-  const media = createMediaProcessors(rt);
-  const host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt), ...media }, concurrency: 1 });
+  const media = createMediaProcessors(rt, config);
+  const host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config), ...media }, concurrency: 1 });
   await host.start();
   const product = await loadSample('consistent');
   const rayvaultMs: number[] = [];

@@ -3,9 +3,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from '../test/support/harness';
+import { childEnv } from './bench-config';
 
 export async function measureRealWork(env: Record<string, string>, runs: number) {
-  const e = { ...process.env, ...env, RAYVAULT_QUEUE_PREFIX: '{bench-real}', RAYVAULT_STATE_DIR: path.join(env.RAYVAULT_STATE_DIR, 'real'), BENCH_REAL_RUNS: String(runs) };
+  const e = childEnv({ ...env, RAYVAULT_QUEUE_PREFIX: '{bench-real}', RAYVAULT_STATE_DIR: path.join(env.RAYVAULT_STATE_DIR, 'real'), BENCH_REAL_RUNS: String(runs) });
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/real-work-child.ts')], { cwd: ROOT, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -3,14 +3,16 @@
 // no-op processor. Prints "ready" when consuming.
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createLogger, createRuntime, createWorkerHost, loadConfig, nextStage, STAGES, startTelemetry, type Stage } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, nextStage, STAGES, type Stage } from '@rayvault/shared';
+import { loadBenchConfig, stageWorkerSettings, startBenchTelemetry } from './bench-config';
 
-const stage = process.env.BENCH_STAGE as Stage;
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const settings = stageWorkerSettings();
+const stage = settings.stage as Stage;
+const concurrency = settings.concurrency;
 
 async function raw() {
-  const connection = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-  const prefix = process.env.RAYVAULT_QUEUE_PREFIX!;
+  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  const prefix = settings.prefix;
   const next = nextStage(stage);
   const nextQueue = next ? new Queue(`raw-${next}`, { connection, prefix }) : null;
   const worker = new Worker(`raw-${stage}`, async (job) => {
@@ -22,8 +24,8 @@ async function raw() {
 }
 
 async function rayvault() {
-  await startTelemetry(`bench-${stage}`, process.env);
-  const config = loadConfig(process.env, { useDotenv: false });
+  await startBenchTelemetry(`bench-${stage}`);
+  const config = loadBenchConfig();
   const rt = createRuntime(config, createLogger(`bench-${stage}`, 'error'), { workerId: `bench-${stage}-${process.pid}` });
   const host = createWorkerHost(rt, { processors: { [stage]: async () => ({ output: null }) }, concurrency });
   await host.start();
@@ -31,4 +33,4 @@ async function rayvault() {
 }
 
 if (!STAGES.includes(stage)) throw new Error(`BENCH_STAGE must be one of ${STAGES.join(', ')}`);
-(process.env.BENCH_MODE === 'raw' ? raw() : rayvault()).then(() => process.stdout.write('ready\n'));
+(settings.raw ? raw() : rayvault()).then(() => process.stdout.write('ready\n'));

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, ROOT } from '../test/support/harness';
 import { percentile, rssMb } from './infra';
 import { parents } from '../test/stack/process-tree';
+import { childEnv } from './bench-config';
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
@@ -89,8 +90,8 @@ async function startOnce(env: Record<string, string>, port: number, timeoutMs = 
 export async function measureStartup() {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rayvault-start-'));
   const port = await freePort();
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), RAYVAULT_STATE_DIR: stateDir, RAYVAULT_SAMPLES: '0', RAYVAULT_API_PORT: String(port),
-    REDIS_URL: '', DATABASE_URL: '', RAYVAULT_LOG_LEVEL: 'warn' };
+  const env = childEnv({ RAYVAULT_STATE_DIR: stateDir, RAYVAULT_SAMPLES: '0', RAYVAULT_API_PORT: String(port),
+    REDIS_URL: '', DATABASE_URL: '', RAYVAULT_LOG_LEVEL: 'warn' });
   const first = await startOnce(env, port);
   const second = await startOnce(env, port, undefined, (pids, track) => measureWhileUp(env, pids, track));
   const up = second.measured as Awaited<ReturnType<typeof measureWhileUp>>;

@@ -4,7 +4,8 @@
 // DBOS checkpoints the workflow's start, each step's result and its end in
 // its system database: that is its ledger.
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import { doneMarker, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
+import { peerEnv } from './peer-config';
+import { doneMarker, PEER_STAGES, ready, serveRuns } from './peer-protocol';
 
 async function main() {
   const env = peerEnv();

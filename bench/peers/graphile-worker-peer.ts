@@ -5,7 +5,8 @@
 // the same statement as `graphile_worker.add_job` of the next stage.
 import pg from 'pg';
 import { Logger, run, type Task } from 'graphile-worker';
-import { doneMarker, LEDGER_SQL, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
+import { peerEnv } from './peer-config';
+import { doneMarker, LEDGER_SQL, PEER_STAGES, ready, serveRuns } from './peer-protocol';
 
 async function main() {
   const env = peerEnv();

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { ROOT } from '../../test/support/harness';
+import { childEnv } from '../bench-config';
 import { bundleForBench, type Proc } from '../infra';
 import type { RunReply, RunRequest } from './peer-protocol';
 
@@ -75,7 +76,7 @@ export async function startPeer(def: PeerDef, o: { pgUrl: string; redisUrl: stri
 
 function spawnPeer(file: string, env: Record<string, string>): Proc {
   // --no-deprecation: DBOS's own pg calls print a pg@9 deprecation warning, not ours to fix.
-  const proc = spawn(process.execPath, ['--no-deprecation', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['--no-deprecation', file], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });

@@ -21,16 +21,6 @@ export const LEDGER_SQL = `CREATE TABLE IF NOT EXISTS bench_runs (id text PRIMAR
 export type RunRequest = { n: number; tag: string; paced: boolean; rate: number };
 export type RunReply = { sent: Record<string, number> };
 
-/** The environment the driver gives every peer process. */
-export function peerEnv() {
-  const need = (k: string) => {
-    const v = process.env[k];
-    if (!v) throw new Error(`${k} is required (the bench's peer driver sets it)`);
-    return v;
-  };
-  return { dbUrl: need('PEER_DB_URL'), redisUrl: need('REDIS_URL'), doneKey: need('PEER_DONE_KEY'), submitter: process.env.PEER_SUBMITTER === '1' };
-}
-
 /** Records the end of a run's last stage. */
 export function doneMarker(redisUrl: string, key: string) {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -6,7 +6,8 @@
 // starts first and creates the schema and queues.
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { doneMarker, LEDGER_SQL, peerEnv, PEER_STAGES, ready, serveRuns } from './peer-protocol';
+import { peerEnv } from './peer-config';
+import { doneMarker, LEDGER_SQL, PEER_STAGES, ready, serveRuns } from './peer-protocol';
 
 const LOOPS = 5;
 const BATCH = 50;

@@ -1,19 +1,26 @@
-import { createLogger, createPool, createRuntime, isRayVaultError, loadConfig, startTelemetry, type BaseConfig, type Runtime } from '@rayvault/shared';
+import { createLogger, createPool, createRuntime, isRayVaultError, startTelemetryFromEnv, type BaseConfig, type Config, type Runtime } from '@rayvault/shared';
 import type { z } from 'zod';
+import { loadCliConfig } from './config';
 import { EXIT } from './exit-codes';
 
 export { EXIT };
 
 export class UsageError extends Error {}
 
-/** Runs `fn` with a runtime built from the same environment as the services, then closes it. */
-export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: { workerId?: string; schema?: z.ZodType<BaseConfig> } = {}): Promise<T> {
-  await startTelemetry('cli', process.env);
-  const config = loadConfig(process.env, { schema: options.schema });
-  const log = createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2);
+/**
+ * Runs `fn` with a runtime built from the same environment as the services, then closes it.
+ * `fn` also gets the config parsed with `schema`, for the verbs that need more than the base variables.
+ */
+export async function withRuntime<T, C extends BaseConfig = BaseConfig>(
+  fn: (rt: Runtime, config: Config & C) => Promise<T>,
+  options: { workerId?: string; schema?: z.ZodType<C> } = {},
+): Promise<T> {
+  await startTelemetryFromEnv('cli');
+  const { config, logLevel } = loadCliConfig(options.schema);
+  const log = createLogger('rayvault-cli', logLevel, undefined, 2);
   const rt = createRuntime(config, log, { workerId: options.workerId ?? config.RAYVAULT_WORKER_ID ?? 'cli' });
   try {
-    return await fn(rt);
+    return await fn(rt, config);
   } finally {
     await rt.releasers.close();
   }
@@ -21,8 +28,8 @@ export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>, options: {
 
 /** Runs `fn` with one Postgres connection and nothing else (no Redis): for verbs that only need the database. */
 export async function withDatabase<T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const pool = createPool(config.DATABASE_URL, createLogger('rayvault-cli', process.env.RAYVAULT_LOG_LEVEL ?? 'warn', undefined, 2), 1);
+  const { config, logLevel } = loadCliConfig();
+  const pool = createPool(config.DATABASE_URL, createLogger('rayvault-cli', logLevel, undefined, 2), 1);
   try {
     return await fn(pool);
   } finally {

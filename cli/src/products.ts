@@ -1,4 +1,5 @@
-import { loadConfig, loadProductFile, loadSample, mediaDirOf } from '@rayvault/shared';
+import { loadProductFile, loadSample, mediaDirOf } from '@rayvault/shared';
+import { loadCliConfig } from './config';
 import { UsageError } from './context';
 
 const SAMPLES = ['consistent', 'conflict'] as const;
@@ -13,7 +14,7 @@ export async function loadProduct(from: { sample?: string; file?: string }): Pro
     if (!SAMPLES.includes(from.sample as (typeof SAMPLES)[number])) throw new UsageError(`unknown sample '${from.sample}': use ${SAMPLES.join(' or ')}`);
     return loadSample(from.sample as (typeof SAMPLES)[number]);
   }
-  const config = loadConfig(process.env);
+  const { config } = loadCliConfig();
   try {
     return await loadProductFile(from.file!, { mediaDir: mediaDirOf(config), maxBytes: config.RAYVAULT_FETCH_MAX_BYTES });
   } catch (err) {

@@ -7,7 +7,8 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync }
 import os from 'node:os';
 import path from 'node:path';
 import { createWorkerHost, submitRun, type Runtime, type StageProcessor } from '@rayvault/shared';
-import { createMediaProcessors, resolveMediaOptions, type RenderOutput } from '../../services/render-worker/src';
+import { createMediaProcessors, type RenderOutput } from '../../services/render-worker/src';
+import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { json, rayvault, type CliResult } from './cli-kit';
 
@@ -37,8 +38,8 @@ beforeAll(async () => {
   t = await createTestEnv('video-index');
   rt = testRuntime(t, 'w-video-index');
   const evidence: StageProcessor = async () => ({ output: { product: { name: 'Kettle Pro', brand: 'Acme', price: 39.9, currency: 'USD' } } });
-  const options = resolveMediaOptions({ ...t.env, RAYVAULT_RENDER_SIZE: '320x180' });
-  const host = createWorkerHost(rt, { processors: { evidence, ...createMediaProcessors(rt, options) }, concurrency: 1 });
+  const config = loadMediaConfig({ ...t.env, RAYVAULT_RENDER_SIZE: '320x180' });
+  const host = createWorkerHost(rt, { processors: { evidence, ...createMediaProcessors(rt, config) }, concurrency: 1 });
   await host.start();
   const script = [{ text: 'Meet the Kettle Pro.', target_s: 2 }, { text: 'It boils fast.', target_s: 2 }, { text: 'Sources below.', target_s: 2 }];
   runId = (await submitRun(rt, { product: { name: 'Kettle Pro' }, input: { script }, actor: 'test' })).id;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forceUnlockRun, IllegalTransitionError, replaySpool, spoolDepth, stageJobId, type Runtime } from '@rayvault/shared';
 import { createScheduler } from '../../services/scheduler/src/scheduler';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier } from '../../services/notifier/src/notifier';
 import { startBotApiDouble } from '../fixtures/telegram/bot-api-double';
 import type { Update } from '../fixtures/telegram/bot-api-state';
@@ -222,9 +223,9 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
 });
 
 it('a Telegram press resent by the Bot API, and two admins pressing at once: one operator action per run', async () => {
-  const nrt = testRuntime(t, 'integrity-notifier', { TELEGRAM_ADMIN_IDS: '4242,7' });
+  const nrt = testRuntime(t, 'integrity-notifier');
   const api = await startBotApiDouble();
-  const notifier = createNotifier(nrt, { botToken: api.token, chatId: '-100777', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  const notifier = createNotifier(nrt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: '4242,7' }), { botToken: api.token, chatId: '-100777', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
   await notifier.start();
   const runs: string[] = [];
   const resent: Update[] = [];

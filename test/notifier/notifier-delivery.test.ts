@@ -5,6 +5,7 @@ import { BotApiDouble, startBotApiDouble, type DownMode } from '../fixtures/tele
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { decodeButton } from '../../services/notifier/src/callback-data';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   rt = testRuntime(t, 'notifier-delivery');
   api = await startBotApiDouble();
   // Send-only: presses are covered in notifier-press.test.ts; here polling would only add noise during outages.
-  notifier = createNotifier(rt, { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, receiveUpdates: false, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig(t.env), { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, receiveUpdates: false, retryBaseMs: 100, retryMaxMs: 400 });
   await notifier.start();
 });
 afterAll(async () => {

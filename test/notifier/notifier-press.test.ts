@@ -6,6 +6,7 @@ import type { StoredMessage, Update } from '../fixtures/telegram/bot-api-state';
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { decodeButton } from '../../services/notifier/src/callback-data';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
@@ -17,9 +18,9 @@ const STRANGER = 999;
 
 beforeAll(async () => {
   t = await createTestEnv('notifier-press');
-  rt = testRuntime(t, 'notifier-press', { TELEGRAM_ADMIN_IDS: `7, ${ADMIN}` });
+  rt = testRuntime(t, 'notifier-press');
   api = await startBotApiDouble();
-  notifier = createNotifier(rt, { botToken: api.token, chatId: '-100555', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: `7, ${ADMIN}` }), { botToken: api.token, chatId: '-100555', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
   await notifier.start();
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { createLogger, createRuntime, type Runtime } from '@rayvault/shared';
 import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
@@ -25,7 +26,7 @@ it('keeps alerts queued and warns every idleWarnMs; a configured notifier then d
   const run = await openGate(rt);
   const alert = gateAlert(run);
   await rt.alerter.raise(alert);
-  const idle = createNotifier(rt, { chatId: '-1001', apiRoot: api.apiRoot, idleWarnMs: 150 });
+  const idle = createNotifier(rt, loadNotifierConfig(t.env), { chatId: '-1001', apiRoot: api.apiRoot, idleWarnMs: 150 });
   await idle.start();
   const warnings = () => lines.filter((l) => l.level === 'warn' && /not configured/.test(l.msg));
   await waitFor('repeated warnings', () => warnings().length >= 3);
@@ -39,7 +40,7 @@ it('keeps alerts queued and warns every idleWarnMs; a configured notifier then d
   await new Promise((r) => setTimeout(r, 400));
   expect(warnings().length).toBe(count); // close stopped the reminder
 
-  const live = createNotifier(rt, { botToken: api.token, chatId: '-1001', apiRoot: api.apiRoot, receiveUpdates: false });
+  const live = createNotifier(rt, loadNotifierConfig(t.env), { botToken: api.token, chatId: '-1001', apiRoot: api.apiRoot, receiveUpdates: false });
   await live.start();
   await waitFor('delivered once configured', () => api.sent.some((m) => m.text.includes(run.id)));
   await live.close();

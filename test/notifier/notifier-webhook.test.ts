@@ -4,6 +4,7 @@ import type { Runtime } from '@rayvault/shared';
 import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-double';
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, freePort, testRuntime, waitFor, type TestEnv } from '../support/harness';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
@@ -20,7 +21,7 @@ beforeAll(async () => {
   api = await startBotApiDouble();
   const port = await freePort();
   hookUrl = `http://127.0.0.1:${port}/telegram/hook`;
-  notifier = createNotifier(rt, {
+  notifier = createNotifier(rt, loadNotifierConfig(t.env), {
     botToken: api.token, chatId: '4242', apiRoot: api.apiRoot, adminIds: new Set([String(ADMIN)]),
     webhook: { url: hookUrl, secret: SECRET, port, host: '127.0.0.1' }, retryBaseMs: 100, retryMaxMs: 400,
   });

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWorkerHost, type Runtime, type WorkerHost } from '@rayvault/shared';
 import { createApp, type OpsApp } from '../../services/ops-api/src/app';
-import type { OpsApiOptions } from '../../services/ops-api/src/config.schema';
+import { loadOpsApiConfig, type OpsApiOptions } from '../../services/ops-api/src/config.schema';
 import { createTokenStore, type Role } from '../../services/ops-api/src/auth/tokens';
 import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
@@ -19,8 +19,8 @@ export type Api = {
 export async function startApi(label: string, opts: { options?: Partial<OpsApiOptions>; env?: Record<string, string>; t?: TestEnv } = {}): Promise<Api> {
   const adminToken = `adm-${randomBytes(16).toString('hex')}`;
   const t = opts.t ?? (await createTestEnv(label));
-  const rt = testRuntime(t, 'ops-api', { RAYVAULT_ADMIN_TOKEN: adminToken, ...opts.env });
-  const app = createApp(rt, { host: '127.0.0.1', ...opts.options });
+  const rt = testRuntime(t, 'ops-api', opts.env);
+  const app = createApp(rt, loadOpsApiConfig({ ...t.env, RAYVAULT_ADMIN_TOKEN: adminToken, ...opts.env }), { host: '127.0.0.1', ...opts.options });
   const { url } = await app.start(0);
   const store = createTokenStore(rt.store.rpc);
   const tokens = {} as Record<Role, string>;

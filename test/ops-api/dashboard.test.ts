@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { browserConfigFields } from '../../services/render-worker/src/render/browser';
 import { ROOT, waitFor } from '../support/harness';
 import { startApi, type Api } from './api-support';
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
   for (const [p, ready] of [[procs[0], 'worker started'], [procs[1], 'render worker ready']] as const) {
     await waitFor(`${p.name} ready`, () => p.out().includes(`"msg":"${ready}"`) || (p.proc.exitCode !== null && Promise.reject(new Error(p.out()))), 90_000, 200);
   }
-  browser = await chromium.launch({ executablePath: api.rt.config.CHROMIUM_PATH, args: LAUNCH_ARGS });
+  browser = await chromium.launch({ executablePath: browserConfigFields.parse(api.t.env).CHROMIUM_PATH, args: LAUNCH_ARGS });
 });
 afterAll(async () => {
   await browser?.close();

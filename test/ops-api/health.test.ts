@@ -1,6 +1,7 @@
 // Health, readiness and metrics of the ops API against real Redis and Postgres.
 import { bumpCounter } from '@rayvault/shared';
 import { createApp } from '../../services/ops-api/src/app';
+import { loadOpsApiConfig } from '../../services/ops-api/src/config.schema';
 import { freePort, testRuntime } from '../support/harness';
 import { startApi, type Api } from './api-support';
 
@@ -19,8 +20,9 @@ it('/healthz answers while the process lives; /readyz is 200 with every check pa
 });
 
 it('/readyz is 503 and names Postgres when the database does not answer (the error text only with a token)', async () => {
-  const rt = testRuntime(api.t, 'ops-dead', { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken });
-  const dead = createApp(rt, { host: '127.0.0.1' });
+  const env = { ...api.t.env, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken };
+  const rt = testRuntime(api.t, 'ops-dead', env);
+  const dead = createApp(rt, loadOpsApiConfig(env), { host: '127.0.0.1' });
   const { url } = await dead.start(0);
   try {
     const anon = await fetch(`${url}/readyz`);

@@ -98,7 +98,7 @@ describe('hostile pages and an ordinary run on one evidence worker', () => {
     const config = loadConfig({ ...t.env, RAYVAULT_FETCH_ALLOW: '127.0.0.1', RAYVAULT_EVIDENCE_FETCH_TIMEOUT_MS: '5000', RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS: '2000' },
       { schema: evidenceConfigSchema, useDotenv: false });
     rt = createRuntime(config, createLogger('w-hostile', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-hostile' });
-    host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt) }, concurrency: 6 });
+    host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config) }, concurrency: 6 });
     await host.start();
   });
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { createApp } from '../../services/ops-api/src/app';
+import { loadOpsApiConfig } from '../../services/ops-api/src/config.schema';
 import { parseTrustProxy } from '../../services/ops-api/src/http/trust-proxy';
 import { createTestEnv, freePort, ROOT, testRuntime, type TestEnv } from '../support/harness';
 import { startApi, type Api } from '../ops-api/api-support';
@@ -25,7 +26,7 @@ async function login(a: Api, headers: Record<string, string> = {}) {
 describe('reaching the API from another machine by default', () => {
   it('with the default configuration the API listens on 127.0.0.1 only', async () => {
     const rt = testRuntime(t, 'ops-default-bind');
-    const app = createApp(rt);
+    const app = createApp(rt, loadOpsApiConfig(t.env));
     try {
       expect(app.options.host).toBe('127.0.0.1');
       const { address } = await app.start(0);
@@ -45,8 +46,9 @@ describe('reaching the API from another machine by default', () => {
 
 describe('reading internals from anonymous /readyz', () => {
   it('a dead database: anyone sees the status and the failing check names, not the host, port or connection error', async () => {
-    const rt = testRuntime(t, 'ops-dead-db', { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken });
-    const dead = createApp(rt, { host: '127.0.0.1' });
+    const env = { ...t.env, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken };
+    const rt = testRuntime(t, 'ops-dead-db', env);
+    const dead = createApp(rt, loadOpsApiConfig(env), { host: '127.0.0.1' });
     const { url } = await dead.start(0);
     try {
       const anon = await fetch(`${url}/readyz`);

@@ -33,7 +33,7 @@ type Started = { app: OpsApp; rt: Runtime; url: string; close: () => Promise<voi
 async function startFromEnv(env: Record<string, string>): Promise<Started> {
   const config = loadConfig({ ...t.env, HEALTH_ALLOWLIST: ALLOWLISTED, ...env }, { schema: opsApiConfigSchema, useDotenv: false });
   const rt = createRuntime(config, createLogger('ops-spoof', 'silent'), { workerId: 'ops-spoof' });
-  const app = createApp(rt);
+  const app = createApp(rt, config);
   const { url } = await app.start(0);
   return { app, rt, url, close: async () => { await app.close(); await rt.releasers.close(); } };
 }

@@ -139,7 +139,7 @@ describe('a refused source in a run', () => {
     t = await createTestEnv('ssrf');
     const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20' }, { schema: evidenceConfigSchema, useDotenv: false });
     rt = createRuntime(config, createLogger('w-ssrf', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-ssrf' });
-    host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt) } });
+    host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config) } });
     await host.start();
     internal = await listen();
   });

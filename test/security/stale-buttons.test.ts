@@ -8,6 +8,7 @@ import type { StoredMessage, Update } from '../fixtures/telegram/bot-api-state';
 import { gateAlert, openGate, SAMPLE_DIFF } from '../fixtures/telegram/gate-run';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { decodeButton, encodeButton } from '../../services/notifier/src/callback-data';
+import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
 
 let t: TestEnv;
@@ -19,9 +20,9 @@ const CHAT = '-100555';
 
 beforeAll(async () => {
   t = await createTestEnv('stale-buttons');
-  rt = testRuntime(t, 'stale-buttons', { TELEGRAM_ADMIN_IDS: String(ADMIN) });
+  rt = testRuntime(t, 'stale-buttons');
   api = await startBotApiDouble();
-  notifier = createNotifier(rt, { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: String(ADMIN) }), { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
   await notifier.start();
 });
 afterAll(async () => {

@@ -1,19 +1,21 @@
 // .env.example is the configuration reference: it must name every variable
-// that some service's schema reads, and nothing that none reads.
+// that some process's schema reads, and nothing that none reads. Each process
+// parses its environment once with its own schema; these are all of them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { baseConfigSchema, telemetryEnvSchema } from '@rayvault/shared';
-import { evidenceFields } from '../../services/evidence-worker/src/config.schema';
-import { notifierFields } from '../../services/notifier/src/config.schema';
-import { opsApiFields } from '../../services/ops-api/src/config.schema';
-import { browserConfigFields } from '../../services/render-worker/src/render/browser/browser-config.schema';
-import { mediaFields } from '../../services/render-worker/src/config.schema';
+import { telemetryEnvSchema } from '@rayvault/shared';
+import { contractConfigSchema, reportConfigSchema, workerConfigSchema } from '../../cli/src/config';
+import { evidenceConfigSchema } from '../../services/evidence-worker/src/config.schema';
+import { notifierConfigSchema } from '../../services/notifier/src/config.schema';
+import { opsApiConfigSchema } from '../../services/ops-api/src/config.schema';
+import { mediaConfigSchema } from '../../services/render-worker/src/config.schema';
 import { schedulerConfigSchema } from '../../services/scheduler/src/config.schema';
 import { ROOT } from '../support/harness';
 
-it('lists every configuration variable of every service, and only those', () => {
-  const read = [baseConfigSchema, evidenceFields, notifierFields, opsApiFields, browserConfigFields, mediaFields, schedulerConfigSchema, telemetryEnvSchema]
-    .flatMap((s) => Object.keys(s.shape));
+it('lists every configuration variable of every process, and only those', () => {
+  const schemas = [evidenceConfigSchema, notifierConfigSchema, opsApiConfigSchema, mediaConfigSchema, schedulerConfigSchema,
+    workerConfigSchema, reportConfigSchema, contractConfigSchema, telemetryEnvSchema];
+  const read = schemas.flatMap((s) => Object.keys(s.shape));
   const listed = [...readFileSync(path.join(ROOT, '.env.example'), 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
   expect([...new Set(read)].filter((v) => !listed.includes(v)).sort()).toEqual([]);
   expect(listed.filter((v) => !read.includes(v)).sort()).toEqual([]);

@@ -26,7 +26,7 @@ beforeAll(async () => {
     RAYVAULT_FETCH_ALLOW: '127.0.0.1' },
     { schema: evidenceConfigSchema, useDotenv: false });
   rt = createRuntime(config, createLogger('w-evidence', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-evidence' });
-  host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt) }, concurrency: 4 });
+  host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config) }, concurrency: 4 });
   await host.start();
   web = await startSourceServer();
 });

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createWorkerHost, runOperatorAction, submitRun, type RunDetail, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
-import { createMediaProcessors, probeMedia, resolveMediaOptions, type QcOutput, type RenderOutput } from '../../services/render-worker/src';
+import { createMediaProcessors, probeMedia, type QcOutput, type RenderOutput } from '../../services/render-worker/src';
+import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 
 // Real encodes on a shared 2-core machine: generous limits, no timing asserts.
@@ -22,8 +23,8 @@ const evidence: StageProcessor = async () => ({ output: { product: PRODUCT } });
 beforeAll(async () => {
   t = await createTestEnv('media-pipeline');
   rt = testRuntime(t, 'w-media');
-  const options = resolveMediaOptions({ ...t.env, RAYVAULT_RENDER_SIZE: '640x360' });
-  host = createWorkerHost(rt, { processors: { evidence, ...createMediaProcessors(rt, options) }, concurrency: 1 });
+  const config = loadMediaConfig({ ...t.env, RAYVAULT_RENDER_SIZE: '640x360' });
+  host = createWorkerHost(rt, { processors: { evidence, ...createMediaProcessors(rt, config) }, concurrency: 1 });
   await host.start();
 });
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { RunNotFoundError, type Runtime } from '@rayvault/shared';
 import type { Command } from 'commander';
 import { buildTimeline, checkContract, listArtifacts, resolveMediaOptions, timelineCsv, timelineInputs, type Timeline } from '@rayvault/render-worker';
+import { contractConfigSchema } from '../config';
 import { EXIT, printJson, withRuntime } from '../context';
 import { requireRunId } from './run.command';
 
@@ -27,8 +28,8 @@ export function registerMedia(program: Command): void {
   program.command('check-contract <run>').description('ffprobe every segment and check durations against their targets (exit 1 on CONTRACT FAIL)')
     .option('--json', 'print JSON')
     .action(async (id: string, o) => {
-      // Inside the runtime: .env is loaded by then, so RAYVAULT_VOICE_TOLERANCE_S from it counts.
-      const [timeline, options] = await withRuntime(async (rt) => [await timelineOf(rt, id), resolveMediaOptions()] as const);
+      const [timeline, options] = await withRuntime(async (rt, config) => [await timelineOf(rt, id), resolveMediaOptions(config)] as const,
+        { schema: contractConfigSchema });
       const contract = checkContract(timeline, options.toleranceS);
       if (!contract.pass) process.exitCode = EXIT.failed;
       if (o.json) return printJson({ run_id: id, ...contract, total_s: timeline.total_s, segments: timeline.rows });

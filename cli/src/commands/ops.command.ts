@@ -1,5 +1,6 @@
 import { intakeState, runDoctor, setIntakePaused, STAGE_QUEUES, type DoctorReport, type Runtime } from '@rayvault/shared';
 import type { Command } from 'commander';
+import { cliActor } from '../config';
 import { printJson, withRuntime } from '../context';
 
 const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
@@ -41,7 +42,7 @@ export function registerOps(program: Command): void {
     .option('--operator <name>').option('--reason <text>').option('--json', 'print JSON')
     .action(async (o) => {
       const out = await withRuntime(async (rt) => {
-        await setIntakePaused(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX, true, o.operator ?? `cli:${process.env.USER ?? 'operator'}`, o.reason);
+        await setIntakePaused(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX, true, o.operator ?? cliActor(), o.reason);
         const counts = await queueCounts(rt);
         return { intake: 'paused', remaining: Object.fromEntries(Object.entries(counts).map(([q, c]) => [q, (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0)])) };
       });

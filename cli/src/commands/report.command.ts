@@ -1,5 +1,6 @@
 import { buildRunReport, resolveRunRef, type RunReport } from '@rayvault/shared';
 import type { Command } from 'commander';
+import { reportConfigSchema } from '../config';
 import { printJson, withRuntime } from '../context';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
@@ -24,8 +25,8 @@ export function registerReport(program: Command): void {
   program.command('report <run>').description('credits, cost in USD and BRL (DZINE_CREDIT_PRICE_USD, USD_BRL), quality (segments READY) and stage timings')
     .option('--json', 'print JSON')
     .action(async (ref: string, o) => {
-      const r = await withRuntime(async (rt) => buildRunReport(rt.pool, await resolveRunRef(rt.pool, ref),
-        { creditPriceUsd: rt.config.DZINE_CREDIT_PRICE_USD, usdBrl: rt.config.USD_BRL }, rt.stateDir));
+      const r = await withRuntime(async (rt, config) => buildRunReport(rt.pool, await resolveRunRef(rt.pool, ref),
+        { creditPriceUsd: config.DZINE_CREDIT_PRICE_USD, usdBrl: config.USD_BRL }, rt.stateDir), { schema: reportConfigSchema });
       return o.json ? printJson(r) : printReport(r);
     });
 }

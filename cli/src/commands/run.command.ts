@@ -1,5 +1,6 @@
 import { OPERATOR_ACTIONS, RunNotFoundError, runOperatorAction, forceUnlockRun, type OperatorAction } from '@rayvault/shared';
 import type { Command } from 'commander';
+import { cliActor } from '../config';
 import { printJson, UsageError, withRuntime } from '../context';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -7,7 +8,7 @@ export function requireRunId(id: string | undefined): string {
   if (!id || !UUID.test(id)) throw new UsageError(`'${id ?? ''}' is not a run id (a UUID)`);
   return id;
 }
-const actor = (o: { operator?: string }) => o.operator ?? `cli:${process.env.USER ?? 'operator'}`;
+const actor = (o: { operator?: string }) => o.operator ?? cliActor();
 
 export function registerRun(program: Command): void {
   program.command('run <id>').description('one run: status, stage, worker, stages and events').option('--json', 'print JSON')

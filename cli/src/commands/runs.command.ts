@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RUN_STATUSES, submitRun, type RunStatus } from '@rayvault/shared';
 import type { Command } from 'commander';
+import { cliActor } from '../config';
 import { printJson, UsageError, withRuntime } from '../context';
 import { loadProduct } from '../products';
 
@@ -27,7 +28,7 @@ export function registerRuns(program: Command): void {
       // A product file may carry its narration script; the voice stage reads it from the run input.
       const script = (product as { script?: unknown }).script;
       if (script !== undefined) input = { script, ...input };
-      const run = await withRuntime((rt) => submitRun(rt, { product, input, actor: `cli:${process.env.USER ?? 'operator'}` }));
+      const run = await withRuntime((rt) => submitRun(rt, { product, input, actor: cliActor() }));
       if (o.json) return printJson(run);
       process.stdout.write(`run ${run.id} queued (${(product as { name?: string }).name ?? 'product'})\n`);
     });

@@ -1,7 +1,8 @@
-import { baseConfigSchema, createWorkerHost, migrate } from '@rayvault/shared';
+import { createWorkerHost, migrate } from '@rayvault/shared';
 import type { Command } from 'commander';
-import { createEvidenceProcessor, evidenceFields } from '@rayvault/evidence-worker';
-import { createMediaProcessors, mediaFields } from '@rayvault/render-worker';
+import { createEvidenceProcessor } from '@rayvault/evidence-worker';
+import { createMediaProcessors } from '@rayvault/render-worker';
+import { workerConfigSchema } from '../config';
 import { withRuntime } from '../context';
 
 /** All four stage consumers in one process, for a single-machine operator. */
@@ -9,10 +10,10 @@ export function registerWorker(program: Command): void {
   program.command('worker').description('run every stage consumer in this process (Ctrl-C stops gracefully)')
     .requiredOption('--worker-id <id>', 'stable worker id, e.g. Mac-Ray-01').option('--once', 'stop after one run settles (done, gate, panic)')
     .action(async (o) => {
-      await withRuntime(async (rt) => {
+      await withRuntime(async (rt, config) => {
         await migrate(rt.pool);
         const host = createWorkerHost(rt, {
-          processors: { evidence: createEvidenceProcessor(rt), ...createMediaProcessors(rt) }, once: !!o.once,
+          processors: { evidence: createEvidenceProcessor(rt, config), ...createMediaProcessors(rt, config) }, once: !!o.once,
         });
         await host.start();
         const stopped = new Promise<void>((resolve) => {
@@ -22,6 +23,6 @@ export function registerWorker(program: Command): void {
           if (o.once) void host.onceDone.then(stop);
         });
         await stopped;
-      }, { workerId: o.workerId, schema: baseConfigSchema.extend({ ...evidenceFields.shape, ...mediaFields.shape }) });
+      }, { workerId: o.workerId, schema: workerConfigSchema });
     });
 }

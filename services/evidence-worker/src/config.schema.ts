@@ -1,4 +1,4 @@
-import { baseConfigSchema, parseFetchAllow, type BaseConfig, type FetchAllow } from '@rayvault/shared';
+import { baseConfigSchema, loadConfig, parseFetchAllow, type Config, type FetchAllow } from '@rayvault/shared';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -6,14 +6,14 @@ const ms = (def: number, min: number) => z.coerce.number().int().min(min).defaul
 /** Variables only the evidence worker reads. */
 export const evidenceFields = z.object({
   /** Tiers whose sources must agree on critical claims, CSV of 1-5 (default "4,5"). */
-  RAYVAULT_GATING_TIERS: z.preprocess((v) => (Array.isArray(v) ? v.join(',') : v), z.string().default('4,5').transform((s, ctx) => {
+  RAYVAULT_GATING_TIERS: z.string().default('4,5').transform((s, ctx) => {
     const tiers = s.split(',').map((t) => t.trim()).filter(Boolean).map(Number);
     if (!tiers.length || tiers.some((t) => !Number.isInteger(t) || t < 1 || t > 5)) {
       ctx.addIssue({ code: 'custom', message: 'comma-separated tiers between 1 and 5, e.g. "4,5"' });
       return z.NEVER;
     }
     return [...new Set(tiers)].sort((a, b) => a - b);
-  })),
+  }),
   /** Refetches a conflict may survive before the run panics with panic_integrity_failure. */
   RAYVAULT_MAX_REFETCHES: z.coerce.number().int().min(0).default(2),
   /** One HTTP request to a source; slower answers count as a transient failure. */
@@ -33,6 +33,11 @@ export const evidenceFields = z.object({
 
 export const evidenceConfigSchema = baseConfigSchema.extend(evidenceFields.shape);
 export type EvidenceConfig = z.infer<typeof evidenceConfigSchema>;
+
+/** The evidence worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+export function loadEvidenceConfig(env: NodeJS.ProcessEnv = process.env): Config & EvidenceConfig {
+  return loadConfig(env, { schema: evidenceConfigSchema });
+}
 
 /** The evidence stage's options, every default filled. */
 export type EvidenceOptions = {
@@ -54,9 +59,8 @@ export type EvidenceOptions = {
   cacheDir: string;
 };
 
-/** Options from the config (a config parsed with the base schema gets the defaults), then `overrides`. */
-export function resolveEvidenceOptions(config: BaseConfig, cacheDir: string, overrides: Partial<EvidenceOptions> = {}): EvidenceOptions {
-  const e = evidenceFields.parse(config);
+/** Options from the parsed config, then `overrides`. */
+export function resolveEvidenceOptions(e: EvidenceConfig, cacheDir: string, overrides: Partial<EvidenceOptions> = {}): EvidenceOptions {
   return {
     gatingTiers: e.RAYVAULT_GATING_TIERS,
     maxRefetches: e.RAYVAULT_MAX_REFETCHES,
@@ -66,8 +70,8 @@ export function resolveEvidenceOptions(config: BaseConfig, cacheDir: string, ove
     breakerCooldownMs: e.RAYVAULT_EVIDENCE_BREAKER_COOLDOWN_MS,
     breakerVolume: e.RAYVAULT_EVIDENCE_BREAKER_VOLUME,
     cacheTtlMs: e.RAYVAULT_EVIDENCE_CACHE_TTL_MS,
-    maxBytes: config.RAYVAULT_FETCH_MAX_BYTES,
-    allow: parseFetchAllow(config.RAYVAULT_FETCH_ALLOW),
+    maxBytes: e.RAYVAULT_FETCH_MAX_BYTES,
+    allow: parseFetchAllow(e.RAYVAULT_FETCH_ALLOW),
     extractTimeoutMs: e.RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS,
     cacheDir,
     ...overrides,

@@ -4,7 +4,7 @@ import { InvalidInputError, PanicError, TransientError, type Runtime, type Stage
 import { factsToClaims, summarizeProduct } from './claims/claims';
 import { findConflicts, summarizeDiff } from './claims/conflicts';
 import { collectSources, type SourceResult } from './collect-sources';
-import { resolveEvidenceOptions, type EvidenceOptions } from './config.schema';
+import { resolveEvidenceOptions, type EvidenceConfig, type EvidenceOptions } from './config.schema';
 import { createBreakers } from './fetch/breakers';
 import { createContentCache } from './fetch/content-cache';
 import { createSourceReader, type SourceReader } from './fetch/source-reader';
@@ -17,8 +17,8 @@ import { parseProduct, sourceLabels } from '@rayvault/shared';
  * gate; one that survives `maxRefetches` refetches is panic_integrity_failure.
  * Options come from the config (RAYVAULT_GATING_TIERS, …), then `overrides`.
  */
-export function createEvidenceProcessor(rt: Runtime, overrides: Partial<EvidenceOptions> = {}): StageProcessor {
-  const o = resolveEvidenceOptions(rt.config, path.join(rt.stateDir, 'cache', 'evidence'), overrides);
+export function createEvidenceProcessor(rt: Runtime, config: EvidenceConfig, overrides: Partial<EvidenceOptions> = {}): StageProcessor {
+  const o = resolveEvidenceOptions(config, path.join(rt.stateDir, 'cache', 'evidence'), overrides);
   const breakers = createBreakers({ redis: rt.fastRedis, prefix: rt.config.RAYVAULT_QUEUE_PREFIX, log: rt.log, cooldownMs: o.breakerCooldownMs, volumeThreshold: o.breakerVolume });
   rt.releasers.push('evidence-breakers', () => breakers.shutdown());
   const reader = createSourceReader({

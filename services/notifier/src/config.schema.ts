@@ -1,10 +1,14 @@
-import { baseConfigSchema, type BaseConfig } from '@rayvault/shared';
+import { baseConfigSchema, loadConfig, type Config } from '@rayvault/shared';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
 
-/** Variables only the notifier reads (TELEGRAM_BOT_TOKEN, _CHAT_ID, _ADMIN_IDS, _API_ROOT are in the base schema). */
+/** Variables only the notifier reads. */
 export const notifierFields = z.object({
+  TELEGRAM_BOT_TOKEN: z.string().optional(),
+  TELEGRAM_CHAT_ID: z.string().optional(),
+  TELEGRAM_ADMIN_IDS: z.string().regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'comma-separated numeric Telegram user ids').optional(),
+  TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
   /** Public HTTPS URL Telegram posts updates to. Unset: long polling (the default). */
   TELEGRAM_WEBHOOK_URL: z.string().url().optional(),
   /** Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; required with a webhook. */
@@ -27,6 +31,11 @@ export const notifierConfigSchema = baseConfigSchema.extend(notifierFields.shape
   }
 });
 export type NotifierConfig = z.infer<typeof notifierConfigSchema>;
+
+/** The notifier process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Config & NotifierConfig {
+  return loadConfig(env, { schema: notifierConfigSchema });
+}
 
 /** The notifier's options, every default filled. */
 export type NotifierOptions = {
@@ -51,17 +60,16 @@ export function parseAdminIds(csv: string | undefined): Set<string> {
   return new Set((csv ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 }
 
-/** Options from the config (any missing notifier variable takes its default), then `overrides`. */
-export function resolveNotifierOptions(config: BaseConfig, overrides: Partial<NotifierOptions> = {}): NotifierOptions {
-  const n = notifierFields.parse(config);
+/** Options from the parsed config, then `overrides`. */
+export function resolveNotifierOptions(n: NotifierConfig, overrides: Partial<NotifierOptions> = {}): NotifierOptions {
   const webhook = n.TELEGRAM_WEBHOOK_URL && n.TELEGRAM_WEBHOOK_SECRET
     ? { url: n.TELEGRAM_WEBHOOK_URL, secret: n.TELEGRAM_WEBHOOK_SECRET, port: n.TELEGRAM_WEBHOOK_PORT, host: n.TELEGRAM_WEBHOOK_HOST }
     : undefined;
   return {
-    botToken: config.TELEGRAM_BOT_TOKEN,
-    chatId: config.TELEGRAM_CHAT_ID,
-    adminIds: parseAdminIds(config.TELEGRAM_ADMIN_IDS),
-    apiRoot: config.TELEGRAM_API_ROOT,
+    botToken: n.TELEGRAM_BOT_TOKEN,
+    chatId: n.TELEGRAM_CHAT_ID,
+    adminIds: parseAdminIds(n.TELEGRAM_ADMIN_IDS),
+    apiRoot: n.TELEGRAM_API_ROOT,
     webhook,
     receiveUpdates: true,
     retryBaseMs: n.NOTIFIER_RETRY_BASE_MS,

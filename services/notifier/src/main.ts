@@ -1,14 +1,14 @@
-import { createLogger, createRuntime, loadConfig, startTelemetry, touchHealthFile } from '@rayvault/shared';
-import { notifierConfigSchema, resolveNotifierOptions } from './config.schema';
+import { createLogger, createRuntime, startTelemetryFromEnv, touchHealthFile } from '@rayvault/shared';
+import { loadNotifierConfig } from './config.schema';
 import { createNotifier } from './notifier';
 
 async function main() {
-  await startTelemetry('notifier', process.env);
-  const config = loadConfig(process.env, { schema: notifierConfigSchema });
+  await startTelemetryFromEnv('notifier');
+  const config = loadNotifierConfig();
   const log = createLogger('notifier', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'notifier' });
   rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
-  const notifier = createNotifier(rt, resolveNotifierOptions(config));
+  const notifier = createNotifier(rt, config);
   rt.releasers.push('notifier', () => notifier.close());
   await notifier.start();
   // Alive for the container health check while Redis (its alert queue) answers.

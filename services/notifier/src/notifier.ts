@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { Telegraf } from 'telegraf';
 import { createAlertProcessor } from './alert-delivery.processor';
 import { createPressHandler } from './button-press.handler';
-import { resolveNotifierOptions, type NotifierOptions } from './config.schema';
+import { resolveNotifierOptions, type NotifierConfig, type NotifierOptions } from './config.schema';
 import { createMessageMap } from './message-map';
 import { createUpdateReceiver } from './update-receiver';
 
@@ -17,9 +17,9 @@ export type Notifier = {
   webhookPort(): number;
 };
 
-/** Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. */
-export function createNotifier(rt: Runtime, overrides: Partial<NotifierOptions> = {}): Notifier {
-  const options = resolveNotifierOptions(rt.config, overrides);
+/** Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. Options from `config`, then `overrides`. */
+export function createNotifier(rt: Runtime, config: NotifierConfig, overrides: Partial<NotifierOptions> = {}): Notifier {
+  const options = resolveNotifierOptions(config, overrides);
   const log = rt.log.child({ component: 'notifier' });
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
   let worker: Worker | undefined;

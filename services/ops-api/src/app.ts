@@ -11,7 +11,7 @@ import { createAuth, principalOf } from './auth/authenticate';
 import { createSessions } from './auth/sessions';
 import { createTokenResolver, createTokenStore } from './auth/tokens';
 import { bullBoardRoutes } from './bull-board';
-import { resolveOpsApiOptions, type OpsApiOptions } from './config.schema';
+import { resolveOpsApiOptions, type OpsApiConfig, type OpsApiOptions } from './config.schema';
 import { dashboardRoutes } from './dashboard-api/dashboard.routes';
 import { createRunFeed } from './dashboard-api/run-feed';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes';
@@ -43,8 +43,8 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
  * actions, dead letters, tokens, metrics, Bull Board and the dashboard.
  * `start()` listens (port 0 picks a free one); `close()` stops it.
  */
-export function createApp(rt: Runtime, overrides: Partial<OpsApiOptions> = {}) {
-  const o = resolveOpsApiOptions(rt.config, overrides);
+export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<OpsApiOptions> = {}) {
+  const o = resolveOpsApiOptions(config, overrides);
   const rpc = rt.store.rpc;
   const resolve = createTokenResolver(rpc, o.adminToken);
   const sessions = createSessions(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, o.sessionTtlMs);

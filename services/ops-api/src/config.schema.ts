@@ -1,11 +1,15 @@
-import { baseConfigSchema, type BaseConfig } from '@rayvault/shared';
+import { baseConfigSchema, loadConfig, pricingFields, type Config } from '@rayvault/shared';
 import { z } from 'zod';
 import { parseTrustProxy, trustProxyProblem, type TrustProxy } from './http/trust-proxy';
 
 const perMinute = (def: number) => z.coerce.number().int().min(1).default(def);
 
-/** Variables only the ops API reads (RAYVAULT_API_PORT, RAYVAULT_ADMIN_TOKEN and HEALTH_ALLOWLIST are in the base schema). */
+/** Variables only the ops API reads (and the report's prices, pricingFields, for the run detail). */
 export const opsApiFields = z.object({
+  RAYVAULT_API_PORT: z.coerce.number().int().min(1).default(8080).pipe(z.number().max(65535)),
+  RAYVAULT_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  HEALTH_ALLOWLIST: z.string().optional(),
+  OPS_ADMIN_EMAILS: z.string().optional(),
   /** Interface the API listens on: loopback unless set (compose sets 0.0.0.0 inside the container). */
   OPS_BIND_HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest JSON body accepted (bytes or "64kb"); bigger bodies get 413. */
@@ -25,8 +29,13 @@ export const opsApiFields = z.object({
   OPS_BULL_BOARD_WRITE: z.enum(['0', '1'], { error: 'use 1 to let admins change jobs in Bull Board, 0 (default) for read-only' }).default('0'),
 });
 
-export const opsApiConfigSchema = baseConfigSchema.extend(opsApiFields.shape);
+export const opsApiConfigSchema = baseConfigSchema.extend({ ...opsApiFields.shape, ...pricingFields.shape });
 export type OpsApiConfig = z.infer<typeof opsApiConfigSchema>;
+
+/** The ops API process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+export function loadOpsApiConfig(env: NodeJS.ProcessEnv = process.env): Config & OpsApiConfig {
+  return loadConfig(env, { schema: opsApiConfigSchema });
+}
 
 /** The ops API's options, every default filled. */
 export type OpsApiOptions = {
@@ -47,11 +56,10 @@ export type OpsApiOptions = {
   usdBrl: number;
 };
 
-/** Options from the config (any missing ops variable takes its default), then `overrides`. */
-export function resolveOpsApiOptions(config: BaseConfig, overrides: Partial<OpsApiOptions> = {}): OpsApiOptions {
-  const o = opsApiFields.parse(config);
+/** Options from the parsed config, then `overrides`. */
+export function resolveOpsApiOptions(o: OpsApiConfig, overrides: Partial<OpsApiOptions> = {}): OpsApiOptions {
   return {
-    port: config.RAYVAULT_API_PORT,
+    port: o.RAYVAULT_API_PORT,
     host: o.OPS_BIND_HOST,
     jsonLimit: o.OPS_JSON_LIMIT,
     rateLimitPerMin: o.OPS_RATE_LIMIT_PER_MIN,
@@ -59,10 +67,10 @@ export function resolveOpsApiOptions(config: BaseConfig, overrides: Partial<OpsA
     sessionTtlMs: o.OPS_SESSION_TTL_MS,
     trustProxy: parseTrustProxy(o.OPS_TRUST_PROXY),
     bullBoardWrite: o.OPS_BULL_BOARD_WRITE === '1',
-    adminToken: config.RAYVAULT_ADMIN_TOKEN,
-    healthAllowlist: config.HEALTH_ALLOWLIST,
-    creditPriceUsd: config.DZINE_CREDIT_PRICE_USD,
-    usdBrl: config.USD_BRL,
+    adminToken: o.RAYVAULT_ADMIN_TOKEN,
+    healthAllowlist: o.HEALTH_ALLOWLIST,
+    creditPriceUsd: o.DZINE_CREDIT_PRICE_USD,
+    usdBrl: o.USD_BRL,
     ...overrides,
   };
 }

@@ -1,15 +1,15 @@
-import { createLogger, createRuntime, loadConfig, startTelemetry, migrate, touchHealthFile } from '@rayvault/shared';
+import { createLogger, createRuntime, startTelemetryFromEnv, migrate, touchHealthFile } from '@rayvault/shared';
 import { createApp } from './app';
-import { opsApiConfigSchema } from './config.schema';
+import { loadOpsApiConfig } from './config.schema';
 
 async function main() {
-  await startTelemetry('ops-api', process.env);
-  const config = loadConfig(process.env, { schema: opsApiConfigSchema });
+  await startTelemetryFromEnv('ops-api');
+  const config = loadOpsApiConfig();
   const log = createLogger('ops-api', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'ops-api' });
   rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
   await migrate(rt.pool, (name) => log.info({ migration: name }, 'migration applied'));
-  const api = createApp(rt);
+  const api = createApp(rt, config);
   const { url } = await api.start();
   rt.releasers.push('http', () => api.close());
   touchHealthFile(config.RAYVAULT_HEALTH_FILE);

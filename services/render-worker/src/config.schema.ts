@@ -1,5 +1,6 @@
-import { baseConfigSchema, ConfigError } from '@rayvault/shared';
+import { baseConfigSchema, loadConfig, type Config } from '@rayvault/shared';
 import { z } from 'zod';
+import { browserConfigFields } from './render/browser/browser-config.schema';
 
 /** Variables only the render worker reads (voice, render and qc stages). */
 export const mediaFields = z.object({
@@ -17,8 +18,14 @@ export const mediaFields = z.object({
   RAYVAULT_RENDER_SIZE: z.string().regex(/^\d{2,4}x\d{2,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720').default('1280x720'),
 });
 
-export const mediaConfigSchema = baseConfigSchema.extend(mediaFields.shape);
+/** The render worker's whole configuration: the media stages' variables and the browser provider's. */
+export const mediaConfigSchema = baseConfigSchema.extend({ ...mediaFields.shape, ...browserConfigFields.shape });
 export type MediaConfig = z.infer<typeof mediaConfigSchema>;
+
+/** The render worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+export function loadMediaConfig(env: NodeJS.ProcessEnv = process.env): Config & MediaConfig {
+  return loadConfig(env, { schema: mediaConfigSchema });
+}
 
 /** The media stages' options, every default filled. */
 export type MediaOptions = {
@@ -31,19 +38,8 @@ export type MediaOptions = {
   height: number;
 };
 
-/**
- * Options from the environment. The CLI `worker` verb loads only the base schema (which
- * drops these variables), so the process environment — .env included — is read here, once
- * at start, and every bad variable is reported together.
- */
-export function resolveMediaOptions(env: Record<string, unknown> = process.env, overrides: Partial<MediaOptions> = {}): MediaOptions {
-  const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in mediaFields.shape && v !== '' && v !== undefined));
-  const parsed = mediaFields.safeParse(given);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid render-worker configuration:\n${lines.join('\n')}`);
-  }
-  const c = parsed.data;
+/** Options from the parsed config, then `overrides`. */
+export function resolveMediaOptions(c: z.infer<typeof mediaFields>, overrides: Partial<MediaOptions> = {}): MediaOptions {
   const [width, height] = c.RAYVAULT_RENDER_SIZE.split('x').map(Number) as [number, number];
   return {
     toleranceS: c.RAYVAULT_VOICE_TOLERANCE_S, maxTries: c.RAYVAULT_VOICE_MAX_TRIES, rate: c.RAYVAULT_VOICE_RATE, voice: c.RAYVAULT_VOICE_NAME,

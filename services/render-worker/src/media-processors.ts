@@ -1,5 +1,5 @@
 import { mediaDirOf, parseFetchAllow, type Runtime, type StageProcessor } from '@rayvault/shared';
-import { resolveMediaOptions, type MediaOptions } from './config.schema';
+import { resolveMediaOptions, type MediaConfig, type MediaOptions } from './config.schema';
 import { createQcProcessor } from './qc/qc.processor';
 import { createRenderProcessor } from './render/render.processor';
 import { createRenderProvider } from './render/select-provider';
@@ -8,9 +8,10 @@ import { createVoiceProcessor } from './voice/voice.processor';
 /** An image is cosmetic: a host slower than this gets a title card instead of holding the render up. */
 const IMAGE_FETCH_TIMEOUT_MS = 15_000;
 
-/** The voice, render and qc consumers of one worker; the render provider is closed with the runtime. */
-export function createMediaProcessors(rt: Runtime, options: MediaOptions = resolveMediaOptions()): { voice: StageProcessor; render: StageProcessor; qc: StageProcessor } {
-  const provider = createRenderProvider(options, rt.config, rt.log);
+/** The voice, render and qc consumers of one worker (options from `config`, then `overrides`); the render provider is closed with the runtime. */
+export function createMediaProcessors(rt: Runtime, config: MediaConfig, overrides: Partial<MediaOptions> = {}): { voice: StageProcessor; render: StageProcessor; qc: StageProcessor } {
+  const options = resolveMediaOptions(config, overrides);
+  const provider = createRenderProvider(options, config, rt.log);
   rt.releasers.push(`render-provider-${provider.name}`, () => provider.close?.());
   return {
     voice: createVoiceProcessor({ stateDir: rt.stateDir, options }),

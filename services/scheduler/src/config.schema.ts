@@ -1,4 +1,4 @@
-import { baseConfigSchema } from '@rayvault/shared';
+import { baseConfigSchema, loadConfig, type Config } from '@rayvault/shared';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -17,3 +17,8 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
   RAYVAULT_RETENTION_EVERY_MS: ms(6 * 3600_000, 200),
 });
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+/** The scheduler process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+export function loadSchedulerConfig(env: NodeJS.ProcessEnv = process.env): Config & SchedulerConfig {
+  return loadConfig(env, { schema: schedulerConfigSchema });
+}

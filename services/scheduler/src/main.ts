@@ -1,11 +1,11 @@
-import { createLogger, createRuntime, loadConfig, startTelemetry, migrate } from '@rayvault/shared';
-import { schedulerConfigSchema } from './config.schema';
+import { createLogger, createRuntime, startTelemetryFromEnv, migrate } from '@rayvault/shared';
+import { loadSchedulerConfig } from './config.schema';
 import { createCronJobs } from './cron-jobs';
 import { createScheduler } from './scheduler';
 
 async function main() {
-  await startTelemetry('scheduler', process.env);
-  const config = loadConfig(process.env, { schema: schedulerConfigSchema });
+  await startTelemetryFromEnv('scheduler');
+  const config = loadSchedulerConfig();
   const log = createLogger('scheduler', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'scheduler' });
   rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);

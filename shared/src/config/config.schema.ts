@@ -3,7 +3,10 @@ import { parseFetchAllow } from '../net/address-policy';
 
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 
-/** Every variable any service reads. Services may `.extend()` it. Defaults suit one machine. */
+/**
+ * What every process reads: connections, the run lifecycle, fetching, logging. Each service's
+ * config module `.extend()`s it with its own variables. Defaults suit one machine.
+ */
 export const baseConfigSchema = z.object({
   /** Redis for queues, leases and heartbeats. */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -16,8 +19,6 @@ export const baseConfigSchema = z.object({
   RAYVAULT_WORKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only').optional(),
   /** Queue key prefix; the braces are a Redis Cluster hash tag. */
   RAYVAULT_QUEUE_PREFIX: z.string().min(1).default('{rayvault}'),
-  RAYVAULT_API_PORT: int(8080).pipe(z.number().max(65535)),
-  RAYVAULT_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   /** Run-lock lease; a dead worker's run is taken over after about this long. */
   RAYVAULT_LEASE_MS: int(15000, 500),
   /** Heartbeat period; defaults to a third of the lease. */
@@ -34,16 +35,6 @@ export const baseConfigSchema = z.object({
   /** When set, touched after every good heartbeat / scheduler pass (container health checks). */
   RAYVAULT_HEALTH_FILE: z.string().optional(),
   RAYVAULT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEALTH_ALLOWLIST: z.string().optional(),
-  OPS_ADMIN_EMAILS: z.string().optional(),
-  TELEGRAM_BOT_TOKEN: z.string().optional(),
-  TELEGRAM_CHAT_ID: z.string().optional(),
-  TELEGRAM_ADMIN_IDS: z.string().regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'comma-separated numeric Telegram user ids').optional(),
-  TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
-  /** US dollars per render-studio (Dzine) credit; `rayvault report` prices the credits ledger with it. */
-  DZINE_CREDIT_PRICE_USD: z.coerce.number().min(0).default(1.5),
-  /** Brazilian reais per US dollar (a fixed rate) for the BRL column of `rayvault report`. */
-  USD_BRL: z.coerce.number().positive().default(5),
   /** Private destinations (hosts, host:port pairs, IPs or CIDRs, comma-separated) fetched URLs may reach; none by default. */
   RAYVAULT_FETCH_ALLOW: z.string().optional().superRefine((v, ctx) => {
     try {
@@ -59,8 +50,27 @@ export const baseConfigSchema = z.object({
    * realpath at submission and again at render). Unset: `<RAYVAULT_STATE_DIR>/media`.
    */
   RAYVAULT_MEDIA_DIR: z.string().min(1).optional(),
-  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   RAYVAULT_SAMPLES: z.enum(['0', '1']).default('1'),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/**
+ * The cost report's prices. Only what prices the credits ledger reads them: the ops API's
+ * run detail and `rayvault report` extend their schemas with these fields.
+ */
+export const pricingFields = z.object({
+  /** US dollars per render-studio (Dzine) credit. */
+  DZINE_CREDIT_PRICE_USD: z.coerce.number().min(0).default(1.5),
+  /** Brazilian reais per US dollar (a fixed rate) for the BRL column. */
+  USD_BRL: z.coerce.number().positive().default(5),
+});
+export type PricingConfig = z.infer<typeof pricingFields>;
+
+/**
+ * Set by `npm start`'s supervisor for the services it starts, never by an operator (so not in
+ * .env.example): a service whose supervisor is gone stops gracefully.
+ */
+export const supervisorFields = z.object({
+  RAYVAULT_SUPERVISOR_PID: z.coerce.number().int().positive().optional(),
+});

@@ -1,6 +1,6 @@
-import type { BaseConfig, Logger } from '@rayvault/shared';
+import type { Logger } from '@rayvault/shared';
 import type { MediaOptions } from '../config.schema';
-import { createBrowserProvider } from './browser';
+import { createBrowserProvider, type BrowserConfig } from './browser';
 import { createLocalProvider } from './local-provider';
 import type { RenderProvider } from './provider';
 
@@ -9,7 +9,7 @@ import type { RenderProvider } from './provider';
  * configuration stops the worker with its message; the browser provider
  * launches Chromium only on its first render.
  */
-export function createRenderProvider(options: MediaOptions, config: BaseConfig, log: Logger): RenderProvider {
+export function createRenderProvider(options: MediaOptions, config: BrowserConfig, log: Logger): RenderProvider {
   switch (options.provider) {
     case 'local':
       return createLocalProvider({ width: options.width, height: options.height });

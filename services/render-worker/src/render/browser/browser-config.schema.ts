@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { baseConfigSchema, ConfigError, createLogger, type BaseConfig, type Logger } from '@rayvault/shared';
+import { baseConfigSchema, ConfigError, createLogger, type Logger } from '@rayvault/shared';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -7,8 +7,10 @@ const ms = (def: number, min: number) => z.coerce.number().int().min(min).defaul
 /** The step file for the local studio double (test/fixtures/studio); Dzine needs its own. */
 export const DEFAULT_STEP_FILE = path.join(__dirname, 'steps', 'studio-double.steps.yaml');
 
-/** Variables only the browser render provider reads (CHROMIUM_PATH is in the base schema). */
+/** Variables only the browser render provider reads. */
 export const browserConfigFields = z.object({
+  /** The system Chromium (never a downloaded browser). */
+  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   /** Base URL of the web render studio the step file drives; `open` paths are resolved against it. */
   RAYVAULT_STUDIO_URL: z.string().url().optional(),
   /** Declarative steps (YAML or JSON) for that studio: selectors, waits, download, credits. */
@@ -39,34 +41,24 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * Options from `config`, then `env` for any browser variable the config lacks (the CLI's
- * `worker` verb parses only the base schema, which drops them), then `overrides`.
- * Every bad variable is reported together.
+ * Options from the parsed config (the render worker's schema includes the browser
+ * variables), then `overrides`. The studio's address is needed only by this provider,
+ * so its absence is reported here, when the provider is chosen.
  */
 export function resolveBrowserOptions(
-  config: BaseConfig & Partial<BrowserConfig>,
+  config: BrowserConfig,
   overrides: Partial<BrowserOptions> = {},
-  env: Record<string, unknown> = process.env,
 ): BrowserOptions {
-  const given = Object.fromEntries(Object.keys(browserConfigFields.shape)
-    .map((k) => [k, (config as Record<string, unknown>)[k] ?? env[k]])
-    .filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = browserConfigFields.safeParse(given);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid browser render provider configuration:\n${lines.join('\n')}`);
-  }
-  const b = parsed.data;
-  const studioUrl = overrides.studioUrl ?? b.RAYVAULT_STUDIO_URL;
+  const studioUrl = overrides.studioUrl ?? config.RAYVAULT_STUDIO_URL;
   if (!studioUrl) {
     throw new ConfigError('RAYVAULT_STUDIO_URL is not set: the browser render provider needs the render studio\'s address (or use the local ffmpeg provider)');
   }
   return {
     chromiumPath: config.CHROMIUM_PATH,
     studioUrl,
-    stepFile: b.RAYVAULT_STUDIO_STEPS,
-    watchdogMs: b.RAYVAULT_BROWSER_WATCHDOG_MS,
-    frozenMs: b.RAYVAULT_BROWSER_FROZEN_MS,
+    stepFile: config.RAYVAULT_STUDIO_STEPS,
+    watchdogMs: config.RAYVAULT_BROWSER_WATCHDOG_MS,
+    frozenMs: config.RAYVAULT_BROWSER_FROZEN_MS,
     log: overrides.log ?? createLogger('render-worker', config.RAYVAULT_LOG_LEVEL),
     ...overrides,
   };

@@ -4,7 +4,6 @@
 // of every export before it is handed back.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { BaseConfig } from '@rayvault/shared';
 import type { BrowserContext } from 'playwright-core';
 import type { RenderProvider, RenderRequest, RenderResult } from '../provider';
 import { resolveBrowserOptions, type BrowserConfig, type BrowserOptions } from './browser-config.schema';
@@ -40,11 +39,8 @@ async function closedInTime(context: BrowserContext): Promise<boolean> {
   }
 }
 
-/**
- * The browser render provider. `config` is the service config (CHROMIUM_PATH, log level, and the
- * browser variables when its schema has them; otherwise they are read from the environment).
- */
-export function createBrowserProvider(config: BaseConfig & Partial<BrowserConfig>, overrides: Partial<BrowserOptions> = {}): RenderProvider {
+/** The browser render provider. `config` is the render worker's parsed config (CHROMIUM_PATH, the studio, log level). */
+export function createBrowserProvider(config: BrowserConfig, overrides: Partial<BrowserOptions> = {}): RenderProvider {
   const opts = resolveBrowserOptions(config, overrides);
   const browsers = createBrowserSession(opts.chromiumPath, opts.log);
   let steps: Promise<StepFile> | undefined;

@@ -18,6 +18,7 @@ import { createPgRpc } from './store/pg-rpc';
 import { createSupabaseRpc } from './store/supabase-rpc';
 import { shutdownTelemetry } from './telemetry/start-telemetry';
 import { createStore, type Store } from './store/store';
+import { stateLayout } from './housekeeping/state-layout';
 
 /** Everything a service needs, built once at start; `releasers.close()` frees it in reverse order. */
 export type Runtime = {
@@ -62,7 +63,7 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   const alerter = createAlerter(redis, prefix, log);
   releasers.push('alerts', () => alerter.close());
 
-  const spoolDir = path.join(stateDir, 'spool');
+  const spoolDir = stateLayout(stateDir).spool;
   const spool = createSpool(spoolDir, workerId, log, () => void bumpCounter(fastRedis, prefix, 'spool_appends'));
   releasers.push('spool', () => spool.rotate());
 
@@ -72,6 +73,6 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
     store: createStore(countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
       fastRedis, prefix, log)),
     locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
-    checkpoints: createCheckpointFiles(path.join(stateDir, 'checkpoints')),
+    checkpoints: createCheckpointFiles(stateLayout(stateDir).checkpoints),
   };
 }

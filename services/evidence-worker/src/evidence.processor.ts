@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { InvalidInputError, PanicError, TransientError, type Runtime, type StageContext, type StageOutcome, type StageProcessor } from '@rayvault/shared';
 import { factsToClaims, summarizeProduct } from './claims/claims';
 import { findConflicts, summarizeDiff } from './claims/conflicts';
@@ -9,7 +8,7 @@ import { createBreakers } from './fetch/breakers';
 import { createContentCache } from './fetch/content-cache';
 import { createSourceReader, type SourceReader } from './fetch/source-reader';
 import { createExtractPool, type ExtractPool } from './extract/extract-pool';
-import { parseProduct, sourceLabels } from '@rayvault/shared';
+import { parseProduct, sourceLabels, stateLayout } from '@rayvault/shared';
 
 /**
  * The evidence stage: read every source, extract and store claims, and
@@ -18,7 +17,7 @@ import { parseProduct, sourceLabels } from '@rayvault/shared';
  * Options come from the config (RAYVAULT_GATING_TIERS, …), then `overrides`.
  */
 export function createEvidenceProcessor(rt: Runtime, config: EvidenceConfig, overrides: Partial<EvidenceOptions> = {}): StageProcessor {
-  const o = resolveEvidenceOptions(config, path.join(rt.stateDir, 'cache', 'evidence'), overrides);
+  const o = resolveEvidenceOptions(config, stateLayout(rt.stateDir).evidenceCache, overrides);
   const breakers = createBreakers({ redis: rt.fastRedis, prefix: rt.config.RAYVAULT_QUEUE_PREFIX, log: rt.log, cooldownMs: o.breakerCooldownMs, volumeThreshold: o.breakerVolume });
   rt.releasers.push('evidence-breakers', () => breakers.shutdown());
   const reader = createSourceReader({

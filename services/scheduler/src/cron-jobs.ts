@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
-import { dedupeKeys, IntakePausedError, loadProductFile, loadSample, runDoctor, submitRun, TERMINAL_STATUSES, type Runtime } from '@rayvault/shared';
+import { dedupeKeys, IntakePausedError, loadProductFile, loadSample, runDoctor, stateLayout, submitRun, TERMINAL_STATUSES, type Runtime } from '@rayvault/shared';
 import type { SchedulerConfig } from './config.schema';
 import { readScheduleFile, type ScheduleEntry } from './schedule-file';
 
@@ -57,11 +57,11 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     const cutoff = Date.now() - config.RAYVAULT_RETENTION_MS;
     let removed = 0;
     const old = (dir: string) => { try { return readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => statSync(f).mtimeMs < cutoff); } catch { return []; } };
-    for (const file of old(path.join(rt.stateDir, 'checkpoints'))) {
+    for (const file of old(stateLayout(rt.stateDir).checkpoints)) {
       const run = await rt.store.getRun(path.basename(file, '.json')).catch(() => null);
       if (!run || TERMINAL_STATUSES.includes(run.status)) { rmSync(file, { force: true }); removed++; }
     }
-    for (const file of old(path.join(rt.stateDir, 'staging'))) { rmSync(file, { recursive: true, force: true }); removed++; }
+    for (const file of old(stateLayout(rt.stateDir).staging)) { rmSync(file, { recursive: true, force: true }); removed++; }
     return removed;
   }
 

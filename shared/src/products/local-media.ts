@@ -5,13 +5,14 @@
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors/errors';
+import { stateLayout } from '../housekeeping/state-layout';
 
 /** An image given as an http(s) URL (fetched through the guard); anything else is a local path. */
 export const isHttpUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 
 /** RAYVAULT_MEDIA_DIR, else `<RAYVAULT_STATE_DIR>/media`, absolute. */
 export function mediaDirOf(config: { RAYVAULT_MEDIA_DIR?: string; RAYVAULT_STATE_DIR: string }): string {
-  return path.resolve(config.RAYVAULT_MEDIA_DIR ?? path.join(config.RAYVAULT_STATE_DIR, 'media'));
+  return path.resolve(config.RAYVAULT_MEDIA_DIR ?? stateLayout(config.RAYVAULT_STATE_DIR).media);
 }
 
 export type MediaLimits = { mediaDir: string; maxBytes: number };

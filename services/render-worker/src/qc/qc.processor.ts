@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PanicError, type Alerter, type Rpc, type StageProcessor } from '@rayvault/shared';
+import { PanicError, stateLayout, type Alerter, type Rpc, type StageProcessor } from '@rayvault/shared';
 import { listArtifacts } from '../artifacts';
 import { buildTimeline, checkContract, timelineCsv, timelineInputs, type ContractResult, type Timeline } from './timeline';
 
@@ -11,7 +11,7 @@ export type QcDeps = { rpc: Rpc; alerter: Alerter; stateDir: string; toleranceS:
 
 /** `state/timelines/<run>.csv`, the editor's import; written whether the contract passes or not. */
 export function writeTimelineCsv(stateDir: string, runId: string, timeline: Timeline): string {
-  const dir = path.join(stateDir, 'timelines');
+  const dir = stateLayout(stateDir).timelines;
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${runId}.csv`);
   writeFileSync(`${file}.tmp`, timelineCsv(timeline));

@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { InvalidInputError, type Rpc, type StageProcessor } from '@rayvault/shared';
+import { InvalidInputError, stateLayout, type Rpc, type StageProcessor } from '@rayvault/shared';
 import { listArtifactsIfReachable } from '../artifacts';
 import type { VoiceOutput } from '../voice/voice.processor';
 import { segmentStep } from '../voice/voice.processor';
@@ -20,8 +19,7 @@ export type RenderDeps = { rpc: Rpc; stateDir: string; provider: RenderProvider;
  * are found in the video index by the hash of their inputs.
  */
 export function createRenderProcessor(deps: RenderDeps): StageProcessor {
-  const finalDir = path.join(deps.stateDir, 'final');
-  const stagingRoot = path.join(deps.stateDir, 'staging', 'render');
+  const { final: finalDir, renderStaging: stagingRoot } = stateLayout(deps.stateDir);
   return async (ctx) => {
     const voice = ctx.run.output.voice as VoiceOutput | undefined;
     if (!voice?.segments?.length) throw new InvalidInputError(`run ${ctx.run.id} has no voice output to render: resume it from the voice stage`);

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import type { StageProcessor } from '@rayvault/shared';
+import { stateLayout, type StageProcessor } from '@rayvault/shared';
 import type { MediaOptions } from '../config.schema';
 import { sha256Text } from '../media/file-hash';
 import { fitSegment, type VoiceSegment } from './fit-segment';
@@ -19,7 +18,7 @@ const voiceStep = (n: number, seg: ScriptSegment) => `${segmentStep(n)}-${sha256
  * fixed after panic_voice_contract_drift is the one narrated.
  */
 export function createVoiceProcessor(deps: { stateDir: string; options: MediaOptions }): StageProcessor {
-  const cacheDir = path.join(deps.stateDir, 'cache', 'voice');
+  const cacheDir = stateLayout(deps.stateDir).voiceCache;
   const { options } = deps;
   return async (ctx) => {
     const script = scriptForRun(ctx.run, options.rate);

@@ -14,6 +14,8 @@ export * from './db/migrate';
 export * from './queues/queues';
 export * from './store/types';
 export * from './store/store';
+export * from './store/operations.schema';
+export * from './store/operations-store';
 export * from './store/pg-rpc';
 export * from './store/supabase-rpc';
 export * from './spool/spool';

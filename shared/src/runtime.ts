@@ -19,6 +19,7 @@ import { createSupabaseRpc } from './store/supabase-rpc';
 import { shutdownTelemetry } from './telemetry/start-telemetry';
 import { createStore, type Store } from './store/store';
 import { stateLayout } from './housekeeping/state-layout';
+import { createOperationsStore, type OperationsStore } from './store/operations-store';
 
 /** Everything a service needs, built once at start; `releasers.close()` frees it in reverse order. */
 export type Runtime = {
@@ -29,6 +30,8 @@ export type Runtime = {
   fastRedis: Redis;
   pool: pg.Pool;
   store: Store;
+  /** Tokens, the ops audit and the ops reads, over the same adapter as `store`. */
+  operations: OperationsStore;
   queues: StageQueues;
   alerter: Alerter;
   locks: RunLocks;
@@ -67,11 +70,13 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   const spool = createSpool(spoolDir, workerId, log, () => void bumpCounter(fastRedis, prefix, 'spool_appends'));
   releasers.push('spool', () => spool.rotate());
 
+  // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
+  const rpc = countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
+    fastRedis, prefix, log);
   return {
     config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter, stageDurations,
-    // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
-    store: createStore(countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
-      fastRedis, prefix, log)),
+    store: createStore(rpc),
+    operations: createOperationsStore(rpc),
     locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
     checkpoints: createCheckpointFiles(stateLayout(stateDir).checkpoints),
   };

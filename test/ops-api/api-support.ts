@@ -1,16 +1,16 @@
 // Starts the ops API on a free port against the harness's Redis and Postgres,
 // with one database token per role and the bootstrap admin token.
 import { randomBytes } from 'node:crypto';
-import { createWorkerHost, type Runtime, type WorkerHost } from '@rayvault/shared';
+import { createWorkerHost, type ApiRole, type Runtime, type WorkerHost } from '@rayvault/shared';
 import { createApp, type OpsApp } from '../../services/ops-api/src/app';
 import { loadOpsApiConfig, type OpsApiOptions } from '../../services/ops-api/src/config.schema';
-import { createTokenStore, type Role } from '../../services/ops-api/src/auth/tokens';
+import { createTokenStore } from '../../services/ops-api/src/auth/tokens';
 import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
 
 export type Api = {
   t: TestEnv; rt: Runtime; app: OpsApp; url: string; adminToken: string;
-  tokens: Record<Role, string>;
+  tokens: Record<ApiRole, string>;
   /** fetch with a bearer token (or none) and a JSON body. */
   call: (method: string, path: string, o?: { token?: string; body?: unknown; headers?: Record<string, string> }) => Promise<{ status: number; body: any; headers: Headers }>;
   close: () => Promise<void>;
@@ -22,8 +22,8 @@ export async function startApi(label: string, opts: { options?: Partial<OpsApiOp
   const rt = testRuntime(t, 'ops-api', opts.env);
   const app = createApp(rt, loadOpsApiConfig({ ...t.env, RAYVAULT_ADMIN_TOKEN: adminToken, ...opts.env }), { host: '127.0.0.1', ...opts.options });
   const { url } = await app.start(0);
-  const store = createTokenStore(rt.store.rpc);
-  const tokens = {} as Record<Role, string>;
+  const store = createTokenStore(rt.operations.tokens);
+  const tokens = {} as Record<ApiRole, string>;
   for (const role of ['viewer', 'operator', 'admin'] as const) tokens[role] = (await store.create({ name: `${role}-${label}`, role, actor: 'test' })).token;
   const call: Api['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };

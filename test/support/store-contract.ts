@@ -2,9 +2,10 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 // One contract for every store adapter (pg, supabase): the lifecycle rules
 // live in SQL, so both must behave identically.
-import { createStore, FencedWriteError, IllegalTransitionError, InvalidInputError, RunNotFoundError, RUN_STATUSES, TRANSITIONS,
-  type Rpc, type RunStatus, type Store } from '@rayvault/shared';
+import { createOperationsStore, createStore, FencedWriteError, IllegalTransitionError, InvalidInputError, RunNotFoundError, RUN_STATUSES, TRANSITIONS,
+  type OperationsStore, type Rpc, type RunStatus, type Store } from '@rayvault/shared';
 import { createDatabase } from './harness';
+import { describeOperationsContract } from './operations-contract';
 
 export type AdapterFactory = (databaseUrl: string) => Promise<{ rpc: Rpc; close: () => Promise<void> }>;
 
@@ -14,6 +15,7 @@ export function describeStoreContract(adapter: string, makeRpc: AdapterFactory,
 describe(`store contract: ${adapter}`, () => {
 let pool: pg.Pool;
 let store: Store;
+let ops: OperationsStore;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
@@ -23,6 +25,7 @@ beforeAll(async () => {
   pool.on('error', () => undefined);
   const made = await makeRpc(url);
   store = createStore(made.rpc);
+  ops = createOperationsStore(made.rpc);
   close = made.close;
 });
 afterAll(async () => {
@@ -130,5 +133,7 @@ describe('claim, checkpoint, complete', () => {
     await expect(pool.query('TRUNCATE run_events CASCADE')).rejects.toThrow(/append-only/);
   });
 });
+
+describeOperationsContract(() => ({ ops, store, pool }));
 });
 }

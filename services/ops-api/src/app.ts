@@ -5,7 +5,6 @@ import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type RequestHandler } from 'express';
 import type { Runtime } from '@rayvault/shared';
-import { createOpsAudit } from './audit/ops-events';
 import { authRoutes } from './auth/auth.routes';
 import { createAuth, principalOf } from './auth/authenticate';
 import { createSessions } from './auth/sessions';
@@ -45,11 +44,10 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
  */
 export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<OpsApiOptions> = {}) {
   const o = resolveOpsApiOptions(config, overrides);
-  const rpc = rt.store.rpc;
-  const resolve = createTokenResolver(rpc, o.adminToken);
+  const resolve = createTokenResolver(rt.operations.tokens, o.adminToken);
   const sessions = createSessions(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, o.sessionTtlMs);
   const auth = createAuth(resolve, sessions);
-  const audit = createOpsAudit(rpc);
+  const audit = rt.operations.audit;
   const metrics = createMetrics(rt);
   const allowed = parseAllowlist(o.healthAllowlist);
   const feed = createRunFeed(rt);
@@ -69,7 +67,7 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
     if (!principalOf(res) && !allowed(req.ip)) throw (res.locals.authError as HttpError | undefined) ?? new HttpError('unauthorized', 'metrics need a token or a HEALTH_ALLOWLIST address');
     res.type(metrics.contentType).send(await metrics.render());
   });
-  app.use(authRoutes({ auth, sessions, resolve, tokens: createTokenStore(rpc), audit, sessionTtlMs: o.sessionTtlMs }));
+  app.use(authRoutes({ auth, sessions, resolve, tokens: createTokenStore(rt.operations.tokens), audit, sessionTtlMs: o.sessionTtlMs }));
   app.use(queueRoutes(rt, { auth, audit }));
   app.use(runRoutes(rt, { auth, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
   app.use(deadLetterRoutes(rt, { auth, audit }));

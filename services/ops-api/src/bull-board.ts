@@ -1,6 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import type { Runtime } from '@rayvault/shared';
-import type { OpsAudit } from './audit/ops-events';
+import type { OpsAudit, Runtime } from '@rayvault/shared';
 import { actorOf, type Auth } from './auth/authenticate';
 import { HttpError } from './http/errors';
 import { opsQueues } from './queues/queue-overview';

@@ -37,6 +37,7 @@ async function probe(name: string, fn: () => Promise<unknown>): Promise<Dependen
 export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAULTS): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
+  // The postgres probe and the migration check test the connection itself, so they use the pool rather than the store.
   const deps = [await probe('redis', () => whenRedisReady(rt.fastRedis).then(() => rt.fastRedis.ping())), await probe('postgres', () => rt.pool.query('SELECT 1'))];
   for (const d of deps) if (!d.ok) add({ area: 'infra', level: 'FAIL', code: 'DEPENDENCY_DOWN', message: `${d.name} unreachable (${d.outage}): ${d.error}`, details: { ...d } });
   const db = deps[1].ok;
@@ -48,10 +49,7 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAUL
   if (spooled) add({ area: 'infra', level: 'WARN', code: 'SPOOL_PENDING', message: `${spooled} spooled write(s) not yet in the database (rayvault replay-spool)` });
 
   if (db) {
-    const { rows } = await rt.pool.query<{ status: string; n: number; oldest_gate: Date | null; last_created: Date | null; recent: number }>(`
-      SELECT status, count(*)::int AS n, min(updated_at) FILTER (WHERE status = 'waiting_approval') AS oldest_gate,
-             max(created_at) AS last_created, count(*) FILTER (WHERE created_at > now() - interval '24 hours')::int AS recent
-      FROM runs GROUP BY status`);
+    const rows = await rt.operations.runsByStatus();
     const by = Object.fromEntries(rows.map((r) => [r.status, r]));
     const inFlight = ['queued', 'running', 'approved'].reduce((n, s) => n + (by[s]?.n ?? 0), 0);
     const workers = await rt.store.listWorkers();

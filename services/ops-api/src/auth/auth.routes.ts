@@ -1,18 +1,18 @@
 import { Router, type CookieOptions, type Request } from 'express';
 import { z } from 'zod';
-import type { OpsAudit } from '../audit/ops-events';
+import { API_ROLES, type OpsAudit } from '@rayvault/shared';
 import { isLoopback } from '../http/client-address';
 import { HttpError } from '../http/errors';
 import { markTokenRejected } from '../http/rate-limits';
 import { parseInput } from '../http/validate';
 import { actorOf, SESSION_COOKIE, type Auth } from './authenticate';
 import type { Sessions } from './sessions';
-import { hashToken, ROLES, type createTokenStore, type TokenResolver } from './tokens';
+import { hashToken, type TokenResolver, type TokenStore } from './tokens';
 
-type Deps = { auth: Auth; sessions: Sessions; resolve: TokenResolver; tokens: ReturnType<typeof createTokenStore>; audit: OpsAudit; sessionTtlMs: number };
+type Deps = { auth: Auth; sessions: Sessions; resolve: TokenResolver; tokens: TokenStore; audit: OpsAudit; sessionTtlMs: number };
 
 const loginBody = z.object({ token: z.string().min(1).max(512) });
-const tokenBody = z.object({ name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, '1-64 letters, digits, @ . _ -'), role: z.enum(ROLES) });
+const tokenBody = z.object({ name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, '1-64 letters, digits, @ . _ -'), role: z.enum(API_ROLES) });
 const revokeBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 /** Plain HTTP from this machine is the only place a session cookie may travel without TLS (req.secure and req.ip follow OPS_TRUST_PROXY). */

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import type { ApiRole, TokenOwner } from '@rayvault/shared';
 import { HttpError } from '../http/errors';
 import { markTokenAccepted, markTokenRejected } from '../http/rate-limits';
 import type { Sessions } from './sessions';
-import { hashToken, hasRole, type Role, type TokenOwner, type TokenResolver } from './tokens';
+import { hashToken, hasRole, type TokenResolver } from './tokens';
 
 export const SESSION_COOKIE = 'rv_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -78,7 +79,7 @@ export function createAuth(resolve: TokenResolver, sessions: Sessions) {
     next();
   };
 
-  function requireRole(role: Role, csrf: 'token' | 'same-origin' = 'token'): RequestHandler {
+  function requireRole(role: ApiRole, csrf: 'token' | 'same-origin' = 'token'): RequestHandler {
     return (req, res, next) => {
       const p = principalOf(res);
       if (!p) throw (res.locals.authError as HttpError | undefined) ?? new HttpError('unauthorized', 'log in at / or send Authorization: Bearer <token>');

@@ -1,16 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Rpc } from '@rayvault/shared';
+import { API_ROLES, type ApiRole, type ApiTokenStore, type TokenOwner, type TokenRecord } from '@rayvault/shared';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** viewer < operator < admin. */
-export function hasRole(have: Role, need: Role): boolean {
-  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+export function hasRole(have: ApiRole, need: ApiRole): boolean {
+  return API_ROLES.indexOf(have) >= API_ROLES.indexOf(need);
 }
-
-export type TokenOwner = { name: string; role: Role };
-export type TokenRecord = TokenOwner & { id: string; created_by: string; created_at: string; revoked_at: string | null; revoked_by: string | null };
 
 /** The name actions taken with RAYVAULT_ADMIN_TOKEN are recorded under. */
 export const BOOTSTRAP_ADMIN = 'bootstrap-admin';
@@ -25,25 +20,24 @@ export function newToken(): string {
 }
 
 /** Finds who a token hash belongs to: the bootstrap admin (compared in constant time) or a live database token. */
-export function createTokenResolver(rpc: Rpc, adminToken?: string) {
+export function createTokenResolver(tokens: ApiTokenStore, adminToken?: string) {
   const adminHash = adminToken ? Buffer.from(hashToken(adminToken), 'hex') : undefined;
   return async (hash: string): Promise<TokenOwner | null> => {
     if (adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: BOOTSTRAP_ADMIN, role: 'admin' };
-    return (await rpc('rv_api_token_find', { p_hash: hash })) as TokenOwner | null;
+    return tokens.find(hash);
   };
 }
 export type TokenResolver = ReturnType<typeof createTokenResolver>;
 
 /** Database tokens; the plaintext is returned once, at creation, and never stored. */
-export function createTokenStore(rpc: Rpc) {
+export function createTokenStore(tokens: ApiTokenStore) {
   return {
-    async create(a: { name: string; role: Role; actor: string }): Promise<TokenRecord & { token: string }> {
+    async create(a: { name: string; role: ApiRole; actor: string }): Promise<TokenRecord & { token: string }> {
       const token = newToken();
-      const record = (await rpc('rv_api_token_create', { p_name: a.name, p_role: a.role, p_hash: hashToken(token), p_actor: a.actor })) as TokenRecord;
-      return { ...record, token };
+      return { ...(await tokens.create({ ...a, hash: hashToken(token) })), token };
     },
-    list: () => rpc('rv_api_token_list', {}) as Promise<TokenRecord[]>,
-    revoke: (a: { name: string; actor: string; reason?: string }) =>
-      rpc('rv_api_token_revoke', { p_name: a.name, p_actor: a.actor, p_reason: a.reason ?? null }) as Promise<TokenRecord>,
+    list: tokens.list,
+    revoke: tokens.revoke,
   };
 }
+export type TokenStore = ReturnType<typeof createTokenStore>;

@@ -73,15 +73,8 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
 
   // Completed stage tries and failed/panicked runs per minute over the last hour, per stage.
   r.get('/api/dashboard/throughput', viewer, async (_req, res) => {
-    const { rows } = await rt.pool.query<{ stage: string; minute: Date; completed: number; failed: number }>(
-      `SELECT stage, minute, sum(completed)::int AS completed, sum(failed)::int AS failed FROM (
-         SELECT stage, date_trunc('minute', finished_at) AS minute, 1 AS completed, 0 AS failed
-           FROM run_stages WHERE status = 'done' AND finished_at > now() - interval '1 hour'
-         UNION ALL
-         SELECT stage, date_trunc('minute', updated_at), 0, 1
-           FROM runs WHERE status IN ('failed', 'panic') AND updated_at > now() - interval '1 hour'
-       ) x GROUP BY stage, minute ORDER BY minute`);
-    res.json({ since: new Date(Date.now() - 3600_000).toISOString(), points: rows.map((p) => ({ ...p, minute: p.minute.toISOString() })) });
+    const { since, points } = await rt.operations.stageThroughput();
+    res.json({ since: since.toISOString(), points: points.map((p) => ({ ...p, minute: p.minute.toISOString() })) });
   });
   return r;
 }

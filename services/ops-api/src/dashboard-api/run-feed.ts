@@ -24,14 +24,12 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
     ticking = true;
     try {
       if (lastSeq === undefined) {
-        lastSeq = Number((await rt.pool.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM run_events')).rows[0]?.seq ?? 0);
+        lastSeq = await rt.operations.eventHead();
         return;
       }
-      const { rows } = await rt.pool.query<{ seq: string; id: string; status: string; stage: string; updated_at: Date }>(
-        `SELECT c.seq::text AS seq, r.id::text, r.status, r.stage, r.updated_at
-           FROM (SELECT run_id, max(seq) AS seq FROM run_events WHERE seq > $1 GROUP BY run_id) c JOIN runs r ON r.id = c.run_id`, [lastSeq]);
+      const rows = await rt.operations.runChangesSince(lastSeq);
       if (rows.length) {
-        lastSeq = Math.max(lastSeq, ...rows.map((r) => Number(r.seq)));
+        lastSeq = Math.max(lastSeq, ...rows.map((r) => r.seq));
         const runs: RunChange[] = rows.map((r) => ({ id: r.id, status: r.status, stage: r.stage, updated_at: r.updated_at.toISOString() }));
         for (const c of clients) send(c, 'runs', { runs });
         sinceKeepalive = 0;

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { runOperatorAction, STAGES, type Run, type Runtime, type Stage, type StageJob } from '@rayvault/shared';
-import type { OpsAudit } from '../audit/ops-events';
+import { runOperatorAction, STAGES, type OpsAudit, type Run, type Runtime, type Stage, type StageJob } from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reasonBody } from '../http/schemas';

@@ -8,8 +8,6 @@ const COUNTER_LABELS: Record<CounterName, string[]> = {
   lock_renewals: [], lock_losses: [], panics: ['kind'], telegram_deliveries: ['kind', 'result'], spool_appends: [], fenced_writes: [],
 };
 
-type DbFigures = { runs_by_status: Record<string, number>; gates_open: number; stage_durations: { stage: string; count: number; p50: number; p95: number; max: number }[] };
-
 /** `name{a="x",b="y"}` → [name, {a: 'x', b: 'y'}]. */
 function parseField(field: string): [string, Record<string, string>] {
   const m = /^(\w+)(?:\{(.*)\})?$/.exec(field);
@@ -41,21 +39,20 @@ export function createMetrics(rt: Runtime) {
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
 
   async function refresh() {
-    const [counts, figures, raw, workerList, oldestGate] = await Promise.all([
+    const [counts, figures, raw, workerList] = await Promise.all([
       Promise.all([...opsQueues(rt)].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
-      rt.store.rpc('rv_ops_metrics', {}) as Promise<DbFigures>,
+      rt.operations.metrics(),
       readCounters(rt.fastRedis, prefix),
       rt.store.listWorkers(),
-      rt.pool.query<{ age: number | null }>(`SELECT extract(epoch FROM now() - min(updated_at))::float8 AS age FROM runs WHERE status = 'waiting_approval'`),
     ]);
     for (const m of [queueJobs, recentDuration, stagesFinished, runs, workers, ...Object.values(counters)]) m.reset();
     for (const [queue, c] of counts) for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, c[state]);
-    for (const status of RUN_STATUSES) runs.set({ status }, Number(figures.runs_by_status[status] ?? 0));
-    gates.set(Number(figures.gates_open));
-    gateAge.set(Math.max(0, Number(oldestGate.rows[0]?.age ?? 0)));
+    for (const status of RUN_STATUSES) runs.set({ status }, figures.runs_by_status[status] ?? 0);
+    gates.set(figures.gates_open);
+    gateAge.set(Math.max(0, figures.oldest_gate_age_s ?? 0));
     for (const s of figures.stage_durations) {
-      stagesFinished.set({ stage: s.stage }, Number(s.count));
-      for (const [statistic, v] of [['p50', s.p50], ['p95', s.p95], ['max', s.max]] as const) recentDuration.set({ stage: s.stage, statistic }, Number(v));
+      stagesFinished.set({ stage: s.stage }, s.count);
+      for (const [statistic, v] of [['p50', s.p50], ['p95', s.p95], ['max', s.max]] as const) recentDuration.set({ stage: s.stage, statistic }, v);
     }
     for (const [field, value] of Object.entries(raw)) {
       const [name, labels] = parseField(field);

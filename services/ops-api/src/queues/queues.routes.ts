@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { intakeState, setIntakePaused, type Runtime } from '@rayvault/shared';
-import type { OpsAudit } from '../audit/ops-events';
+import { intakeState, setIntakePaused, type OpsAudit, type Runtime } from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reason, reasonBody } from '../http/schemas';

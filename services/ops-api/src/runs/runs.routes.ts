@@ -56,7 +56,7 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
 
   r.get('/api/runs', requireRole('viewer'), async (req, res) => {
     const q = parseInput(listQuery, req.query);
-    const page = (await rt.store.rpc('rv_ops_list_runs', { p_status: q.status ?? null, p_stage: q.stage ?? null, p_limit: q.limit, p_offset: q.offset, p_search: q.q || null })) as { total: number; runs: unknown[] };
+    const page = await rt.operations.searchRuns({ status: q.status, stage: q.stage, limit: q.limit, offset: q.offset, search: q.q });
     res.json({ ...page, limit: q.limit, offset: q.offset });
   });
 

@@ -63,6 +63,7 @@ export function healthRoutes(rt: Runtime, o: { identify: RequestHandler; allowed
 
   r.get('/readyz', o.identify, async (req, res) => {
     const redis = await check(() => pingRedis(rt.fastRedis));
+    // The ping and the migration check test the pool's connection itself, so they stay off the stores.
     const postgres = await check(() => rt.pool.query('SELECT 1'));
     let migrations: { ok: boolean; pending: string[]; error?: string } = { ok: false, pending: [], error: 'database unreachable' };
     if (postgres.ok) {

@@ -7,7 +7,7 @@ async function main() {
   const config = loadNotifierConfig();
   const log = createLogger('notifier', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'notifier' });
-  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000, process.exit, config.supervisorPid);
   const notifier = createNotifier(rt, config);
   rt.releasers.push('notifier', () => notifier.close());
   await notifier.start();

@@ -7,7 +7,7 @@ async function main() {
   const config = loadOpsApiConfig();
   const log = createLogger('ops-api', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'ops-api' });
-  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000, process.exit, config.supervisorPid);
   await migrate(rt.pool, (name) => log.info({ migration: name }, 'migration applied'));
   const api = createApp(rt, config);
   const { url } = await api.start();

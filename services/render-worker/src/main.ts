@@ -8,7 +8,7 @@ async function main() {
   const config = loadMediaConfig();
   const log = createLogger('render-worker', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log);
-  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000, process.exit, config.supervisorPid);
   await migrate(rt.pool, (name) => log.info({ migration: name }, 'migration applied'));
   const host = createWorkerHost(rt, { processors: createMediaProcessors(rt, config) });
   rt.releasers.push('worker', () => host.close());

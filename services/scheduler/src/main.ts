@@ -8,7 +8,7 @@ async function main() {
   const config = loadSchedulerConfig();
   const log = createLogger('scheduler', config.RAYVAULT_LOG_LEVEL);
   const rt = createRuntime(config, log, { workerId: 'scheduler' });
-  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000);
+  rt.releasers.onSignals(log, config.RAYVAULT_SHUTDOWN_GRACE_MS + 5000, process.exit, config.supervisorPid);
   await migrate(rt.pool, (name) => log.info({ migration: name }, 'migration applied'));
   const scheduler = createScheduler(rt);
   rt.releasers.push('scheduler', () => scheduler.close());

@@ -40,8 +40,11 @@ export class Releasers {
     return this.closing;
   }
 
-  /** Wire process signals: first graceful, second forceful, and a hard timeout. */
-  onSignals(log: Logger, forceAfterMs: number, exit: (code: number) => void = process.exit): void {
+  /**
+   * Wire process signals: first graceful, second forceful, and a hard timeout.
+   * `supervisorPid` (config.supervisorPid, from RAYVAULT_SUPERVISOR_PID) is `npm start`'s supervisor.
+   */
+  onSignals(log: Logger, forceAfterMs: number, exit: (code: number) => void = process.exit, supervisorPid?: number): void {
     let signalled = false;
     const handler = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -65,7 +68,7 @@ export class Releasers {
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);
     // Under `npm start` a service outlives nothing: if its supervisor is gone, it stops gracefully.
-    const supervisor = Number(process.env.RAYVAULT_SUPERVISOR_PID);
+    const supervisor = supervisorPid ?? 0;
     if (supervisor > 0) {
       setInterval(() => {
         try { process.kill(supervisor, 0); } catch { if (!signalled) { log.warn({ supervisor }, 'supervisor gone: stopping'); handler('SIGTERM'); } }

@@ -1,5 +1,5 @@
 // The final-file name: the render stage writes it, housekeeping (`index refresh`, `clean`) reads it back.
-import { finalName, parseFinalName } from '@rayvault/shared';
+import { finalName, parseFinalName } from '@rayvault/render-worker';
 
 const RUN = '3f2a9c1e-7b4d-4e2a-9c1e-7b4d4e2a9c1e';
 const SHA = 'a1b2c3d4'.padEnd(64, '0');

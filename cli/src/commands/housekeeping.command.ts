@@ -1,10 +1,12 @@
-import {
-  baptismText, cleanState, cleanZombies, findOrphans, refreshIndex, runBaptism,
-  type CleanReport, type FileEntry, type RefreshReport, type ZombieReport,
-} from '@rayvault/shared';
+import type { FileEntry } from '@rayvault/shared';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { EXIT, printJson, UsageError, withRuntime } from '../context';
+import { baptismText, runBaptism } from '../housekeeping/baptism';
+import { cleanState, type CleanReport } from '../housekeeping/clean-state';
+import { cleanZombies, type ZombieReport } from '../housekeeping/clean-zombies';
+import { refreshIndex, type RefreshReport } from '../housekeeping/index-refresh';
+import { findOrphans } from '../housekeeping/orphans';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -1,8 +1,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { finalName, type StageContext } from '@rayvault/shared';
+import type { StageContext } from '@rayvault/shared';
 import type { Artifact } from '../artifacts';
 import { sha256File, sha256Text } from '../media/file-hash';
+import { finalName } from '../media/final-name';
 import { indexProbeOf, probeMedia } from '../media/probe';
 import type { VoiceSegment } from '../voice/fit-segment';
 import { promoteToFinal } from './final-files';

@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-
 /**
  * Final file names: `<run8>-segNN-<sha8>.mp4`, where sha8 is the first 8 hex
  * digits of the file's SHA-256. Legacy files (before sha8 names) are
  * `<run8>-segNN.mp4`; anything else cannot be attributed to a run. The render
- * stage writes these names and housekeeping reads them: both go through here.
+ * stage writes these names and the CLI's index refresh reads them: both go through here.
  */
 const FINAL_NAME = /^([0-9a-f]{8})-seg(\d{1,4})(?:-([0-9a-f]{8}))?\.mp4$/;
 
@@ -19,11 +16,4 @@ export function finalName(runId: string, segment: number, sha256: string): strin
 export function parseFinalName(name: string): FinalName | null {
   const m = FINAL_NAME.exec(name);
   return m ? { run8: m[1], segment: Number(m[2]), sha8: m[3] ?? null } : null;
-}
-
-/** SHA-256 of a file's bytes, hex, streamed (renders can be large). */
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

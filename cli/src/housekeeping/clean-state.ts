@@ -1,10 +1,8 @@
 import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
+import { stateLayout, workerStaleMs, type StateLayout } from '@rayvault/shared';
 import { inspectPidFiles, workersAliveElsewhere } from './pid-files';
-import {
-  createStateGuard, HOUR_MS, listFiles, processAlive, stateLayout, workerStaleMs, type HousekeepingDeps, type SkippedEntry, type StateGuard, type StateLayout,
-} from './state-layout';
+import { createStateGuard, HOUR_MS, listFiles, processAlive, type HousekeepingDeps, type SkippedEntry, type StateGuard } from './state-files';
 
 export type CleanItem = { path: string; kind: 'staging' | 'temp' | 'pid' | 'checkpoint' | 'empty_dir' | 'cache'; reason: string; bytes: number };
 export type CleanReport = {
@@ -64,7 +62,7 @@ export async function cleanState(deps: HousekeepingDeps, opts: CleanOptions = {}
   return report;
 }
 
-async function runsById(pool: pg.Pool, layout: StateLayout): Promise<Map<string, RunRow>> {
+async function runsById(pool: HousekeepingDeps['pool'], layout: StateLayout): Promise<Map<string, RunRow>> {
   const ids = [...new Set([...uuidDirs(layout.staging).map((d) => path.basename(d)), ...checkpointIds(layout)])];
   if (!ids.length) return new Map();
   const { rows } = await pool.query<RunRow>('SELECT id::text, status, fence::int FROM runs WHERE id = ANY($1::uuid[])', [ids]);

@@ -1,14 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CheckpointFile } from '../checkpoint/checkpoint-files';
-import { pendingMigrations } from '../db/migrate';
-import { whenRedisReady } from '../infra/redis';
-import type { Runtime } from '../runtime';
-import { spoolDepth } from '../spool/spool';
+import { pendingMigrations, spoolDepth, stateLayout, whenRedisReady, workerStaleMs, type CheckpointFile, type Runtime } from '@rayvault/shared';
 import { refreshIndex } from './index-refresh';
 import { findOrphans } from './orphans';
 import { inspectPidFiles, workersAliveElsewhere } from './pid-files';
-import { stateLayout, workerStaleMs } from './state-layout';
 
 export type CheckLevel = 'PASS' | 'WARN' | 'FAIL';
 export type BaptismCheck = { name: string; level: CheckLevel; message: string; details?: unknown };

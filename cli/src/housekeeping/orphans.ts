@@ -1,5 +1,5 @@
-import { listFiles, stateLayout, type FileEntry, type HousekeepingDeps, type SkippedEntry } from './state-layout';
-import { indexMatcher, loadVideoIndex } from './video-index';
+import { indexMatcher, loadVideoIndex, stateLayout, type FileEntry } from '@rayvault/shared';
+import { listFiles, type HousekeepingDeps, type SkippedEntry } from './state-files';
 
 export type OrphanReport = {
   final_dir: string; files: number; indexed: number; orphans: FileEntry[]; orphan_bytes: number;

@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Runtime } from '../runtime';
+import { stateLayout, type Runtime } from '@rayvault/shared';
 import { BAPTISM_CHECKS, type BaptismCheck, type BaptismCheckName } from './baptism-checks';
-import { stateLayout } from './state-layout';
 
 export type BaptismReport = {
   level: 'A' | 'B'; verdict: 'PASS' | 'FAIL'; at: string; state_dir: string; checks: BaptismCheck[];

@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
-import { parseFinalName, sha256OfFile } from './final-files';
-import { probeEntries, type ProbeSummary } from './index-probe';
-import { addToIndex, relinkEntry, type IndexAddition, type IndexRelink } from './index-repair';
-import { listFiles, stateLayout, type FileEntry, type HousekeepingDeps } from './state-layout';
-import { indexMatcher, loadVideoIndex, type IndexEntry } from './video-index';
+import { parseFinalName, sha256File } from '@rayvault/render-worker';
+import {
+  addToIndex, indexMatcher, loadVideoIndex, probeEntries, relinkEntry, stateLayout,
+  type FileEntry, type IndexAddition, type IndexEntry, type IndexRelink, type ProbeSummary,
+} from '@rayvault/shared';
+import { listFiles, type HousekeepingDeps } from './state-files';
 
 export type { IndexAddition, IndexRelink };
 export type RefreshOptions = {
@@ -28,7 +28,7 @@ export type RefreshReport = ProbeSummary & {
 };
 
 type HashJob = { kind: 'indexed'; entry: IndexEntry } | { kind: 'candidate'; file: FileEntry; legacy: boolean };
-type Pass = { pool: pg.Pool; index: IndexEntry[]; lost: IndexEntry[]; r: RefreshReport };
+type Pass = { pool: HousekeepingDeps['pool']; index: IndexEntry[]; lost: IndexEntry[]; r: RefreshReport };
 const NO_SHA8 = 'name has no sha8 (legacy file): rename it to <run8>-segNN-<sha8>.mp4 or pass --allow-missing-sha8';
 
 /**
@@ -77,7 +77,7 @@ const UNPROBED = { probe_status: null, probe_error: null, probed_at: null, conta
 async function hashAll(pass: Pass, jobs: HashJob[], onProgress: RefreshOptions['onProgress']): Promise<void> {
   const { r } = pass;
   for (const [i, job] of jobs.entries()) {
-    const sha = await sha256OfFile(job.kind === 'indexed' ? job.entry.path : job.file.path).catch((err: NodeJS.ErrnoException) => {
+    const sha = await sha256File(job.kind === 'indexed' ? job.entry.path : job.file.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null; // removed while we walked (a clean, a re-render)
       throw err;
     });

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type pg from 'pg';
-import { processAlive } from './state-layout';
+import { processAlive, type HousekeepingDeps } from './state-files';
 
 /**
  * `state/pids/<worker>.pid`, written by a worker at start and removed on a
@@ -14,7 +13,7 @@ export type PidFile = { path: string; worker_id: string; pid: number | null; sta
  * Worker ids heartbeating from another host: their pid means nothing here (a
  * shared state volume), so their pid files are not judged by local pids.
  */
-export async function workersAliveElsewhere(pool: pg.Pool, staleMs: number): Promise<Set<string>> {
+export async function workersAliveElsewhere(pool: HousekeepingDeps['pool'], staleMs: number): Promise<Set<string>> {
   const { rows } = await pool.query<{ id: string }>(`SELECT id FROM workers WHERE stopped_at IS NULL AND host IS DISTINCT FROM $1
     AND last_heartbeat_at > now() - make_interval(secs => $2::float8 / 1000)`, [os.hostname(), staleMs]);
   return new Set(rows.map((r) => r.id));

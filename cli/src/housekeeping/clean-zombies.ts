@@ -1,8 +1,8 @@
 import { lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
+import { stateLayout, type FileEntry } from '@rayvault/shared';
 import { findOrphans } from './orphans';
-import { createStateGuard, HOUR_MS, listFiles, stateLayout, type FileEntry, type HousekeepingDeps, type SkippedEntry } from './state-layout';
+import { createStateGuard, HOUR_MS, listFiles, type HousekeepingDeps, type SkippedEntry } from './state-files';
 
 /** Defaults of the operator manual: quarantine orphans older than 6 h, delete those older than 48 h. */
 export const ZOMBIE_DEFAULTS = { quarantineAfterH: 6, deleteAfterH: 48 } as const;
@@ -61,7 +61,7 @@ export async function cleanZombies(deps: HousekeepingDeps, opts: ZombieOptions =
   return report;
 }
 
-async function indexedNow(pool: pg.Pool, f: FileEntry): Promise<boolean> {
+async function indexedNow(pool: HousekeepingDeps['pool'], f: FileEntry): Promise<boolean> {
   const { rowCount } = await pool.query(`SELECT 1 FROM artifacts WHERE path = $1 OR path LIKE '%/' || $2 LIMIT 1`, [f.path, f.name]);
   return !!rowCount;
 }

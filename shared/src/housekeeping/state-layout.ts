@@ -36,6 +36,8 @@ export function stateLayout(stateDir: string) {
     checkpoints: at('checkpoints'),
     spool: at('spool'),
     baptism: at('baptism'),
+    /** `npm start`'s connection URLs for the CLI (written by scripts/start.mjs, read by loadConfig). */
+    stackEnv: at('stack.env'),
   };
 }
 export type StateLayout = ReturnType<typeof stateLayout>;

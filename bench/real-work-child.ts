@@ -6,7 +6,7 @@
 import childProcess from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, createRuntime, createWorkerHost, loadSample, submitRun, type RunEvent } from '@rayvault/shared';
+import { createLogger, createRuntime, createWorkerHost, loadSample, stateLayout, submitRun, type RunEvent } from '@rayvault/shared';
 import { createEvidenceProcessor, evidenceFields } from '@rayvault/evidence-worker';
 import { createMediaProcessors, mediaConfigSchema } from '@rayvault/render-worker';
 import { loadBenchConfig, realWorkRuns } from './bench-config';
@@ -91,7 +91,7 @@ async function main() {
   // shared machine falls on both sides alike (they used to run as two blocks, minutes apart).
   for (let i = 0; i < runs; i++) {
     // Every run does the whole work: no speech or source cache carried over from the run before.
-    rmSync(path.join(config.RAYVAULT_STATE_DIR, 'cache'), { recursive: true, force: true });
+    rmSync(stateLayout(config.RAYVAULT_STATE_DIR).cache, { recursive: true, force: true });
     const from = calls.length;
     const t0 = performance.now();
     const r = await submitRun(rt, { product, actor: 'bench' });

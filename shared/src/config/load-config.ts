@@ -2,6 +2,7 @@ import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/errors';
+import { stateLayout } from '../housekeeping/state-layout';
 import { configSecrets, rememberSecrets } from '../logging/secret-masks';
 import { startTelemetry } from '../telemetry/start-telemetry';
 import { baseConfigSchema, supervisorFields, type BaseConfig } from './config.schema';
@@ -24,7 +25,7 @@ export function loadConfig<S extends z.ZodType<BaseConfig>>(
   if (options.useDotenv !== false && env === process.env) {
     loadDotenv({ quiet: true });
     // Written by `npm start` for the stack it started; lowest priority, so the CLI finds that stack.
-    loadDotenv({ quiet: true, path: path.join(env.RAYVAULT_STATE_DIR ?? './state', 'stack.env') });
+    loadDotenv({ quiet: true, path: stateLayout(env.RAYVAULT_STATE_DIR ?? './state').stackEnv });
   }
   const schema = options.schema ?? baseConfigSchema;
   const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));

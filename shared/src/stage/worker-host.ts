@@ -1,9 +1,9 @@
 import { Worker } from 'bullmq';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
+import { stateLayout } from '../housekeeping/state-layout';
 import type { Runtime } from '../runtime';
 import { createAdmission } from './admission';
 import { createHeartbeat } from './heartbeat';
@@ -87,7 +87,8 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     return w;
   });
 
-  const pidFile = path.join(rt.stateDir, 'pids', `${rt.workerId}.pid`);
+  const layout = stateLayout(rt.stateDir);
+  const pidFile = layout.pidFile(rt.workerId);
   let closing: Promise<void> | undefined;
   return {
     workerId: rt.workerId,
@@ -99,7 +100,7 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       await recoverOwnRuns(rt, stages).catch((err) => log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'));
       heartbeat.start();
       // Baptism B looks for pid files of dead workers (a stop that was not clean).
-      mkdirSync(path.join(rt.stateDir, 'pids'), { recursive: true });
+      mkdirSync(layout.pids, { recursive: true });
       writeFileSync(pidFile, String(process.pid));
       for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
       log.info({ workerId: rt.workerId, stages, leaseMs: config.RAYVAULT_LEASE_MS }, 'worker started');

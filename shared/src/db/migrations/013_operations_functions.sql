@@ -4,21 +4,15 @@
 -- on the pg pool, which a Supabase deployment does not have. Read-only; each
 -- returns jsonb. rv_close_to_public_roles (008) grants them to service_role only.
 
--- /metrics: 006's figures plus how long the oldest open gate has waited
--- (oldest_gate_age_s, seconds; null when no gate is open), in one round trip.
--- Takes nothing. Returns {runs_by_status, gates_open, oldest_gate_age_s, stage_durations}.
-CREATE OR REPLACE FUNCTION rv_ops_metrics() RETURNS jsonb LANGUAGE sql STABLE AS $$
-  SELECT jsonb_build_object(
-    'runs_by_status', coalesce((SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM runs GROUP BY status) x), '{}'),
-    'gates_open', (SELECT count(*) FROM runs WHERE status = 'waiting_approval'),
-    'oldest_gate_age_s', (SELECT extract(epoch FROM now() - min(updated_at))::float8 FROM runs WHERE status = 'waiting_approval'),
-    'stage_durations', coalesce((SELECT jsonb_agg(jsonb_build_object('stage', stage, 'count', n, 'p50', p50, 'p95', p95, 'max', mx)) FROM (
-        SELECT stage, count(*) AS n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY d) AS p95, max(d) AS mx
-        FROM (SELECT stage, extract(epoch FROM finished_at - started_at) AS d FROM run_stages
-              WHERE finished_at IS NOT NULL AND finished_at > now() - interval '24 hours') s
-        GROUP BY stage) y), '[]'))
+-- /metrics: 006's figures plus how long the oldest open gate has waited, in
+-- one round trip. 006's function keeps its body under a new name and
+-- rv_ops_metrics wraps it. Takes nothing. Returns {runs_by_status, gates_open,
+-- stage_durations} (006) and oldest_gate_age_s (seconds; null when no gate is open).
+ALTER FUNCTION rv_ops_metrics() RENAME TO rv_ops_run_figures;
+
+CREATE FUNCTION rv_ops_metrics() RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT rv_ops_run_figures() || jsonb_build_object('oldest_gate_age_s',
+    (SELECT extract(epoch FROM now() - min(updated_at))::float8 FROM runs WHERE status = 'waiting_approval'))
 $$;
 
 -- The doctor's view of the runs table, one entry per status present.

@@ -3,8 +3,10 @@ import type pg from 'pg';
 // The operations store's half of the store contract (store-contract.ts runs it
 // for every adapter). The database is shared with the lifecycle cases, so each
 // case looks at what it made, or at how a figure moved, never at totals.
-import { createOperationsStore, IllegalTransitionError, InvalidInputError, RunNotFoundError, type OperationsStore, type RunStatus, type Store }
-  from '@rayvault/shared';
+import {
+  createOperationsStore, IllegalTransitionError, InvalidInputError, RunNotFoundError,
+  type OperationsStore, type RunSearch, type RunStatus, type StageThroughput, type Store,
+} from '@rayvault/shared';
 
 export type ContractContext = { ops: OperationsStore; store: Store; pool: pg.Pool };
 
@@ -13,19 +15,32 @@ const tag = () => randomUUID().slice(0, 8);
 
 export function describeOperationsContract(ctx: () => ContractContext): void {
 describe('operations store', () => {
-  const at = async (id: string, status: RunStatus, agoS = 0) =>
-    ctx().pool.query(`UPDATE runs SET status = $2, updated_at = now() - make_interval(secs => $3) WHERE id = $1`, [id, status, agoS]);
+  /** Puts a run in `status`, last changed `agoS` seconds ago. */
+  const at = async (id: string, status: RunStatus, agoS = 0) => ctx().pool.query(
+    'UPDATE runs SET status = $2, updated_at = now() - make_interval(secs => $3) WHERE id = $1', [id, status, agoS]);
   const newRun = async (name = `Kettle ${tag()}`) => ctx().store.createRun({ product: { name }, actor: 'test' });
+  /** One evidence try claimed and completed now. */
+  const finishEvidence = async (runId: string) => {
+    const { store } = ctx();
+    const { run } = await store.claimStage({ runId, stage: 'evidence', attempt: 1, workerId: 'w1' });
+    const eventId = randomUUID();
+    await store.completeStage({ runId, stage: 'evidence', fence: run.fence, output: {}, next: 'voice', eventId });
+  };
 
   it('API tokens: created, found by hash, listed, revoked once; a live name is taken', async () => {
     const { ops } = ctx();
     const name = `ops-${tag()}`;
     const h = hash();
     const created = await ops.tokens.create({ name, role: 'operator', hash: h, actor: 'test' });
-    expect(created).toEqual({ id: expect.any(String), name, role: 'operator', created_by: 'test', created_at: expect.any(String), revoked_at: null, revoked_by: null });
+    expect(created).toEqual({
+      id: expect.any(String), name, role: 'operator', created_by: 'test', created_at: expect.any(String),
+      revoked_at: null, revoked_by: null,
+    });
     expect(await ops.tokens.find(h)).toEqual({ name, role: 'operator' });
-    await expect(ops.tokens.create({ name, role: 'viewer', hash: hash(), actor: 'test' })).rejects.toThrow(IllegalTransitionError);
-    await expect(ops.tokens.create({ name: `x-${tag()}`, role: 'root' as never, hash: hash(), actor: 'test' })).rejects.toThrow(InvalidInputError);
+    await expect(ops.tokens.create({ name, role: 'viewer', hash: hash(), actor: 'test' }))
+      .rejects.toThrow(IllegalTransitionError);
+    await expect(ops.tokens.create({ name: `x-${tag()}`, role: 'root' as never, hash: hash(), actor: 'test' }))
+      .rejects.toThrow(InvalidInputError);
     expect((await ops.tokens.list()).find((t) => t.name === name)).toEqual(created);
 
     const revoked = await ops.tokens.revoke({ name, actor: 'admin', reason: 'rotated' });
@@ -40,31 +55,33 @@ describe('operations store', () => {
     const { ops } = ctx();
     const eventId = randomUUID();
     const target = `queue-${tag()}`;
-    expect(await ops.audit.record({ type: 'queue_pause', actor: 'ana', reason: 'maintenance', target, payload: { n: 1 } }, eventId)).toEqual({ duplicate: false });
+    const pause = { type: 'queue_pause', actor: 'ana', reason: 'maintenance', target, payload: { n: 1 } };
+    expect(await ops.audit.record(pause, eventId)).toEqual({ duplicate: false });
     expect(await ops.audit.record({ type: 'queue_pause', actor: 'ana', target }, eventId)).toEqual({ duplicate: true });
     await ops.audit.record({ type: 'queue_resume', actor: 'ana', target });
     const recent = await ops.audit.recent(2);
     expect(recent).toHaveLength(2);
     expect(recent.map((e) => e.type)).toEqual(['queue_resume', 'queue_pause']);
-    expect(recent[1]).toMatchObject({ id: eventId, actor: 'ana', reason: 'maintenance', target, payload: { n: 1 }, created_at: expect.any(String) });
+    expect(recent[1]).toMatchObject({
+      id: eventId, actor: 'ana', reason: 'maintenance', target, payload: { n: 1 }, created_at: expect.any(String),
+    });
     expect(recent[0].seq).toBeGreaterThan(recent[1].seq);
   });
 
   it('metrics: runs by status, open gates with the oldest one\'s age, stage durations of the day', async () => {
-    const { ops, store } = ctx();
+    const { ops } = ctx();
     const before = await ops.metrics();
     const gate = await newRun();
     await at(gate.id, 'waiting_approval', 600);
-    const run = await newRun();
-    const { run: claimed } = await store.claimStage({ runId: run.id, stage: 'evidence', attempt: 1, workerId: 'w1' });
-    await store.completeStage({ runId: run.id, stage: 'evidence', fence: claimed.fence, output: {}, next: 'voice', eventId: randomUUID() });
+    await finishEvidence((await newRun()).id);
     const after = await ops.metrics();
     expect(after.runs_by_status.waiting_approval).toBe((before.runs_by_status.waiting_approval ?? 0) + 1);
     expect(after.gates_open).toBe(before.gates_open + 1);
     expect(after.oldest_gate_age_s).toBeGreaterThanOrEqual(600);
     const evidence = (m: typeof after) => m.stage_durations.find((s) => s.stage === 'evidence');
     expect(evidence(after)?.count).toBe((evidence(before)?.count ?? 0) + 1);
-    expect(evidence(after)).toEqual({ stage: 'evidence', count: expect.any(Number), p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) });
+    const figure = expect.any(Number);
+    expect(evidence(after)).toEqual({ stage: 'evidence', count: figure, p50: figure, p95: figure, max: figure });
   });
 
   it('runs by status: counts, the oldest gate, the newest creation and the last day\'s creations', async () => {
@@ -94,20 +111,19 @@ describe('operations store', () => {
     expect(all.runs.map((r) => [r.id, r.product_name])).toEqual([[b.id, `Red ${word}`], [a.id, `Blue ${word}`]]);
     expect(all.runs[0]).toMatchObject({ status: 'panic', stage: 'evidence', attempt: expect.any(Number), stages: [] });
     expect(all.runs[0]).not.toHaveProperty('product');
-    expect((await ops.searchRuns({ limit: 50, offset: 0, search: a.id.slice(0, 8) })).runs.map((r) => r.id)).toContain(a.id);
-    expect((await ops.searchRuns({ status: 'panic', stage: 'evidence', limit: 50, offset: 0, search: word })).runs.map((r) => r.id)).toEqual([b.id]);
+    const ids = async (search: RunSearch) => (await ops.searchRuns(search)).runs.map((r) => r.id);
+    expect(await ids({ limit: 50, offset: 0, search: a.id.slice(0, 8) })).toContain(a.id);
+    expect(await ids({ status: 'panic', stage: 'evidence', limit: 50, offset: 0, search: word })).toEqual([b.id]);
     const second = await ops.searchRuns({ limit: 1, offset: 1, search: word });
     expect([second.total, second.runs.map((r) => r.id)]).toEqual([2, [a.id]]);
   });
 
   it('stage throughput: completed tries and failed runs per stage and minute over the last hour', async () => {
-    const { ops, store } = ctx();
-    const sum = (t: Awaited<ReturnType<OperationsStore['stageThroughput']>>, stage: string, k: 'completed' | 'failed') =>
+    const { ops } = ctx();
+    const sum = (t: StageThroughput, stage: string, k: 'completed' | 'failed') =>
       t.points.filter((p) => p.stage === stage).reduce((n, p) => n + p[k], 0);
     const before = await ops.stageThroughput();
-    const run = await newRun();
-    const { run: claimed } = await store.claimStage({ runId: run.id, stage: 'evidence', attempt: 1, workerId: 'w1' });
-    await store.completeStage({ runId: run.id, stage: 'evidence', fence: claimed.fence, output: {}, next: 'voice', eventId: randomUUID() });
+    await finishEvidence((await newRun()).id);
     const failed = await newRun();
     await at(failed.id, 'failed');
     const after = await ops.stageThroughput();

@@ -17,13 +17,23 @@ export type TokenOwner = z.infer<typeof tokenOwnerSchema>;
 
 /** A token as listed: never its hash. Timestamps stay as the database wrote them (the API passes them on). */
 export const tokenRecordSchema = tokenOwnerSchema.extend({
-  id: z.string(), created_by: z.string(), created_at: z.string(), revoked_at: z.string().nullable(), revoked_by: z.string().nullable(),
+  id: z.string(),
+  created_by: z.string(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+  revoked_by: z.string().nullable(),
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;
 
 export const opsEventSchema = z.object({
-  id: z.string(), seq: z.number(), type: z.string(), actor: z.string(), reason: z.string().nullable(), target: z.string().nullable(),
-  payload: z.record(z.string(), z.unknown()), created_at: z.string(),
+  id: z.string(),
+  seq: z.number(),
+  type: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  target: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
 });
 export type OpsEventRecord = z.infer<typeof opsEventSchema>;
 
@@ -34,22 +44,44 @@ export const opsMetricsSchema = z.object({
   gates_open: z.number(),
   /** Seconds the oldest open gate has waited; null when none is open. */
   oldest_gate_age_s: z.number().nullable(),
-  stage_durations: z.array(z.object({ stage: z.string(), count: z.number(), p50: z.number(), p95: z.number(), max: z.number() })),
+  stage_durations: z.array(
+    z.object({ stage: z.string(), count: z.number(), p50: z.number(), p95: z.number(), max: z.number() }),
+  ),
 });
 export type OpsMetrics = z.infer<typeof opsMetricsSchema>;
 
 export const runsByStatusSchema = z.array(z.object({
-  status: z.enum(RUN_STATUSES), n: z.number(), oldest_gate: timestamp.nullable(), last_created: timestamp.nullable(), recent: z.number(),
+  status: z.enum(RUN_STATUSES),
+  n: z.number(),
+  oldest_gate: timestamp.nullable(),
+  last_created: timestamp.nullable(),
+  recent: z.number(),
 }));
 export type RunsByStatus = z.infer<typeof runsByStatusSchema>;
 
-/** A row of the runs list: the run without product/input/output, plus its product's name and its stages. Other columns pass through. */
+const runStageSummary = z.object({
+  stage: z.enum(STAGES),
+  status: z.string(),
+  attempt: z.number(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+
+/**
+ * A page of the runs list: each run without product/input/output, plus its
+ * product's name and its stages; other columns pass through unchecked.
+ */
 export const runPageSchema = z.object({
   total: z.number(),
   runs: z.array(z.looseObject({
-    id: z.string(), status: z.enum(RUN_STATUSES), stage: z.enum(STAGES), attempt: z.number(), product_name: z.string().nullable(),
-    created_at: z.string(), updated_at: z.string(),
-    stages: z.array(z.object({ stage: z.enum(STAGES), status: z.string(), attempt: z.number(), started_at: z.string(), finished_at: z.string().nullable() })),
+    id: z.string(),
+    status: z.enum(RUN_STATUSES),
+    stage: z.enum(STAGES),
+    attempt: z.number(),
+    product_name: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    stages: z.array(runStageSummary),
   })),
 });
 export type RunPage = z.infer<typeof runPageSchema>;

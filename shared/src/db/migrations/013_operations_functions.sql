@@ -22,7 +22,8 @@ CREATE FUNCTION rv_ops_runs_by_status() RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object('status', status, 'n', n, 'oldest_gate', oldest_gate,
                                                'last_created', last_created, 'recent', recent) ORDER BY status), '[]')
   FROM (SELECT status, count(*) AS n, min(updated_at) FILTER (WHERE status = 'waiting_approval') AS oldest_gate,
-               max(created_at) AS last_created, count(*) FILTER (WHERE created_at > now() - interval '24 hours') AS recent
+               max(created_at) AS last_created,
+               count(*) FILTER (WHERE created_at > now() - interval '24 hours') AS recent
           FROM runs GROUP BY status) x
 $$;
 
@@ -38,8 +39,10 @@ CREATE FUNCTION rv_ops_stage_throughput() RETURNS jsonb LANGUAGE sql STABLE AS $
       FROM runs, w WHERE status IN ('failed', 'panic') AND updated_at > w.since
   )
   SELECT jsonb_build_object('since', (SELECT since FROM w), 'points', coalesce((
-    SELECT jsonb_agg(jsonb_build_object('stage', stage, 'minute', minute, 'completed', completed, 'failed', failed) ORDER BY minute, stage)
-      FROM (SELECT stage, minute, sum(completed) AS completed, sum(failed) AS failed FROM x GROUP BY stage, minute) p), '[]'))
+    SELECT jsonb_agg(jsonb_build_object('stage', stage, 'minute', minute, 'completed', completed, 'failed', failed)
+                     ORDER BY minute, stage)
+      FROM (SELECT stage, minute, sum(completed) AS completed, sum(failed) AS failed
+              FROM x GROUP BY stage, minute) p), '[]'))
 $$;
 
 -- The dashboard's live feed starts from the newest run event.
@@ -54,5 +57,6 @@ $$;
 CREATE FUNCTION rv_ops_run_changes(p_after bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object('seq', c.seq, 'id', r.id, 'status', r.status, 'stage', r.stage,
                                                'updated_at', r.updated_at) ORDER BY c.seq), '[]')
-  FROM (SELECT run_id, max(seq) AS seq FROM run_events WHERE seq > p_after GROUP BY run_id) c JOIN runs r ON r.id = c.run_id
+  FROM (SELECT run_id, max(seq) AS seq FROM run_events WHERE seq > p_after GROUP BY run_id) c
+  JOIN runs r ON r.id = c.run_id
 $$;

@@ -50,6 +50,8 @@ END $$;
 
 -- A worker takes a stage: bumps the fence and marks the run running. Returns
 -- {stale: true} without change when the job no longer matches the run.
+-- Superseded: migration 007 replaces this body (CREATE OR REPLACE in
+-- 007_hot_path.sql); the live rv_claim_stage is there. Kept as it was applied.
 CREATE FUNCTION rv_claim_stage(p_run uuid, p_stage text, p_attempt integer, p_worker text, p_event_id text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE r runs; prev text;

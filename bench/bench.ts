@@ -39,26 +39,50 @@ function durabilityModes(): Durability[] {
 
 async function main() {
   const load = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
-  const results: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, at: new Date().toISOString(), load_before: load() };
+  const results: Record<string, unknown> = {
+    node: process.version,
+    cpus: os.cpus().length,
+    at: new Date().toISOString(),
+    load_before: load(),
+  };
   const rows: Row[] = [];
   // Only the chain item runs under every mode: without it, one infrastructure is enough.
   const modes = only.has('chain') ? durabilityModes() : durabilityModes().slice(0, 1);
   const byDurability: Record<string, unknown> = {};
   for (const [modeIndex, mode] of modes.entries()) {
     const infra = await startBenchInfra(mode);
-    const env = { REDIS_URL: infra.redisUrl, DATABASE_URL: infra.dbUrl, RAYVAULT_STATE_DIR: path.join(infra.dir, 'state'), RAYVAULT_LOG_LEVEL: 'error',
-      RAYVAULT_QUEUE_PREFIX: '{bench}', RAYVAULT_LEASE_MS: '5000', RAYVAULT_PG_POOL: '20', RAYVAULT_SAMPLES: '0' };
+    const env = {
+      REDIS_URL: infra.redisUrl,
+      DATABASE_URL: infra.dbUrl,
+      RAYVAULT_STATE_DIR: path.join(infra.dir, 'state'),
+      RAYVAULT_LOG_LEVEL: 'error',
+      RAYVAULT_QUEUE_PREFIX: '{bench}',
+      RAYVAULT_LEASE_MS: '5000',
+      RAYVAULT_PG_POOL: '20',
+      RAYVAULT_SAMPLES: '0',
+    };
     const redis = new Redis(infra.redisUrl);
     const db = new pg.Pool({ connectionString: infra.dbUrl, max: 2 });
     // Its connections are still closing when the bench stops Postgres: that is no error.
     db.on('error', () => undefined);
-    const rt = createRuntime(loadConfig(env, { useDotenv: false }), createLogger('bench', 'error'), { workerId: 'bench-submitter' });
+    const rt = createRuntime(loadConfig(env, { useDotenv: false }), createLogger('bench', 'error'), {
+      workerId: 'bench-submitter',
+    });
     const durability = { mode, ...DURABILITY_SETTINGS[mode] };
     try {
       if (only.has('chain')) {
         const runs = num('BENCH_RUNS', 1000);
-        const c = await measureChain(env, rt, redis, db, { runs, rounds: num('BENCH_ROUNDS', 3), pacedS: num('BENCH_PACED_S', 5), rate: num('BENCH_RATE', 100), costRuns: num('BENCH_COST_RUNS', 500), pids: infra.pids, profileDir: settings.profileDir,
-          peers: settings.peers ? PEERS : [], infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir } });
+        const c = await measureChain(env, rt, redis, db, {
+          runs,
+          rounds: num('BENCH_ROUNDS', 3),
+          pacedS: num('BENCH_PACED_S', 5),
+          rate: num('BENCH_RATE', 100),
+          costRuns: num('BENCH_COST_RUNS', 500),
+          pids: infra.pids,
+          profileDir: settings.profileDir,
+          peers: settings.peers ? PEERS : [],
+          infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir },
+        });
         const f = await measurePostgresFloor(infra.dbUrl, num('BENCH_FLOOR_CALLS', 2000));
         byDurability[mode] = { durability, runs, ...c, postgres_floor: f };
         // The first mode is the headline: its figures keep the top-level names scripts read.
@@ -67,28 +91,63 @@ async function main() {
       }
       if (modeIndex > 0) continue;
       if (only.has('tracing')) {
-        const { tracing: tc } = await measureTracingCost(env, rt, db, { runs: num('BENCH_TRACE_RUNS', 500), rounds: num('BENCH_TRACE_ROUNDS', 3) });
+        const { tracing: tc } = await measureTracingCost(env, rt, db, {
+          runs: num('BENCH_TRACE_RUNS', 500),
+          rounds: num('BENCH_TRACE_ROUNDS', 3),
+        });
         results.tracing = tc;
-        rows.push([`1t throughput with tracing on, every span exported (runs/s, median of ${tc.rounds.on.length} alternating rounds)`, `off ${tc.off_runs_per_s}, on ${tc.on_runs_per_s}: ${tc.cost_pct}% fewer (rounds off ${tc.rounds.off.join('/')}, on ${tc.rounds.on.join('/')}; ${tc.spans_per_run} spans per run)`, '<= 10% fewer', tc.cost_pct <= 10]);
+        rows.push([
+          `1t throughput with tracing on, every span exported (runs/s, median of ${tc.rounds.on.length} alternating rounds)`,
+          `off ${tc.off_runs_per_s}, on ${tc.on_runs_per_s}: ${tc.cost_pct}% fewer (rounds off ${tc.rounds.off.join('/')}, on ${tc.rounds.on.join('/')}; ${tc.spans_per_run} spans per run)`,
+          '<= 10% fewer',
+          tc.cost_pct <= 10,
+        ]);
       }
       if (only.has('real')) {
         const r = await measureRealWork(env, num('BENCH_REAL_RUNS', 3));
         results.real_work = r;
-        rows.push(['4 real work overhead (consistent sample)', `${r.overhead_pct}% (rayvault ${r.rayvault_ms} ms, tools direct ${r.direct_tools_ms} ms)`, '<= 20%', r.overhead_pct <= 20]);
+        rows.push([
+          '4 real work overhead (consistent sample)',
+          `${r.overhead_pct}% (rayvault ${r.rayvault_ms} ms, tools direct ${r.direct_tools_ms} ms)`,
+          '<= 20%',
+          r.overhead_pct <= 20,
+        ]);
       }
       if (only.has('recovery')) {
         const r = await measureRecovery(env, num('BENCH_KILLS', 10));
         results.recovery = r;
-        rows.push([`5 kill -9 recovery x${r.kills} (ms)`, `median ${r.median_ms}, max ${r.max_ms}`, `max <= lease + 2 s (${r.target_ms})`, r.max_ms <= r.target_ms]);
+        rows.push([
+          `5 kill -9 recovery x${r.kills} (ms)`,
+          `median ${r.median_ms}, max ${r.max_ms}`,
+          `max <= lease + 2 s (${r.target_ms})`,
+          r.max_ms <= r.target_ms,
+        ]);
       }
       if (only.has('startup')) {
         const s = await measureStartup();
         results.startup = s;
-        rows.push(['6b npm start -> /readyz, state initialised (ms)', `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`, '<= 3000', s.ready_ms <= 3000]);
+        rows.push([
+          '6b npm start -> /readyz, state initialised (ms)',
+          `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`,
+          '<= 3000',
+          s.ready_ms <= 3000,
+        ]);
         const rss = Object.values(s.rss_idle_mb);
-        rows.push(['6c idle RSS per service (MB)', Object.entries(s.rss_idle_mb).map(([k, v]) => `${k} ${v}`).join(', '), '<= 80 each', rss.length === 5 && Math.max(...rss) <= 80]);
+        rows.push([
+          '6c idle RSS per service (MB)',
+          Object.entries(s.rss_idle_mb)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+          '<= 80 each',
+          rss.length === 5 && Math.max(...rss) <= 80,
+        ]);
         const c = s.cli_ms;
-        rows.push(['6d CLI start-up (ms, median of 5)', `node -e 0 ${c.node_e_0}; rayvault --version ${c.version} (${(c.version / c.node_e_0).toFixed(1)}x); runs --json ${c.runs_json} (${(c.runs_json / c.node_e_0).toFixed(1)}x)`, '--version <= 4x, runs --json <= 8x', c.version <= 4 * c.node_e_0 && c.runs_json <= 8 * c.node_e_0]);
+        rows.push([
+          '6d CLI start-up (ms, median of 5)',
+          `node -e 0 ${c.node_e_0}; rayvault --version ${c.version} (${(c.version / c.node_e_0).toFixed(1)}x); runs --json ${c.runs_json} (${(c.runs_json / c.node_e_0).toFixed(1)}x)`,
+          '--version <= 4x, runs --json <= 8x',
+          c.version <= 4 * c.node_e_0 && c.runs_json <= 8 * c.node_e_0,
+        ]);
       }
     } finally {
       await rt.releasers.close();
@@ -99,22 +158,38 @@ async function main() {
   }
   if (Object.keys(byDurability).length) results.by_durability = byDurability;
   results.load_after = load();
-  results.table = rows.map(([item, measured, target, met]) => ({ item, measured, target, verdict: met === null ? 'reported' : met ? 'met' : 'not met' }));
+  results.table = rows.map(([item, measured, target, met]) => ({
+    item,
+    measured,
+    target,
+    verdict: met === null ? 'reported' : met ? 'met' : 'not met',
+  }));
   printTable(rows, results);
   writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write('written to bench/results.json\n');
 }
 
 function printTable(rows: Row[], results: Record<string, unknown>) {
-  const cells = rows.map(([item, measured, target, met]) => [item, measured, target, met === null ? '' : met ? 'met' : 'NOT MET']);
+  const cells = rows.map(([item, measured, target, met]) => [
+    item,
+    measured,
+    target,
+    met === null ? '' : met ? 'met' : 'NOT MET',
+  ]);
   const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i].length), 6));
-  const line = (c: string[]) => `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2].padEnd(widths[2])}  ${c[3]}`;
-  process.stdout.write(`\nRayVault benchmark (${results.cpus} cpus, load ${(results.load_before as number[])[0]} -> ${(results.load_after as number[])[0]})\n`);
+  const line = (c: string[]) =>
+    `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2].padEnd(widths[2])}  ${c[3]}`;
+  process.stdout.write(
+    `\nRayVault benchmark (${results.cpus} cpus, load ${(results.load_before as number[])[0]} -> ${(results.load_after as number[])[0]})\n`,
+  );
   process.stdout.write(`${line(['item', 'measured', 'target', 'verdict'])}\n`);
   for (const c of cells) process.stdout.write(`${line(c)}\n`);
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

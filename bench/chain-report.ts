@@ -14,35 +14,91 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
   const t = c.throughput;
   const l = c.latency_ms;
   // Issue 14: at least the best durable peer's throughput and at least 0.7 of raw BullMQ.
-  rows.push([`1 throughput${tag} (runs/s, 4 stages, median of ${t.rounds.raw.length} rotating rounds)`, `raw ${t.raw_runs_per_s}, rayvault ${t.rayvault_runs_per_s}: ratio ${t.ratio} (rounds raw ${t.rounds.raw.join('/')}, rayvault ${t.rounds.rayvault.join('/')})`, 'ratio >= 0.7', t.ratio >= 0.7]);
-  rows.push(['  cpu ms per transition', `raw ${t.cpu_ms_per_transition.raw.total}, rayvault ${t.cpu_ms_per_transition.rayvault.total} (stages ${t.cpu_ms_per_transition.rayvault.stages}, postgres ${t.cpu_ms_per_transition.rayvault.postgres}, redis ${t.cpu_ms_per_transition.rayvault.redis})`, '', null]);
+  rows.push([
+    `1 throughput${tag} (runs/s, 4 stages, median of ${t.rounds.raw.length} rotating rounds)`,
+    `raw ${t.raw_runs_per_s}, rayvault ${t.rayvault_runs_per_s}: ratio ${t.ratio} (rounds raw ${t.rounds.raw.join('/')}, rayvault ${t.rounds.rayvault.join('/')})`,
+    'ratio >= 0.7',
+    t.ratio >= 0.7,
+  ]);
+  rows.push([
+    '  cpu ms per transition',
+    `raw ${t.cpu_ms_per_transition.raw.total}, rayvault ${t.cpu_ms_per_transition.rayvault.total} (stages ${t.cpu_ms_per_transition.rayvault.stages}, postgres ${t.cpu_ms_per_transition.rayvault.postgres}, redis ${t.cpu_ms_per_transition.rayvault.redis})`,
+    '',
+    null,
+  ]);
   const cs = t.context_switches_per_transition;
-  rows.push(['  context switches per transition (whole machine, throughput rounds)', `raw ${cs.raw}, rayvault ${cs.rayvault}`, 'report', null]);
-  rows.push([`2 latency${tag} p50/p99 at ${l.rate_per_s} runs/s (ms)`, `raw ${l.raw.p50}/${l.raw.p99}, rayvault ${l.rayvault.p50}/${l.rayvault.p99}`, `p99 <= 2 x raw (${2 * l.raw.p99})`, l.rayvault.p99 <= 2 * l.raw.p99]);
+  rows.push([
+    '  context switches per transition (whole machine, throughput rounds)',
+    `raw ${cs.raw}, rayvault ${cs.rayvault}`,
+    'report',
+    null,
+  ]);
+  rows.push([
+    `2 latency${tag} p50/p99 at ${l.rate_per_s} runs/s (ms)`,
+    `raw ${l.raw.p50}/${l.raw.p99}, rayvault ${l.rayvault.p50}/${l.rayvault.p99}`,
+    `p99 <= 2 x raw (${2 * l.raw.p99})`,
+    l.rayvault.p99 <= 2 * l.raw.p99,
+  ]);
   const hop = (h: string) => `${l.rayvault_hops[h].p50}/${l.rayvault_hops[h].p99}`;
-  rows.push(['  rayvault per stage p50/p99 (ms)', STAGES.map((s) => `${s} wait ${hop(`wait:${s}`)} run ${hop(`in_stage:${s}`)}`).join(', '), 'report', null]);
+  rows.push([
+    '  rayvault per stage p50/p99 (ms)',
+    STAGES.map((s) => `${s} wait ${hop(`wait:${s}`)} run ${hop(`in_stage:${s}`)}`).join(', '),
+    'report',
+    null,
+  ]);
   for (const p of c.peers) {
-    rows.push([`  peer: ${p.name} ${p.version}`, `${p.runs_per_s} runs/s (rounds ${p.rounds.join('/')}), ratio ${p.ratio}; p50/p99 ${p.p50_ms}/${p.p99_ms} ms; cpu ms per transition ${p.cpu_ms_per_transition.total}`, 'report', null]);
+    rows.push([
+      `  peer: ${p.name} ${p.version}`,
+      `${p.runs_per_s} runs/s (rounds ${p.rounds.join('/')}), ratio ${p.ratio}; p50/p99 ${p.p50_ms}/${p.p99_ms} ms; cpu ms per transition ${p.cpu_ms_per_transition.total}`,
+      'report',
+      null,
+    ]);
   }
   if (c.peers.length) {
     const fastest = c.peers.reduce((a, b) => (b.runs_per_s > a.runs_per_s ? b : a));
     const steadiest = c.peers.reduce((a, b) => (b.p99_ms < a.p99_ms ? b : a));
     const byRate = t.rayvault_runs_per_s / fastest.runs_per_s;
-    rows.push([`1p throughput${tag} vs the best durable peer`,
+    rows.push([
+      `1p throughput${tag} vs the best durable peer`,
       `${byRate >= 1 ? 'ahead of' : 'behind'} the best peer by ${Math.round(Math.abs(byRate - 1) * 100)}% (rayvault ${t.rayvault_runs_per_s}, ${fastest.name} ${fastest.runs_per_s} runs/s; x${byRate.toFixed(2)})`,
-      '>= best peer', byRate >= 1]);
+      '>= best peer',
+      byRate >= 1,
+    ]);
     const dp99 = steadiest.p99_ms - l.rayvault.p99;
-    rows.push([`2p p99${tag} at ${l.rate_per_s} runs/s vs the best durable peer`,
+    rows.push([
+      `2p p99${tag} at ${l.rate_per_s} runs/s vs the best durable peer`,
       `${dp99 >= 0 ? 'ahead of' : 'behind'} the best peer by ${Math.abs(dp99)} ms (rayvault ${l.rayvault.p99}, ${steadiest.name} ${steadiest.p99_ms} ms; x${(l.rayvault.p99 / steadiest.p99_ms).toFixed(2)})`,
-      '<= best peer', dp99 >= 0]);
+      '<= best peer',
+      dp99 >= 0,
+    ]);
   }
   const k = c.cost_per_transition;
   // A stage transition is a claim and a completion; intake (creating the run) is one more call per run, not per transition.
-  rows.push([`3 postgres round trips / stage transition${tag}`, `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`, '<= 2', k.postgres_round_trips_stage_workers <= 2]);
+  rows.push([
+    `3 postgres round trips / stage transition${tag}`,
+    `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`,
+    '<= 2',
+    k.postgres_round_trips_stage_workers <= 2,
+  ]);
   const u = f.postgres_cpu_us;
-  rows.push(['3b postgres CPU per call, each alone (us)', `claim ${u.claim}, complete ${u.complete} (a transition: ${(u.claim + u.complete) / 1000} ms); create ${u.create}; SELECT 1 ${u.select_1}`, 'report', null]);
-  rows.push(['3 redis commands / transition', `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`, 'report', null]);
+  rows.push([
+    '3b postgres CPU per call, each alone (us)',
+    `claim ${u.claim}, complete ${u.complete} (a transition: ${(u.claim + u.complete) / 1000} ms); create ${u.create}; SELECT 1 ${u.select_1}`,
+    'report',
+    null,
+  ]);
+  rows.push([
+    '3 redis commands / transition',
+    `${k.redis_commands_sent} sent, ${k.redis_commands_in_scripts} inside BullMQ scripts`,
+    'report',
+    null,
+  ]);
   const loadRss = Math.max(...Object.values(c.rss_mb.under_load));
-  rows.push([`6a RSS per RayVault stage process, built, service flags (MB)${tag}`, `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`, '<= 120 under load', loadRss <= 120]);
+  rows.push([
+    `6a RSS per RayVault stage process, built, service flags (MB)${tag}`,
+    `idle ${Object.values(c.rss_mb.idle).join('/')}, load ${Object.values(c.rss_mb.under_load).join('/')}`,
+    '<= 120 under load',
+    loadRss <= 120,
+  ]);
   return rows;
 }

@@ -12,14 +12,33 @@ import { contextSwitches, cpuDelta, treeCpuMs } from './cpu';
 import { bundleForBench, percentile, rssMb, serviceNodeFlags, spawnBuilt, stopAll, type Proc } from './infra';
 import { startPeer, type Peer, type PeerDef } from './peers/peer-driver';
 
-export type ChainOptions = { runs: number; rounds: number; pacedS: number; rate: number; costRuns: number; pids: Record<string, number[]>; profileDir?: string;
-  peers: PeerDef[]; infra: { pgUrl: string; redisUrl: string; dir: string } };
+export type ChainOptions = {
+  runs: number;
+  rounds: number;
+  pacedS: number;
+  rate: number;
+  costRuns: number;
+  pids: Record<string, number[]>;
+  profileDir?: string;
+  peers: PeerDef[];
+  infra: { pgUrl: string; redisUrl: string; dir: string };
+};
 
-export async function measureChain(env: Record<string, string>, rt: Runtime, redis: Redis, db: pg.Pool, o: ChainOptions) {
+export async function measureChain(
+  env: Record<string, string>,
+  rt: Runtime,
+  redis: Redis,
+  db: pg.Pool,
+  o: ChainOptions,
+) {
   const cpuRoots = (pids: number[]) => ({ stages: pids, bench: [process.pid], ...o.pids });
   const cpuOf = (procs: Proc[]) => treeCpuMs(cpuRoots(procs.map((p) => p.pid)));
   // The bench process tree holds everything: its own share is the rest.
-  const split = (d: Record<string, number>): Record<string, number> => ({ ...d, bench: Math.round((d.bench - d.stages - d.redis - d.postgres) * 100) / 100, total: d.bench });
+  const split = (d: Record<string, number>): Record<string, number> => ({
+    ...d,
+    bench: Math.round((d.bench - d.stages - d.redis - d.postgres) * 100) / 100,
+    total: d.bench,
+  });
 
   // --- raw BullMQ chain, a process per stage ---
   // Both sides run built JavaScript with plain node, as the services do; ours with the services' V8 flags.
@@ -45,7 +64,9 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
 
   // --- RayVault, a process per stage, full machinery ---
   const prof = (s: string) => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}/${s}`] : []);
-  const ours = STAGES.map((s) => spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, [...flags, ...prof(s)]));
+  const ours = STAGES.map((s) =>
+    spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault' }, [...flags, ...prof(s)]),
+  );
   await Promise.all(ours.map((p) => p.ready));
   const idleRss = Object.fromEntries(ours.map((p, i) => [STAGES[i], rssMb(p.pid)]));
   const peers: Peer[] = [];
@@ -66,7 +87,9 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
       return !(await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'approved', 'running') LIMIT 1`)).rowCount;
     });
     const seconds = (Date.now() - t0) / 1000;
-    const { rows: [left] } = await db.query(`SELECT count(*)::int AS n FROM runs WHERE status <> 'done'`);
+    const {
+      rows: [left],
+    } = await db.query(`SELECT count(*)::int AS n FROM runs WHERE status <> 'done'`);
     if (left.n) throw new Error(`${left.n} bench runs did not reach done`);
     return { seconds, peak };
   };
@@ -130,13 +153,24 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
     const paced = await p.run(o.rate * o.pacedS, 'paced', true, o.rate);
     await p.stop();
     const cpu = split(cpuDelta(zero, peerCpuSum[i]!, per));
-    peerResults.push({ name: p.def.name, version: p.version, setup: p.def.setup, runs_per_s: round(median(peerRounds[i])), rounds: peerRounds[i].map((x) => round(x)),
-      ratio: round(median(peerRounds[i]) / median(rawRounds), 2), p50_ms: percentile(paced.lat, 50), p99_ms: percentile(paced.lat, 99),
-      cpu_ms_per_transition: { total: cpu.total, processes: cpu.stages, postgres: cpu.postgres, redis: cpu.redis } });
+    peerResults.push({
+      name: p.def.name,
+      version: p.version,
+      setup: p.def.setup,
+      runs_per_s: round(median(peerRounds[i])),
+      rounds: peerRounds[i].map((x) => round(x)),
+      ratio: round(median(peerRounds[i]) / median(rawRounds), 2),
+      p50_ms: percentile(paced.lat, 50),
+      p99_ms: percentile(paced.lat, 99),
+      cpu_ms_per_transition: { total: cpu.total, processes: cpu.stages, postgres: cpu.postgres, redis: cpu.redis },
+    });
   }
   const pacedStart = new Date();
   await ourRun(o.rate * o.pacedS, true);
-  const { rows } = await db.query(`SELECT extract(epoch FROM (updated_at - created_at)) * 1000 AS ms FROM runs WHERE created_at >= $1`, [pacedStart]);
+  const { rows } = await db.query(
+    `SELECT extract(epoch FROM (updated_at - created_at)) * 1000 AS ms FROM runs WHERE created_at >= $1`,
+    [pacedStart],
+  );
   const ourLat = rows.map((r) => Number(r.ms));
   const hops = await latencyHops(db, pacedStart);
 
@@ -162,14 +196,26 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
   const rawRate = median(rawRounds);
   const ourRate = median(ourRounds);
   return {
-    throughput: { raw_runs_per_s: round(rawRate), rayvault_runs_per_s: round(ourRate), ratio: round(ourRate / rawRate, 2),
+    throughput: {
+      raw_runs_per_s: round(rawRate),
+      rayvault_runs_per_s: round(ourRate),
+      ratio: round(ourRate / rawRate, 2),
       rounds: { raw: rawRounds.map((x) => round(x)), rayvault: ourRounds.map((x) => round(x)) },
       cpu_ms_per_transition: { raw: rawCpu, rayvault: ourCpu },
-      context_switches_per_transition: { raw: round(switches.raw / per, 1), rayvault: round(switches.rayvault / per, 1) } },
-    latency_ms: { rate_per_s: o.rate, raw: { p50: percentile(rawPaced.lat, 50), p99: percentile(rawPaced.lat, 99) },
-      rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) }, rayvault_hops: hops },
+      context_switches_per_transition: {
+        raw: round(switches.raw / per, 1),
+        rayvault: round(switches.rayvault / per, 1),
+      },
+    },
+    latency_ms: {
+      rate_per_s: o.rate,
+      raw: { p50: percentile(rawPaced.lat, 50), p99: percentile(rawPaced.lat, 99) },
+      rayvault: { p50: round(percentile(ourLat, 50)), p99: round(percentile(ourLat, 99)) },
+      rayvault_hops: hops,
+    },
     cost_per_transition: {
-      redis_commands_sent: round(sent / transitions, 1), redis_commands_in_scripts: round(inLua / transitions, 1),
+      redis_commands_sent: round(sent / transitions, 1),
+      redis_commands_in_scripts: round(inLua / transitions, 1),
       postgres_round_trips: round(xids / transitions, 2),
       // The run's creation (one call per run, by the submitter) is a quarter of a call per transition.
       postgres_round_trips_stage_workers: round((xids - o.costRuns) / transitions, 2),
@@ -185,12 +231,20 @@ export async function measureChain(env: Record<string, string>, rt: Runtime, red
  * queue delivery + run lock + claim; `in_stage` is claim to completion.
  */
 async function latencyHops(db: pg.Pool, since: Date) {
-  const { rows } = await db.query<{ hop: string; ms: number }>(`SELECT (CASE WHEN type = 'stage_claimed' THEN 'wait:' ELSE 'in_stage:' END) || (payload->>'stage') AS hop,
+  const { rows } = await db.query<{ hop: string; ms: number }>(
+    `SELECT (CASE WHEN type = 'stage_claimed' THEN 'wait:' ELSE 'in_stage:' END) || (payload->>'stage') AS hop,
       extract(epoch FROM created_at - lag(created_at) OVER (PARTITION BY run_id ORDER BY seq)) * 1000 AS ms
-    FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE created_at >= $1)`, [since]);
+    FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE created_at >= $1)`,
+    [since],
+  );
   const by = new Map<string, number[]>();
   for (const r of rows) if (r.ms !== null && r.hop) by.set(r.hop, [...(by.get(r.hop) ?? []), Number(r.ms)]);
-  return Object.fromEntries(STAGES.flatMap((s) => [`wait:${s}`, `in_stage:${s}`]).map((h) => [h, { p50: round(percentile(by.get(h) ?? [], 50), 1), p99: round(percentile(by.get(h) ?? [], 99), 1) }]));
+  return Object.fromEntries(
+    STAGES.flatMap((s) => [`wait:${s}`, `in_stage:${s}`]).map((h) => [
+      h,
+      { p50: round(percentile(by.get(h) ?? [], 50), 1), p99: round(percentile(by.get(h) ?? [], 99), 1) },
+    ]),
+  );
 }
 
 export async function waitUntil(fn: () => Promise<boolean>, timeoutMs = 600000) {

@@ -34,7 +34,11 @@ export function treeCpuMs(roots: Record<string, number[]>): Record<string, numbe
     const tree = new Set(pids);
     for (let grew = true; grew;) {
       grew = false;
-      for (const [pid, s] of all) if (!tree.has(pid) && tree.has(s.ppid)) { tree.add(pid); grew = true; }
+      for (const [pid, s] of all)
+        if (!tree.has(pid) && tree.has(s.ppid)) {
+          tree.add(pid);
+          grew = true;
+        }
     }
     out[name] = [...tree].reduce((n, pid) => n + (all.get(pid)?.ms ?? 0), 0);
   }

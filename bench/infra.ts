@@ -15,9 +15,18 @@ import { childEnv, setScratchRoot } from './bench-config';
 export type Durability = 'production' | 'fast';
 
 /** The settings each mode runs with, as results.json reports them. */
-export const DURABILITY_SETTINGS: Record<Durability, { postgres: Record<string, string>; redis: Record<string, string> }> = {
-  production: { postgres: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' }, redis: { appendonly: 'yes', appendfsync: 'everysec' } },
-  fast: { postgres: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }, redis: { appendonly: 'no', save: '' } },
+export const DURABILITY_SETTINGS: Record<
+  Durability,
+  { postgres: Record<string, string>; redis: Record<string, string> }
+> = {
+  production: {
+    postgres: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' },
+    redis: { appendonly: 'yes', appendfsync: 'everysec' },
+  },
+  fast: {
+    postgres: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    redis: { appendonly: 'no', save: '' },
+  },
 };
 
 export async function startBenchInfra(durability: Durability) {
@@ -25,22 +34,46 @@ export async function startBenchInfra(durability: Durability) {
   chmodSync(dir, 0o755);
   setScratchRoot(dir);
   const port = await freePort();
-  const persist = durability === 'production' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persist, '--dir', dir], { stdio: 'ignore' });
+  const persist =
+    durability === 'production' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persist, '--dir', dir],
+    { stdio: 'ignore' },
+  );
   const pg = await startPgServer({ fast: durability === 'fast' });
   const dbUrl = await createDatabase(pg.url, 'bench');
   const redisUrl = `redis://127.0.0.1:${port}`;
   await waitFor('redis', async () => {
     const { Redis } = await import('ioredis');
     const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    try { await r.connect(); return (await r.ping()) === 'PONG'; } finally { r.disconnect(); }
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG';
+    } finally {
+      r.disconnect();
+    }
   });
   // The embedded Postgres runs under a node launcher, our child: its tree is Postgres's CPU.
-  const pgRoots = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('embedded-pg'); } catch { return false; }
-  });
+  const pgRoots = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return (
+          readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid) &&
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('embedded-pg')
+        );
+      } catch {
+        return false;
+      }
+    });
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= (async () => { redis.kill('SIGKILL'); await pg.stop(); })());
+  const stop = () =>
+    (stopped ??= (async () => {
+      redis.kill('SIGKILL');
+      await pg.stop();
+    })());
   // Check the server took the mode's settings: a headline figure under the wrong ones would mislead.
   const check = new PgClient({ connectionString: pg.url });
   await check.connect();
@@ -62,12 +95,15 @@ export function spawnBuilt(bundleFile: string, env: Record<string, string>, node
 
 /** The V8 flags `npm start` and compose give every service (scripts/stack/supervisor.mjs). */
 export async function serviceNodeFlags(): Promise<string[]> {
-  return ((await import(path.join(ROOT, 'scripts/stack/supervisor.mjs'))) as { SERVICE_NODE_FLAGS: string[] }).SERVICE_NODE_FLAGS;
+  return ((await import(path.join(ROOT, 'scripts/stack/supervisor.mjs'))) as { SERVICE_NODE_FLAGS: string[] })
+    .SERVICE_NODE_FLAGS;
 }
 
 /** `file` bundled the way `npm run build` bundles the services, into `dir`. */
 export async function bundleForBench(file: string, dir: string): Promise<string> {
-  const { bundle } = (await import(path.join(ROOT, 'scripts/build.mjs'))) as { bundle: (entry: string, outfile: string) => Promise<string> };
+  const { bundle } = (await import(path.join(ROOT, 'scripts/build.mjs'))) as {
+    bundle: (entry: string, outfile: string) => Promise<string>;
+  };
   return bundle(file, path.join(dir, `${path.basename(file, '.ts')}.js`));
 }
 
@@ -75,7 +111,10 @@ function spawnNode(argv: string[], name: string, env: Record<string, string>): P
   const proc = spawn(process.execPath, argv, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (/ready/.test(out)) resolve();
+    });
     proc.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
   });
   ready.catch(() => undefined);
@@ -83,7 +122,17 @@ function spawnNode(argv: string[], name: string, env: Record<string, string>): P
 }
 
 export async function stopAll(procs: Proc[]) {
-  await Promise.all(procs.map((p) => new Promise((r) => { if (p.proc.exitCode !== null) return r(null); p.proc.once('exit', r); p.proc.kill('SIGTERM'); setTimeout(() => p.proc.kill('SIGKILL'), 5000); })));
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((r) => {
+          if (p.proc.exitCode !== null) return r(null);
+          p.proc.once('exit', r);
+          p.proc.kill('SIGTERM');
+          setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+        }),
+    ),
+  );
 }
 
 export function rssMb(pid: number): number {

@@ -10,7 +10,9 @@ export async function measurePostgresFloor(dbUrl: string, n: number) {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
-    const { rows: [{ pid }] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const {
+      rows: [{ pid }],
+    } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const ids = Array.from({ length: n }, () => randomUUID());
     const fences: number[] = [];
     const each = async (fn: (id: string, i: number) => Promise<unknown>) => {
@@ -21,12 +23,38 @@ export async function measurePostgresFloor(dbUrl: string, n: number) {
     const call = (name: string, text: string, values: unknown[]) => client.query({ name, text, values });
     const us = {
       select_1: await each((id) => call('floor_select', 'SELECT $1::uuid', [id])),
-      create: await each((id) => call('floor_create', `SELECT rv_create_run(p_id => $1::uuid, p_product => '{"name":"floor"}', p_input => '{}', p_actor => 'bench', p_event_id => $2)`, [id, `${id}:created`])),
-      claim: await each(async (id, i) => (fences[i] = (await call('floor_claim', `SELECT rv_claim_stage(p_run => $1, p_stage => 'evidence', p_attempt => 1, p_worker => 'bench', p_event_id => $2) AS r`, [id, randomUUID()])).rows[0].r.run.fence)),
-      complete: await each((id, i) => call('floor_complete', `SELECT rv_complete_stage(p_run => $1, p_stage => 'evidence', p_fence => $2, p_output => NULL, p_next => 'voice', p_event_id => $3)`, [id, fences[i], `${id}:floor`])),
+      create: await each((id) =>
+        call(
+          'floor_create',
+          `SELECT rv_create_run(p_id => $1::uuid, p_product => '{"name":"floor"}', p_input => '{}', p_actor => 'bench', p_event_id => $2)`,
+          [id, `${id}:created`],
+        ),
+      ),
+      claim: await each(
+        async (id, i) =>
+          (fences[i] = (
+            await call(
+              'floor_claim',
+              `SELECT rv_claim_stage(p_run => $1, p_stage => 'evidence', p_attempt => 1, p_worker => 'bench', p_event_id => $2) AS r`,
+              [id, randomUUID()],
+            )
+          ).rows[0].r.run.fence),
+      ),
+      complete: await each((id, i) =>
+        call(
+          'floor_complete',
+          `SELECT rv_complete_stage(p_run => $1, p_stage => 'evidence', p_fence => $2, p_output => NULL, p_next => 'voice', p_event_id => $3)`,
+          [id, fences[i], `${id}:floor`],
+        ),
+      ),
     };
     // Left at voice the runs would look in flight to anything reading this database later on.
-    for (const id of ids) await call('floor_abort', `SELECT rv_operator_action(p_run => $1, p_action => 'abort', p_actor => 'bench', p_reason => 'postgres floor measured')`, [id]);
+    for (const id of ids)
+      await call(
+        'floor_abort',
+        `SELECT rv_operator_action(p_run => $1, p_action => 'abort', p_actor => 'bench', p_reason => 'postgres floor measured')`,
+        [id],
+      );
     return { calls: n, postgres_cpu_us: us };
   } finally {
     await client.end();

@@ -6,7 +6,15 @@
 import childProcess from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, createRuntime, createWorkerHost, loadSample, stateLayout, submitRun, type RunEvent } from '@rayvault/shared';
+import {
+  createLogger,
+  createRuntime,
+  createWorkerHost,
+  loadSample,
+  stateLayout,
+  submitRun,
+  type RunEvent,
+} from '@rayvault/shared';
 import { createEvidenceProcessor, evidenceFields } from '@rayvault/evidence-worker';
 import { createMediaProcessors, mediaConfigSchema } from '@rayvault/render-worker';
 import { loadBenchConfig, realWorkRuns } from './bench-config';
@@ -22,13 +30,24 @@ const execFile = childProcess.execFile;
     const f = args.indexOf('-f');
     // espeak-ng's text and ffmpeg's title card come from temp files that are gone afterwards: keep them.
     const title = args.map((a) => /textfile='([^']+)'/.exec(a)?.[1]).find(Boolean);
-    calls.push({ tool: file, args: [...args], text: file === 'espeak-ng' && f >= 0 ? readFileSync(args[f + 1], 'utf8') : title ? readFileSync(title, 'utf8') : undefined });
+    calls.push({
+      tool: file,
+      args: [...args],
+      text:
+        file === 'espeak-ng' && f >= 0
+          ? readFileSync(args[f + 1], 'utf8')
+          : title
+            ? readFileSync(title, 'utf8')
+            : undefined,
+    });
   }
   return (execFile as (...a: unknown[]) => unknown)(file, args, ...rest);
 };
 
 function run(tool: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => execFile(tool, args, { maxBuffer: 16 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile(tool, args, { maxBuffer: 16 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /**
@@ -41,7 +60,7 @@ function direct(c: Call, dir: string, i: number, made: Map<string, string>): str
   const stem = (p: string) => path.basename(p).split('.')[0];
   const args = c.args.map((a, k) => {
     const input = (c.tool === 'ffprobe' && k === c.args.length - 1) || c.args[k - 1] === '-i';
-    return input && a.startsWith('/') && !existsSync(a) ? made.get(stem(a)) ?? a : a;
+    return input && a.startsWith('/') && !existsSync(a) ? (made.get(stem(a)) ?? a) : a;
   });
   if (c.tool === 'espeak-ng') {
     const w = args.indexOf('-w');
@@ -53,7 +72,8 @@ function direct(c: Call, dir: string, i: number, made: Map<string, string>): str
     made.set(stem(args.at(-1)!), (args[args.length - 1] = path.join(dir, `${i}-${path.basename(args.at(-1)!)}`)));
     if (c.text !== undefined) {
       writeFileSync(path.join(dir, `${i}-title.txt`), c.text);
-      for (const [k, a] of args.entries()) args[k] = a.replace(/textfile='[^']+'/, `textfile='${path.join(dir, `${i}-title.txt`)}'`);
+      for (const [k, a] of args.entries())
+        args[k] = a.replace(/textfile='[^']+'/, `textfile='${path.join(dir, `${i}-title.txt`)}'`);
     }
   }
   return args;
@@ -79,7 +99,10 @@ async function main() {
   const config = loadBenchConfig(mediaConfigSchema.extend(evidenceFields.shape));
   const rt = createRuntime(config, createLogger('bench-real', 'error'), { workerId: 'bench-real' });
   const media = createMediaProcessors(rt, config);
-  const host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config), ...media }, concurrency: 1 });
+  const host = createWorkerHost(rt, {
+    processors: { evidence: createEvidenceProcessor(rt, config), ...media },
+    concurrency: 1,
+  });
   await host.start();
   const product = await loadSample('consistent');
   const rayvaultMs: number[] = [];
@@ -117,7 +140,9 @@ async function main() {
   }
   await host.close(1000);
   const counts = perRun[0].reduce<Record<string, number>>((m, c) => ({ ...m, [c.tool]: (m[c.tool] ?? 0) + 1 }), {});
-  process.stdout.write(`${JSON.stringify({ runs, rayvault_ms: rayvaultMs, tools_ms: toolsMs, stage_ms: stageMs, invocations: counts })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ runs, rayvault_ms: rayvaultMs, tools_ms: toolsMs, stage_ms: stageMs, invocations: counts })}\n`,
+  );
   await rt.releasers.close();
   process.exit(0);
 }

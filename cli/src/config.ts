@@ -15,7 +15,9 @@ export const contractConfigSchema = baseConfigSchema.extend(mediaFields.shape);
  * per command with the schema the verb needs (the base schema unless it says otherwise).
  * The CLI logs warnings and worse unless RAYVAULT_LOG_LEVEL is set.
  */
-export function loadCliConfig<C extends BaseConfig = BaseConfig>(schema?: z.ZodType<C>): { config: Config & C; logLevel: string } {
+export function loadCliConfig<C extends BaseConfig = BaseConfig>(
+  schema?: z.ZodType<C>,
+): { config: Config & C; logLevel: string } {
   const config = loadConfig(process.env, { schema });
   return { config, logLevel: process.env.RAYVAULT_LOG_LEVEL ? config.RAYVAULT_LOG_LEVEL : 'warn' };
 }

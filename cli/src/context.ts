@@ -1,4 +1,13 @@
-import { createLogger, createPool, createRuntime, isRayVaultError, startTelemetryFromEnv, type BaseConfig, type Config, type Runtime } from '@rayvault/shared';
+import {
+  createLogger,
+  createPool,
+  createRuntime,
+  isRayVaultError,
+  startTelemetryFromEnv,
+  type BaseConfig,
+  type Config,
+  type Runtime,
+} from '@rayvault/shared';
 import type { z } from 'zod';
 import { loadCliConfig } from './config';
 import { EXIT } from './exit-codes';

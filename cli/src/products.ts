@@ -11,12 +11,16 @@ const SAMPLES = ['consistent', 'conflict'] as const;
  */
 export async function loadProduct(from: { sample?: string; file?: string }): Promise<object> {
   if (from.sample !== undefined) {
-    if (!SAMPLES.includes(from.sample as (typeof SAMPLES)[number])) throw new UsageError(`unknown sample '${from.sample}': use ${SAMPLES.join(' or ')}`);
+    if (!SAMPLES.includes(from.sample as (typeof SAMPLES)[number]))
+      throw new UsageError(`unknown sample '${from.sample}': use ${SAMPLES.join(' or ')}`);
     return loadSample(from.sample as (typeof SAMPLES)[number]);
   }
   const { config } = loadCliConfig();
   try {
-    return await loadProductFile(from.file!, { mediaDir: mediaDirOf(config), maxBytes: config.RAYVAULT_FETCH_MAX_BYTES });
+    return await loadProductFile(from.file!, {
+      mediaDir: mediaDirOf(config),
+      maxBytes: config.RAYVAULT_FETCH_MAX_BYTES,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

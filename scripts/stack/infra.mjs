@@ -49,8 +49,21 @@ export async function startRedis(stateDir, log) {
   const port = await pickPort(6390);
   // The password goes in a 0600 config file: a command-line argument would show in `ps` to every local user.
   const conf = path.join(dir, 'redis.conf');
-  writeSecretFile(conf, [`port ${port}`, 'bind 127.0.0.1', 'protected-mode yes', `dir ${JSON.stringify(dir)}`, 'appendonly yes',
-    'appendfsync everysec', 'maxmemory-policy noeviction', 'save ""', `requirepass ${password}`, ''].join('\n'));
+  writeSecretFile(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      'protected-mode yes',
+      `dir ${JSON.stringify(dir)}`,
+      'appendonly yes',
+      'appendfsync everysec',
+      'maxmemory-policy noeviction',
+      'save ""',
+      `requirepass ${password}`,
+      '',
+    ].join('\n'),
+  );
   const proc = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout.on('data', (d) => log(String(d)));
   proc.stderr.on('data', (d) => log(String(d)));
@@ -82,8 +95,22 @@ export async function startPostgres(stateDir, log, onNote = () => {}, onProgress
   const port = await pickPort(5440);
   // Its own process and process group: a terminal's Ctrl-C reaches only the
   // supervisor, which stops Postgres last, after every service.
-  const proc = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), '../embedded-pg.mjs'), '--dir', path.join(stateDir, 'postgres'),
-    '--port', String(port), '--password-file', passwordFile, '--parent', String(process.pid), '--relocate'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(
+    process.execPath,
+    [
+      path.join(path.dirname(fileURLToPath(import.meta.url)), '../embedded-pg.mjs'),
+      '--dir',
+      path.join(stateDir, 'postgres'),
+      '--port',
+      String(port),
+      '--password-file',
+      passwordFile,
+      '--parent',
+      String(process.pid),
+      '--relocate',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   let reason = '';
   readline.createInterface({ input: proc.stderr }).on('line', (l) => {
     log(`${l}\n`);
@@ -98,7 +125,9 @@ export async function startPostgres(stateDir, log, onNote = () => {}, onProgress
         else if (msg?.progress) onProgress(msg.progress);
         else log(`${l}\n`);
       });
-      proc.once('exit', (code) => reject(new Error(`embedded Postgres exited with ${code}: ${reason || 'see state/postgres.log'}`)));
+      proc.once('exit', (code) =>
+        reject(new Error(`embedded Postgres exited with ${code}: ${reason || 'see state/postgres.log'}`)),
+      );
     });
     const admin = await connectSecured(ready.url, password, onNote);
     const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'rayvault'`)).rowCount;
@@ -108,7 +137,13 @@ export async function startPostgres(stateDir, log, onNote = () => {}, onProgress
     await stopChild(proc); // refused or failed: leave no server behind
     throw err;
   }
-  return { url: withPassword(ready.url.replace(/\/postgres$/, '/rayvault'), password), dataDir: ready.dataDir, relocated: !!ready.relocated, proc, stop: () => stopChild(proc) };
+  return {
+    url: withPassword(ready.url.replace(/\/postgres$/, '/rayvault'), password),
+    dataDir: ready.dataDir,
+    relocated: !!ready.relocated,
+    proc,
+    stop: () => stopChild(proc),
+  };
 }
 
 /** SIGTERM, then wait for the exit (each server shuts down cleanly on it). */

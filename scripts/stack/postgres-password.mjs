@@ -20,8 +20,10 @@ export async function connectSecured(url, password, onNote = () => {}) {
   if (client) return client;
   const legacy = await tryConnect(url, LEGACY_PASSWORD);
   if (!legacy) {
-    throw new Error('the embedded Postgres in state/postgres accepts neither the password in state/secrets/postgres-password nor the old default. '
-      + 'Restore that file from a backup, or move state/postgres away to start with an empty database.');
+    throw new Error(
+      'the embedded Postgres in state/postgres accepts neither the password in state/secrets/postgres-password nor the old default. ' +
+        'Restore that file from a backup, or move state/postgres away to start with an empty database.',
+    );
   }
   // A SCRAM verifier, not the password: the statement may reach the server log.
   await legacy.query(`ALTER ROLE postgres PASSWORD ${legacy.escapeLiteral(scramVerifier(password))}`);

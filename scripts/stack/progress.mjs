@@ -16,14 +16,19 @@ export async function task(title, fn) {
   if (tty) {
     const frames = ['|', '/', '-', '\\'];
     let i = 0;
-    timer = setInterval(() => process.stdout.write(`\r${frames[i++ % 4]} ${label} ${Math.round((Date.now() - started) / 1000)}s`), 200);
+    timer = setInterval(
+      () => process.stdout.write(`\r${frames[i++ % 4]} ${label} ${Math.round((Date.now() - started) / 1000)}s`),
+      200,
+    );
   } else {
     process.stdout.write(`${label} ...\n`);
   }
   try {
     const note = await fn();
     clearInterval(timer);
-    process.stdout.write(`${tty ? '\r' : ''}✔ ${label}${note ? ` — ${note}` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
+    process.stdout.write(
+      `${tty ? '\r' : ''}✔ ${label}${note ? ` — ${note}` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)\n`,
+    );
     return note;
   } catch (err) {
     clearInterval(timer);

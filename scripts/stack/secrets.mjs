@@ -3,7 +3,17 @@
 // from the first byte, so no other local user ever sees them, and never
 // printed in full.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /** A directory only its owner can enter (created so, or tightened when an older start left it open). */
@@ -46,7 +56,8 @@ export function readOrCreateSecret(file) {
     writeSecretFile(file, value + '\n');
     return { value, created: true };
   }
-  if (!st.isFile()) throw new Error(`${file} is not a regular file (a link?): remove it and start again to make a new secret`);
+  if (!st.isFile())
+    throw new Error(`${file} is not a regular file (a link?): remove it and start again to make a new secret`);
   if ((st.mode & 0o077) !== 0) chmodSync(file, 0o600);
   const value = readFileSync(file, 'utf8').trim();
   if (!value) throw new Error(`${file} is empty: remove it and start again to make a new secret`);

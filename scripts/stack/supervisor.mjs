@@ -28,7 +28,10 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
     // services in reverse order; RAYVAULT_SUPERVISOR_PID lets each one stop
     // by itself if the supervisor is killed outright.
     const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, svc.entry], {
-      cwd: root, env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: root,
+      env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     svc.proc = proc;
     svc.startedAt = Date.now();
@@ -48,7 +51,14 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
   return {
     services,
     start(name, entry, extraEnv = {}) {
-      const svc = { name, entry, env: extraEnv, color: COLORS[services.length % COLORS.length], backoffMs: 1000, restarts: 0 };
+      const svc = {
+        name,
+        entry,
+        env: extraEnv,
+        color: COLORS[services.length % COLORS.length],
+        backoffMs: 1000,
+        restarts: 0,
+      };
       services.push(svc);
       launch(svc);
       return svc;

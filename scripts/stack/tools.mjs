@@ -21,16 +21,24 @@ export function installTools(missing) {
   const apt = [...new Set(missing.map((t) => t.apt))];
   if (process.platform === 'linux' && has('apt-get')) {
     const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-    const run = (args) => execFileSync(sudo[0] ?? args[0], sudo.length ? args : args.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const run = (args) =>
+      execFileSync(sudo[0] ?? args[0], sudo.length ? args : args.slice(1), {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     run(['apt-get', 'update', '-qq']);
     run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...apt]);
     return `installed ${apt.join(', ')}`;
   }
   const brew = [...new Set(missing.map((t) => t.brew))].join(' ');
-  throw new Error(`missing tools: ${missing.map((t) => t.bin).join(', ')}.\n  macOS: brew install ${brew}\n  Debian/Ubuntu: sudo apt-get install ${apt.join(' ')}`);
+  throw new Error(
+    `missing tools: ${missing.map((t) => t.bin).join(', ')}.\n  macOS: brew install ${brew}\n  Debian/Ubuntu: sudo apt-get install ${apt.join(' ')}`,
+  );
 }
 
 export function chromiumNote(env) {
   const path = env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  return existsSync(path) ? null : `Chromium not found at ${path}: only needed for RAYVAULT_RENDER_PROVIDER=browser (apt-get install chromium)`;
+  return existsSync(path)
+    ? null
+    : `Chromium not found at ${path}: only needed for RAYVAULT_RENDER_PROVIDER=browser (apt-get install chromium)`;
 }

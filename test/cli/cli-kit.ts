@@ -12,7 +12,9 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
 export function rayvault(t: TestEnv, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), ...args], {
-      cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -38,7 +40,11 @@ export type FinalFile = { path: string; sha256: string; bytes: number };
 /** A final file named as the render stage names it: `<run8>-segNN-<sha8>.mp4`. */
 export function writeFinal(stateDir: string, runId: string, segment: number, content: string): FinalFile {
   const sha256 = createHash('sha256').update(content).digest('hex');
-  const file = path.join(stateDir, 'final', `${runId.slice(0, 8)}-seg${String(segment).padStart(2, '0')}-${sha256.slice(0, 8)}.mp4`);
+  const file = path.join(
+    stateDir,
+    'final',
+    `${runId.slice(0, 8)}-seg${String(segment).padStart(2, '0')}-${sha256.slice(0, 8)}.mp4`,
+  );
   writeRaw(file, content);
   return { path: file, sha256, bytes: Buffer.byteLength(content) };
 }
@@ -50,9 +56,25 @@ export function writeRaw(file: string, content: string): string {
 }
 
 /** The row the render stage records for a final file (`rv_record_artifact`'s insert). */
-export async function indexFinal(pool: pg.Pool, runId: string, segment: number, f: FinalFile, extra: { duration_s?: number; target_s?: number } = {}): Promise<void> {
-  await pool.query(`INSERT INTO artifacts (run_id, stage, segment, kind, path, sha256, bytes, duration_s, meta) VALUES ($1, 'render', $2, 'video', $3, $4, $5, $6, $7)`,
-    [runId, segment, f.path, f.sha256, f.bytes, extra.duration_s ?? null, { target_s: extra.target_s ?? null, provider: 'local' }]);
+export async function indexFinal(
+  pool: pg.Pool,
+  runId: string,
+  segment: number,
+  f: FinalFile,
+  extra: { duration_s?: number; target_s?: number } = {},
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO artifacts (run_id, stage, segment, kind, path, sha256, bytes, duration_s, meta) VALUES ($1, 'render', $2, 'video', $3, $4, $5, $6, $7)`,
+    [
+      runId,
+      segment,
+      f.path,
+      f.sha256,
+      f.bytes,
+      extra.duration_s ?? null,
+      { target_s: extra.target_s ?? null, provider: 'local' },
+    ],
+  );
 }
 
 /** Makes a file look `hours` old. */

@@ -2,12 +2,24 @@
 // healthy stack with a live worker, FAIL with a classified outage when Redis
 // or Postgres is down (exit 1), and back to PASS when they return.
 import { createWorkerHost, type WorkerHost, type Runtime } from '@rayvault/shared';
-import { createTestEnv, startPgServer, startRedisServer, testRuntime, type Server, type TestEnv } from '../support/harness';
+import {
+  createTestEnv,
+  startPgServer,
+  startRedisServer,
+  testRuntime,
+  type Server,
+  type TestEnv,
+} from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
 import { json, rayvault } from './cli-kit';
 
 jest.setTimeout(120_000);
-type Report = { line: string; verdict: Record<string, string>; findings: Array<{ code: string; level: string }>; dependencies: Array<{ name: string; ok: boolean; outage?: string }> };
+type Report = {
+  line: string;
+  verdict: Record<string, string>;
+  findings: Array<{ code: string; level: string }>;
+  dependencies: Array<{ name: string; ok: boolean; outage?: string }>;
+};
 
 let t: TestEnv;
 let redis: Server;
@@ -46,7 +58,10 @@ it('Redis down: infra FAIL with connection_refused, exit 1; PASS again once it i
   const { code, report } = await doctor();
   expect(code).toBe(1);
   expect(report.verdict.infra).toBe('FAIL');
-  expect(report.dependencies.find((d) => d.name === 'redis')).toMatchObject({ ok: false, outage: 'connection_refused' });
+  expect(report.dependencies.find((d) => d.name === 'redis')).toMatchObject({
+    ok: false,
+    outage: 'connection_refused',
+  });
   await redis.start();
   expect((await doctor()).report.verdict.infra).toBe('PASS');
 });
@@ -57,7 +72,10 @@ it('Postgres down: infra FAIL with connection_refused, exit 1', async () => {
     const { code, report } = await doctor();
     expect(code).toBe(1);
     expect(report.verdict.infra).toBe('FAIL');
-    expect(report.dependencies.find((d) => d.name === 'postgres')).toMatchObject({ ok: false, outage: 'connection_refused' });
+    expect(report.dependencies.find((d) => d.name === 'postgres')).toMatchObject({
+      ok: false,
+      outage: 'connection_refused',
+    });
   } finally {
     await pgServer.start();
   }

@@ -20,7 +20,13 @@ describe('final file names', () => {
   });
 
   it('refuses names it cannot attribute to a run', () => {
-    for (const name of ['notes.txt', '3f2a9c1e-seg03.mov', 'XYZ-seg03.mp4', '3f2a9c1e-seg03-abc.mp4', '3f2a9c1e-seg.mp4']) {
+    for (const name of [
+      'notes.txt',
+      '3f2a9c1e-seg03.mov',
+      'XYZ-seg03.mp4',
+      '3f2a9c1e-seg03-abc.mp4',
+      '3f2a9c1e-seg.mp4',
+    ]) {
       expect(parseFinalName(name)).toBeNull();
     }
   });

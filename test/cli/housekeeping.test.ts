@@ -20,7 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => rt.releasers.close());
 beforeEach(async () => {
-  for (const d of ['final', 'quarantine', 'staging', 'cache', 'pids', 'checkpoints']) rmSync(state(d), { recursive: true, force: true });
+  for (const d of ['final', 'quarantine', 'staging', 'cache', 'pids', 'checkpoints'])
+    rmSync(state(d), { recursive: true, force: true });
   await rt.pool.query('DELETE FROM artifacts');
 });
 
@@ -61,7 +62,9 @@ it('index refresh passes a healthy index and catches a tampered file, a missing 
   expect(bad.code).toBe(1);
   const r = json(bad);
   expect(r.consistent).toBe(false);
-  expect(r.mismatched).toEqual([expect.objectContaining({ path: a.path, reason: expect.stringMatching(/content changed/) })]);
+  expect(r.mismatched).toEqual([
+    expect.objectContaining({ path: a.path, reason: expect.stringMatching(/content changed/) }),
+  ]);
   expect(r.missing).toEqual([expect.objectContaining({ path: b.path, run_id: runId, segment: 2 })]);
 });
 
@@ -72,7 +75,9 @@ it('index refresh re-hashes files that look unchanged only with --force', async 
   expect((await rayvault(t, ['index', 'refresh'])).code).toBe(0);
   const forced = await rayvault(t, ['index', 'refresh', '--force']);
   expect(forced.code).toBe(1);
-  expect(forced.stdout).toMatch(new RegExp(`MISMATCH ${a.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  \\(content changed`));
+  expect(forced.stdout).toMatch(
+    new RegExp(`MISMATCH ${a.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  \\(content changed`),
+  );
   expect(forced.stdout).toMatch(/2 hashed, 2 probed, --force/); // --force re-probes every file too
 });
 
@@ -91,8 +96,13 @@ it('index refresh adds proven finals, refuses names without sha8 unless --allow-
   rmSync(liar);
   const allowed = await rayvault(t, ['index', 'refresh', '--allow-missing-sha8', '--json']);
   expect(allowed.code).toBe(0);
-  expect(json(allowed).added.map((a: { path: string; legacy: boolean }) => [a.path, a.legacy])).toEqual([[found.path, false], [legacy, true]]);
-  const { rows } = await rt.pool.query(`SELECT segment, meta FROM artifacts WHERE run_id = $1 ORDER BY segment`, [runId]);
+  expect(json(allowed).added.map((a: { path: string; legacy: boolean }) => [a.path, a.legacy])).toEqual([
+    [found.path, false],
+    [legacy, true],
+  ]);
+  const { rows } = await rt.pool.query(`SELECT segment, meta FROM artifacts WHERE run_id = $1 ORDER BY segment`, [
+    runId,
+  ]);
   expect(rows.map((r) => r.segment)).toEqual([1, 2, 3, 4]);
   expect(json(await rayvault(t, ['orphans', '--json'])).orphans).toEqual([]);
 });
@@ -120,7 +130,8 @@ it('clean (safe) removes exactly the leftovers and never a final file', async ()
     writeRaw(state('pids/Mac-Ray-01.pid'), String(process.pid)),
     writeRaw(state('checkpoints', `${runId}.json`), '{}'),
     writeRaw(state('cache/voice/abc.wav'), 'w'),
-    a.path, orphan.path,
+    a.path,
+    orphan.path,
   ];
 
   const dry = json(await rayvault(t, ['clean', '--dry-run', '--json']));
@@ -151,7 +162,9 @@ it('clean --hard also empties the cache, refused while a run still needs it', as
   await rt.pool.query(`UPDATE runs SET status = 'queued', stage = 'evidence' WHERE id = $1`, [runId]);
   const r = json(await rayvault(t, ['clean', '--hard', '--json']));
   expect(r).toMatchObject({ level: 'hard', refused: null });
-  expect(r.removed).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'cache', path: state('cache/voice') })]));
+  expect(r.removed).toEqual(
+    expect.arrayContaining([expect.objectContaining({ kind: 'cache', path: state('cache/voice') })]),
+  );
   expect(existsSync(wav)).toBe(false);
   expect(existsSync(a.path)).toBe(true);
 });
@@ -171,7 +184,13 @@ it('clean --zombies quarantines orphans older than 6 h; --delete needs --confirm
   const q = await rayvault(t, ['clean', '--zombies']);
   expect(q.code).toBe(0);
   expect(q.stdout).toMatch(/quarantined 2 orphan\(s\) older than 6 h .*; 1 younger kept/);
-  expect([existsSync(young), existsSync(old), existsSync(ancient), existsSync(qOld), existsSync(a.path)]).toEqual([true, false, false, true, true]);
+  expect([existsSync(young), existsSync(old), existsSync(ancient), existsSync(qOld), existsSync(a.path)]).toEqual([
+    true,
+    false,
+    false,
+    true,
+    true,
+  ]);
   expect(readdirSync(state('quarantine')).sort()).toEqual([path.basename(old), path.basename(ancient)].sort());
 
   const unconfirmed = await rayvault(t, ['clean', '--zombies', '--delete']);
@@ -189,7 +208,13 @@ it('clean --zombies quarantines orphans older than 6 h; --delete needs --confirm
 });
 
 it('bad usage exits 2 with a message', async () => {
-  for (const args of [['clean', '--hard', '--zombies'], ['clean', '--delete', '--confirm'], ['clean', '--zombies', '--older-than', 'soon'], ['index'], ['clean', '--bogus']]) {
+  for (const args of [
+    ['clean', '--hard', '--zombies'],
+    ['clean', '--delete', '--confirm'],
+    ['clean', '--zombies', '--older-than', 'soon'],
+    ['index'],
+    ['clean', '--bogus'],
+  ]) {
     const r = await rayvault(t, args);
     expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
     expect(r.stderr.length).toBeGreaterThan(0);

@@ -8,8 +8,16 @@ beforeAll(async () => {
 });
 
 const make = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync('make', ['--no-print-directory', ...args], { cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'silent', ...env }, encoding: 'utf8' });
-const plan = (...args: string[]) => make(['-n', ...args]).stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+  spawnSync('make', ['--no-print-directory', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'silent', ...env },
+    encoding: 'utf8',
+  });
+const plan = (...args: string[]) =>
+  make(['-n', ...args])
+    .stdout.trim()
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim());
 
 it('each verb is the CLI call the manual describes', () => {
   const rv = 'npx --no-install rayvault';

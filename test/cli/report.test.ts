@@ -16,19 +16,38 @@ beforeAll(async () => {
   runId = (await rt.store.createRun({ product: { name: 'Kettle X1' }, actor: 'test' })).id;
   // What the stages leave behind: the voice script, two rendered segments (one file since lost), credits, stage times.
   const voice = { segments: [1, 2, 3].map((segment) => ({ segment, target_s: 4 })) };
-  await rt.pool.query(`UPDATE runs SET status = 'running', stage = 'qc', output = $2 WHERE id = $1`, [runId, { voice }]);
+  await rt.pool.query(`UPDATE runs SET status = 'running', stage = 'qc', output = $2 WHERE id = $1`, [
+    runId,
+    { voice },
+  ]);
   const one = writeFinal(t.stateDir, runId, 1, 'segment one');
   const two = writeFinal(t.stateDir, runId, 2, 'segment two');
   await indexFinal(rt.pool, runId, 1, one, { duration_s: 4.25, target_s: 4 });
   await indexFinal(rt.pool, runId, 2, two, { duration_s: 3.9, target_s: 4 });
   rmSync(two.path);
-  for (const [id, provider, credits] of [['c1', 'dzine', 4], ['c2', 'dzine', 2.5], ['c3', 'local', 0]] as const) {
-    await rt.pool.query('INSERT INTO credits_ledger (id, run_id, provider, credits) VALUES ($1, $2, $3, $4)', [`${runId}:${id}`, runId, provider, credits]);
+  for (const [id, provider, credits] of [
+    ['c1', 'dzine', 4],
+    ['c2', 'dzine', 2.5],
+    ['c3', 'local', 0],
+  ] as const) {
+    await rt.pool.query('INSERT INTO credits_ledger (id, run_id, provider, credits) VALUES ($1, $2, $3, $4)', [
+      `${runId}:${id}`,
+      runId,
+      provider,
+      credits,
+    ]);
   }
-  for (const [stage, from, to] of [['evidence', 0, 10], ['voice', 10, 30], ['render', 30, 90], ['qc', 90, null]] as const) {
-    await rt.pool.query(`INSERT INTO run_stages (run_id, stage, status, attempt, fence, worker_id, started_at, finished_at)
+  for (const [stage, from, to] of [
+    ['evidence', 0, 10],
+    ['voice', 10, 30],
+    ['render', 30, 90],
+    ['qc', 90, null],
+  ] as const) {
+    await rt.pool.query(
+      `INSERT INTO run_stages (run_id, stage, status, attempt, fence, worker_id, started_at, finished_at)
       VALUES ($1, $2, $3, 1, 1, 'Mac-Ray-01', to_timestamp(1700000000 + $4::int), to_timestamp(1700000000 + $5::int))`,
-    [runId, stage, to === null ? 'running' : 'done', from, to]);
+      [runId, stage, to === null ? 'running' : 'done', from, to],
+    );
   }
 });
 afterAll(() => rt.releasers.close());
@@ -38,15 +57,35 @@ it('reports credits, cost in USD and BRL, quality and stage timings as JSON', as
   expect(r.code).toBe(0);
   const report = json(r);
   expect(report).toMatchObject({
-    run_id: runId, status: 'running', product: 'Kettle X1',
+    run_id: runId,
+    status: 'running',
+    product: 'Kettle X1',
     credits: { total: 6.5, entries: 3, by_provider: { dzine: 6.5, local: 0 } },
     cost: { credit_price_usd: 2, usd_brl: 5.5, usd: 13, brl: 71.5 },
-    quality: { segments_total: 3, segments_ready: 1, segments_missing: 2, duration_s: 4.25, target_s: 12, drift_s: 0.25 },
+    quality: {
+      segments_total: 3,
+      segments_ready: 1,
+      segments_missing: 2,
+      duration_s: 4.25,
+      target_s: 12,
+      drift_s: 0.25,
+    },
   });
-  expect(report.quality.segments.map((s: { status: string; problem?: string }) => [s.status, s.problem ?? null]))
-    .toEqual([['READY', null], ['MISSING', 'file missing'], ['MISSING', 'not rendered']]);
-  expect(report.timings.stages.map((s: { stage: string; duration_s: number | null }) => [s.stage, s.duration_s]))
-    .toEqual([['evidence', 10], ['voice', 20], ['render', 60], ['qc', null]]);
+  expect(
+    report.quality.segments.map((s: { status: string; problem?: string }) => [s.status, s.problem ?? null]),
+  ).toEqual([
+    ['READY', null],
+    ['MISSING', 'file missing'],
+    ['MISSING', 'not rendered'],
+  ]);
+  expect(
+    report.timings.stages.map((s: { stage: string; duration_s: number | null }) => [s.stage, s.duration_s]),
+  ).toEqual([
+    ['evidence', 10],
+    ['voice', 20],
+    ['render', 60],
+    ['qc', null],
+  ]);
   expect(report.timings.wall_s).toBeNull(); // qc has not finished
 });
 

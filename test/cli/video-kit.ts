@@ -10,8 +10,31 @@ import type { FinalFile } from './cli-kit';
 export function writeVideo(file: string, seed: string): FinalFile {
   mkdirSync(path.dirname(file), { recursive: true });
   const part = `${file}.part.mp4`;
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:s=32x32:d=0.2:r=10', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=0.2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', '-metadata', `comment=${seed}`, part]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=blue:s=32x32:d=0.2:r=10',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=0.2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    '-movflags',
+    '+faststart',
+    '-metadata',
+    `comment=${seed}`,
+    part,
+  ]);
   renameSync(part, file);
   const bytes = readFileSync(file);
   return { path: file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
@@ -20,7 +43,11 @@ export function writeVideo(file: string, seed: string): FinalFile {
 /** A video named as the render stage names finals: `<run8>-segNN-<sha8>.mp4`. */
 export function writeVideoFinal(stateDir: string, runId: string, segment: number, seed: string): FinalFile {
   const v = writeVideo(path.join(stateDir, 'final', `.${runId}-${segment}-${seed.replace(/\W/g, '_')}.tmp.mp4`), seed);
-  const file = path.join(stateDir, 'final', `${runId.slice(0, 8)}-seg${String(segment).padStart(2, '0')}-${v.sha256.slice(0, 8)}.mp4`);
+  const file = path.join(
+    stateDir,
+    'final',
+    `${runId.slice(0, 8)}-seg${String(segment).padStart(2, '0')}-${v.sha256.slice(0, 8)}.mp4`,
+  );
   renameSync(v.path, file);
   return { ...v, path: file };
 }

@@ -25,7 +25,9 @@ it('consistent sample: worker --once takes it to done; check-contract and report
 it('conflict sample: the worker stops at the gate; approve from the CLI; the next worker finishes it', async () => {
   const run = json<{ id: string }>(await rayvault(t, ['runs', 'create', '--sample', 'conflict', '--json']));
   expect((await rayvault(t, ['worker', '--worker-id', 'Mac-Ray-01', '--once'])).code).toBe(0);
-  const gated = json<{ status: string; events: Array<{ type: string; payload: { diff?: Array<{ field: string }> } }> }>(await rayvault(t, ['run', run.id, '--json']));
+  const gated = json<{ status: string; events: Array<{ type: string; payload: { diff?: Array<{ field: string }> } }> }>(
+    await rayvault(t, ['run', run.id, '--json']),
+  );
   expect(gated.status).toBe('waiting_approval');
   expect(gated.events.find((e) => e.type === 'gate_opened')!.payload.diff!.map((d) => d.field)).toContain('price');
   const refused = await rayvault(t, ['approve', run.id]);

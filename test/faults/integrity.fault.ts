@@ -4,7 +4,14 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forceUnlockRun, IllegalTransitionError, replaySpool, spoolDepth, stageJobId, type Runtime } from '@rayvault/shared';
+import {
+  forceUnlockRun,
+  IllegalTransitionError,
+  replaySpool,
+  spoolDepth,
+  stageJobId,
+  type Runtime,
+} from '@rayvault/shared';
 import { createScheduler } from '../../services/scheduler/src/scheduler';
 import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
 import { createNotifier } from '../../services/notifier/src/notifier';
@@ -15,7 +22,18 @@ import { startApi } from '../ops-api/api-support';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import {
-  createFleet, dumpRunRows, duplicateStepEvents, report, seededRandom, spawnTs, spoolSideLines, stats, statuses, stepCounts, submitMany, tally,
+  createFleet,
+  dumpRunRows,
+  duplicateStepEvents,
+  report,
+  seededRandom,
+  spawnTs,
+  spoolSideLines,
+  stats,
+  statuses,
+  stepCounts,
+  submitMany,
+  tally,
 } from './kit';
 
 const SEED = Number(process.env.RV_FAULT_SEED ?? 20240606);
@@ -37,7 +55,9 @@ async function heldRun(worker = 'drill-holder') {
 
 /** Spool files as they are now: name and content. */
 function spoolFiles(dir: string): { name: string; text: string }[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying')).map((name) => ({ name, text: readFileSync(path.join(dir, name), 'utf8') }));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying'))
+    .map((name) => ({ name, text: readFileSync(path.join(dir, name), 'utf8') }));
 }
 
 /** Event ids of the complete records in spool text, and how many lines are torn. */
@@ -45,7 +65,11 @@ function classify(text: string): { ids: string[]; torn: number } {
   const ids: string[] = [];
   let torn = 0;
   for (const line of text.split('\n').filter(Boolean)) {
-    try { ids.push((JSON.parse(line) as { args: { p_event_id: string } }).args.p_event_id); } catch { torn++; }
+    try {
+      ids.push((JSON.parse(line) as { args: { p_event_id: string } }).args.p_event_id);
+    } catch {
+      torn++;
+    }
   }
   return { ids, torn };
 }
@@ -70,9 +94,23 @@ it('spool: kill -9 mid-append and mid-replay, 30 times: every start replays clea
     // Every third writer runs under a file-size limit: the write that crosses it is cut mid-record and fails,
     // leaving a torn tail at a random byte (a kill -9 mostly lands between records).
     const limited = cycle % 3 === 2;
-    const writer = spawnTs('test/faults/spool-child.ts', { SPOOL_MODE: 'append', SPOOL_DIR: dir, SPOOL_RUN: run.id, SPOOL_FENCE: String(run.fence), DATABASE_URL: t.dbUrl },
-      limited ? ['prlimit', `--fsize=${300_000 + rng.int(1_500_000)}`] : []);
-    await waitFor('spool writer ready', () => writer.output().includes('ready') || writer.proc.exitCode !== null, 30000, 20);
+    const writer = spawnTs(
+      'test/faults/spool-child.ts',
+      {
+        SPOOL_MODE: 'append',
+        SPOOL_DIR: dir,
+        SPOOL_RUN: run.id,
+        SPOOL_FENCE: String(run.fence),
+        DATABASE_URL: t.dbUrl,
+      },
+      limited ? ['prlimit', `--fsize=${300_000 + rng.int(1_500_000)}`] : [],
+    );
+    await waitFor(
+      'spool writer ready',
+      () => writer.output().includes('ready') || writer.proc.exitCode !== null,
+      30000,
+      20,
+    );
     if (limited) {
       expect(await writer.exited).toBe(1);
       k.sizeLimitCrashes++;
@@ -91,8 +129,17 @@ it('spool: kill -9 mid-append and mid-replay, 30 times: every start replays clea
     }
 
     // A replay killed at a random point (unless it finished first).
-    const replayer = spawnTs('test/faults/spool-child.ts', { SPOOL_MODE: 'replay', SPOOL_DIR: dir, DATABASE_URL: t.dbUrl });
-    await waitFor('replayer ready', () => replayer.output().includes('ready') || replayer.proc.exitCode !== null, 30000, 20);
+    const replayer = spawnTs('test/faults/spool-child.ts', {
+      SPOOL_MODE: 'replay',
+      SPOOL_DIR: dir,
+      DATABASE_URL: t.dbUrl,
+    });
+    await waitFor(
+      'replayer ready',
+      () => replayer.output().includes('ready') || replayer.proc.exitCode !== null,
+      30000,
+      20,
+    );
     await sleep(rng.int(150));
     if (replayer.proc.exitCode === null) {
       replayer.proc.kill('SIGKILL');
@@ -124,18 +171,34 @@ it('spool: kill -9 mid-append and mid-replay, 30 times: every start replays clea
   mkdirSync(both, { recursive: true });
   for (const f of written) writeFileSync(path.join(both, f.name.replace(/\.jsonl$/, '.replaying')), f.text);
   const rt2 = testRuntime(t, 'integrity-replayer-2');
-  const concurrent = await Promise.allSettled([replaySpool(both, rt.store.rpc, rt.log), replaySpool(both, rt2.store.rpc, rt2.log)]);
+  const concurrent = await Promise.allSettled([
+    replaySpool(both, rt.store.rpc, rt.log),
+    replaySpool(both, rt2.store.rpc, rt2.log),
+  ]);
   await rt2.releasers.close();
   const afterConcurrent = await dumpRunRows(rt, runIds);
   const concurrentSide = spoolSideLines(both);
 
   report(`spool kill -9 x ${k.append + k.replay} (append and replay)`, {
-    seed: SEED, kills_mid_append: k.append, kills_mid_replay: k.replay, replays_done_before_kill: k.replayFinishedFirst, writers_cut_by_size_limit: k.sizeLimitCrashes,
-    records_written: expected.length, torn_records: k.torn, quarantined_lines: side.quarantined, rejected_lines: side.rejected, lost: k.lost,
-    recovery_replays: recoveryMs.length, recovery_replay_ms: stats(recoveryMs),
-    second_replay: second, second_replay_same_db: before === afterSecond,
-    concurrent_replays: concurrent.map((c) => (c.status === 'fulfilled' ? c.value : `failed: ${(c.reason as Error).message}`)),
-    concurrent_same_db: before === afterConcurrent, concurrent_quarantined_lines: concurrentSide.quarantined,
+    seed: SEED,
+    kills_mid_append: k.append,
+    kills_mid_replay: k.replay,
+    replays_done_before_kill: k.replayFinishedFirst,
+    writers_cut_by_size_limit: k.sizeLimitCrashes,
+    records_written: expected.length,
+    torn_records: k.torn,
+    quarantined_lines: side.quarantined,
+    rejected_lines: side.rejected,
+    lost: k.lost,
+    recovery_replays: recoveryMs.length,
+    recovery_replay_ms: stats(recoveryMs),
+    second_replay: second,
+    second_replay_same_db: before === afterSecond,
+    concurrent_replays: concurrent.map((c) =>
+      c.status === 'fulfilled' ? c.value : `failed: ${(c.reason as Error).message}`,
+    ),
+    concurrent_same_db: before === afterConcurrent,
+    concurrent_quarantined_lines: concurrentSide.quarantined,
   });
   expect(k.lost).toBe(0);
   expect(side.rejected).toBe(0);
@@ -167,8 +230,14 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
     ids.push(...(await submitMany(rt, 6, { steps: 6, stepMs: 150 })));
     while (stops < 8) {
       await sleep(200 + rng.int(600));
-      const { rows } = await rt.pool.query(`SELECT id, worker_id, fence FROM runs WHERE id = ANY($1) AND status = 'running' AND worker_id IS NOT NULL`, [ids]);
-      if (!rows.length) { ids.push(...(await submitMany(rt, 2, { steps: 6, stepMs: 150 }))); continue; }
+      const { rows } = await rt.pool.query(
+        `SELECT id, worker_id, fence FROM runs WHERE id = ANY($1) AND status = 'running' AND worker_id IS NOT NULL`,
+        [ids],
+      );
+      if (!rows.length) {
+        ids.push(...(await submitMany(rt, 2, { steps: 6, stepMs: 150 })));
+        continue;
+      }
       const victimRun = rows[rng.int(rows.length)];
       const victim = fleet.workers.get(victimRun.worker_id);
       if (!victim || victim.proc.exitCode !== null) continue;
@@ -180,17 +249,33 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
       if (stops % 2 === 0) {
         const run = (await rt.store.getRun(victimRun.id))!;
         const jobId = stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt });
-        await waitFor('job removable', async () => {
-          const job = await rt.queues[run.stage].getJob(jobId);
-          if (!job) return true;
-          return job.remove().then(() => { jobsLost++; return true; }, () => false);
-        }, 15000, 100).catch(() => undefined);
+        await waitFor(
+          'job removable',
+          async () => {
+            const job = await rt.queues[run.stage].getJob(jobId);
+            if (!job) return true;
+            return job.remove().then(
+              () => {
+                jobsLost++;
+                return true;
+              },
+              () => false,
+            );
+          },
+          15000,
+          100,
+        ).catch(() => undefined);
       }
       // Frozen past its lease: the other worker takes the run over (or finishes it); then the frozen one wakes up mid-step.
-      await waitFor('takeover', async () => {
-        const r = (await rt.store.getRun(victimRun.id))!;
-        return r.fence > victimRun.fence || r.status === 'done';
-      }, 30000, 50).finally(() => victim.proc.kill('SIGCONT'));
+      await waitFor(
+        'takeover',
+        async () => {
+          const r = (await rt.store.getRun(victimRun.id))!;
+          return r.fence > victimRun.fence || r.status === 'done';
+        },
+        30000,
+        50,
+      ).finally(() => victim.proc.kill('SIGCONT'));
       takeovers.push(Date.now() - at);
     }
     await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120000, 250);
@@ -201,15 +286,35 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
     await second.close();
     await rt2.releasers.close();
   }
-  const { rows: completions } = await rt.pool.query<{ run_id: string; stage: string; n: number }>(`SELECT run_id, payload->>'stage' AS stage, count(*)::int AS n FROM run_events
-    WHERE run_id = ANY($1) AND type IN ('stage_completed', 'run_done') GROUP BY 1, 2`, [ids]);
-  const { rows: [ev] } = await rt.pool.query(`SELECT count(*) FILTER (WHERE type = 'requeued')::int AS requeued, count(*) FILTER (WHERE type = 'panic_lost_lock')::int AS lost_lock,
-    count(*) FILTER (WHERE type = 'stage_claimed')::int AS claims FROM run_events WHERE run_id = ANY($1)`, [ids]);
+  const { rows: completions } = await rt.pool.query<{ run_id: string; stage: string; n: number }>(
+    `SELECT run_id, payload->>'stage' AS stage, count(*)::int AS n FROM run_events
+    WHERE run_id = ANY($1) AND type IN ('stage_completed', 'run_done') GROUP BY 1, 2`,
+    [ids],
+  );
+  const {
+    rows: [ev],
+  } = await rt.pool.query(
+    `SELECT count(*) FILTER (WHERE type = 'requeued')::int AS requeued, count(*) FILTER (WHERE type = 'panic_lost_lock')::int AS lost_lock,
+    count(*) FILTER (WHERE type = 'stage_claimed')::int AS claims FROM run_events WHERE run_id = ANY($1)`,
+    [ids],
+  );
   const repeated = ids.flatMap((id) => [...stepCounts(t.stateDir, id).values()].filter((n) => n > 1));
   report('SIGSTOP past the lease x 8 (4 with the job lost in Redis), 2 workers, 2 reconcilers', {
-    seed: SEED + 1, stops, runs: ids.length, done: (await statuses(rt, ids)).done, takeover_ms: stats(takeovers), lease_ms: t.config.RAYVAULT_LEASE_MS,
-    jobs_lost_in_redis: jobsLost, stage_completions: completions.length, completions_per_stage: tally(completions.map((c) => c.n)), reconciler_requeues: ev.requeued, lost_lock_refusals: ev.lost_lock,
-    stage_claims: ev.claims, in_flight_steps_repeated: repeated.length, runs_in_flight_at_stops: inFlightAtStops, duplicate_db_step_events: await duplicateStepEvents(rt, ids),
+    seed: SEED + 1,
+    stops,
+    runs: ids.length,
+    done: (await statuses(rt, ids)).done,
+    takeover_ms: stats(takeovers),
+    lease_ms: t.config.RAYVAULT_LEASE_MS,
+    jobs_lost_in_redis: jobsLost,
+    stage_completions: completions.length,
+    completions_per_stage: tally(completions.map((c) => c.n)),
+    reconciler_requeues: ev.requeued,
+    lost_lock_refusals: ev.lost_lock,
+    stage_claims: ev.claims,
+    in_flight_steps_repeated: repeated.length,
+    runs_in_flight_at_stops: inFlightAtStops,
+    duplicate_db_step_events: await duplicateStepEvents(rt, ids),
   });
   expect((await statuses(rt, ids)).done).toBe(ids.length);
   expect(completions).toHaveLength(ids.length * 4);
@@ -225,7 +330,13 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
 it('a Telegram press resent by the Bot API, and two admins pressing at once: one operator action per run', async () => {
   const nrt = testRuntime(t, 'integrity-notifier');
   const api = await startBotApiDouble();
-  const notifier = createNotifier(nrt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: '4242,7' }), { botToken: api.token, chatId: '-100777', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  const notifier = createNotifier(nrt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: '4242,7' }), {
+    botToken: api.token,
+    chatId: '-100777',
+    apiRoot: api.apiRoot,
+    retryBaseMs: 100,
+    retryMaxMs: 400,
+  });
   await notifier.start();
   const runs: string[] = [];
   const resent: Update[] = [];
@@ -239,22 +350,36 @@ it('a Telegram press resent by the Bot API, and two admins pressing at once: one
       const abort = api.buttonData(msg, 'Abort')!;
       // Ray presses Approve and Telegram resends that update 5 times; meanwhile user 7 presses Abort.
       const first = api.press({ fromId: 4242, data: approve, message: msg });
-      for (let r = 0; r < 5; r++) { api.redeliver(first); resent.push(first); }
+      for (let r = 0; r < 5; r++) {
+        api.redeliver(first);
+        resent.push(first);
+      }
       api.press({ fromId: 7, data: abort, message: msg });
     }
     // Every press is handled: 2 answers per run, and each resend ends in a refused re-answer.
-    await waitFor('all presses handled', () => api.calls.filter((c) => c.method === 'answercallbackquery').length >= runs.length * 2 + resent.length, 60000, 100);
+    await waitFor(
+      'all presses handled',
+      () => api.calls.filter((c) => c.method === 'answercallbackquery').length >= runs.length * 2 + resent.length,
+      60000,
+      100,
+    );
   } finally {
     await notifier.close();
     await api.close();
     await nrt.releasers.close();
   }
-  const { rows } = await rt.pool.query<{ run_id: string; type: string; n: number }>(`SELECT run_id, type, count(*)::int AS n FROM run_events
-    WHERE run_id = ANY($1) AND type IN ('approve', 'abort', 'refetch', 'resume') GROUP BY 1, 2`, [runs]);
+  const { rows } = await rt.pool.query<{ run_id: string; type: string; n: number }>(
+    `SELECT run_id, type, count(*)::int AS n FROM run_events
+    WHERE run_id = ANY($1) AND type IN ('approve', 'abort', 'refetch', 'resume') GROUP BY 1, 2`,
+    [runs],
+  );
   const perRun = runs.map((id) => rows.filter((r) => r.run_id === id).reduce((n, r) => n + r.n, 0));
   const final = await statuses(rt, runs);
   report('Telegram press resent x 5 + a second admin at once, 5 runs', {
-    updates_resent: resent.length, actions_per_run: perRun, winners: tally(rows.map((r) => r.type)), final_status: final,
+    updates_resent: resent.length,
+    actions_per_run: perRun,
+    winners: tally(rows.map((r) => r.type)),
+    final_status: final,
     answers: tally(api.calls.filter((c) => c.method === 'answercallbackquery').map((c) => c.status)),
   });
   expect(perRun).toEqual(runs.map(() => 1));
@@ -269,23 +394,43 @@ it('force-unlock races: ten operators at once (shared and API) on each of 10 run
     const runs = await Promise.all(Array.from({ length: 10 }, () => heldRun('unlock-holder')));
     for (const r of runs) await api.rt.locks.acquire(r.id, 'unlock-holder');
     // Runs 0-4: five through shared and five through the API at once; runs 5-9: ten through the API.
-    await Promise.all(runs.map(async (run, n) => {
-      const attempts = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-        if (n < 5 && i % 2 === 0) {
-          return forceUnlockRun(rt, { runId: run.id, operator: `op-shared-${i}`, reason: 'stuck run' })
-            .then(() => 'ok:shared', (err) => (err instanceof IllegalTransitionError ? 'refused:shared' : `error:${(err as Error).message}`));
-        }
-        const res = await api.call('POST', `/api/runs/${run.id}/unlock`, { token: api.adminToken, body: { reason: `stuck run ${i}` } });
-        return res.status === 200 ? 'ok:api' : res.status === 409 && res.body?.error?.code === 'illegal_transition' ? 'refused:api' : `error:${res.status}:${JSON.stringify(res.body)}`;
-      }));
-      outcomes.push(...attempts);
-      if (attempts.filter((a) => a.startsWith('ok:')).length !== 1) winnersWrong++;
-    }));
-    const { rows } = await rt.pool.query<{ run_id: string; type: string; n: number }>(`SELECT run_id, type, count(*)::int AS n FROM run_events
-      WHERE run_id = ANY($1) AND type LIKE 'force_unlock%' GROUP BY 1, 2`, [runs.map((r) => r.id)]);
+    await Promise.all(
+      runs.map(async (run, n) => {
+        const attempts = await Promise.all(
+          Array.from({ length: 10 }, async (_, i) => {
+            if (n < 5 && i % 2 === 0) {
+              return forceUnlockRun(rt, { runId: run.id, operator: `op-shared-${i}`, reason: 'stuck run' }).then(
+                () => 'ok:shared',
+                (err) => (err instanceof IllegalTransitionError ? 'refused:shared' : `error:${(err as Error).message}`),
+              );
+            }
+            const res = await api.call('POST', `/api/runs/${run.id}/unlock`, {
+              token: api.adminToken,
+              body: { reason: `stuck run ${i}` },
+            });
+            return res.status === 200
+              ? 'ok:api'
+              : res.status === 409 && res.body?.error?.code === 'illegal_transition'
+                ? 'refused:api'
+                : `error:${res.status}:${JSON.stringify(res.body)}`;
+          }),
+        );
+        outcomes.push(...attempts);
+        if (attempts.filter((a) => a.startsWith('ok:')).length !== 1) winnersWrong++;
+      }),
+    );
+    const { rows } = await rt.pool.query<{ run_id: string; type: string; n: number }>(
+      `SELECT run_id, type, count(*)::int AS n FROM run_events
+      WHERE run_id = ANY($1) AND type LIKE 'force_unlock%' GROUP BY 1, 2`,
+      [runs.map((r) => r.id)],
+    );
     const holders = await Promise.all(runs.map((r) => rt.locks.holder(r.id)));
     const after = await Promise.all(runs.map((r) => rt.store.getRun(r.id)));
-    report('force-unlock x 10 operators x 10 runs', { outcomes: tally(outcomes), runs_without_exactly_one_winner: winnersWrong, audit: tally(rows.flatMap((r) => Array(r.n).fill(r.type))) });
+    report('force-unlock x 10 operators x 10 runs', {
+      outcomes: tally(outcomes),
+      runs_without_exactly_one_winner: winnersWrong,
+      audit: tally(rows.flatMap((r) => Array(r.n).fill(r.type))),
+    });
     expect(outcomes.filter((o) => o.startsWith('error'))).toEqual([]);
     expect(winnersWrong).toBe(0);
     for (const run of runs) {

@@ -4,7 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { readCounters, stageJobId, submitRun, type CounterName, type Runtime, type SpoolRecord } from '@rayvault/shared';
+import {
+  readCounters,
+  stageJobId,
+  submitRun,
+  type CounterName,
+  type Runtime,
+  type SpoolRecord,
+} from '@rayvault/shared';
 import { ROOT, spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects, type TestInput } from '../support/test-processors';
 
@@ -20,19 +27,30 @@ export function createFleet(t: TestEnv, extraEnv: Record<string, string> = {}) {
     workers,
     start,
     async killAll() {
-      await Promise.all([...workers.values()].map(async (w) => { if (w.proc.exitCode === null) { w.proc.kill('SIGKILL'); await w.exited; } }));
+      await Promise.all(
+        [...workers.values()].map(async (w) => {
+          if (w.proc.exitCode === null) {
+            w.proc.kill('SIGKILL');
+            await w.exited;
+          }
+        }),
+      );
     },
   };
 }
 
 export async function submitMany(rt: Runtime, n: number, input: TestInput): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push((await submitRun(rt, { product: { name: `fault-${i}` }, input, actor: 'fault-drill' })).id);
+  for (let i = 0; i < n; i++)
+    ids.push((await submitRun(rt, { product: { name: `fault-${i}` }, input, actor: 'fault-drill' })).id);
   return ids;
 }
 
 export async function statuses(rt: Runtime, ids: string[]): Promise<Record<string, number>> {
-  const { rows } = await rt.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM runs WHERE id = ANY($1) GROUP BY status', [ids]);
+  const { rows } = await rt.pool.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM runs WHERE id = ANY($1) GROUP BY status',
+    [ids],
+  );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
@@ -48,13 +66,20 @@ export function stepCounts(stateDir: string, runId: string): Map<string, number>
 
 /** Database-recorded step events that appear more than once (must be none: exactly-once writes). */
 export async function duplicateStepEvents(rt: Runtime, ids: string[]): Promise<number> {
-  const { rows } = await rt.pool.query(`SELECT count(*)::int AS n FROM (SELECT run_id, payload->>'stage', payload->>'step' FROM run_events
-    WHERE run_id = ANY($1) AND type = 'step_done' GROUP BY 1, 2, 3 HAVING count(*) > 1) d`, [ids]);
+  const { rows } = await rt.pool.query(
+    `SELECT count(*)::int AS n FROM (SELECT run_id, payload->>'stage', payload->>'step' FROM run_events
+    WHERE run_id = ANY($1) AND type = 'step_done' GROUP BY 1, 2, 3 HAVING count(*) > 1) d`,
+    [ids],
+  );
   return rows[0].n;
 }
 
 export function report(title: string, figures: Record<string, unknown>): void {
-  process.stdout.write(`\n[fault] ${title}\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('\n')}\n`);
+  process.stdout.write(
+    `\n[fault] ${title}\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+      .join('\n')}\n`,
+  );
 }
 
 export const stats = (xs: number[]) => {
@@ -65,19 +90,29 @@ export const stats = (xs: number[]) => {
 /** Sum of a cluster-wide counter over all its labels. */
 export async function counterTotal(rt: Runtime, name: CounterName): Promise<number> {
   const all = await readCounters(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX); // queues while Redis restarts
-  return Object.entries(all).filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
+  return Object.entries(all)
+    .filter(([k]) => k === name || k.startsWith(`${name}{`))
+    .reduce((n, [, v]) => n + v, 0);
 }
 
 /** `appendfsync` of a running Redis (the test servers start with `always`; production runs `everysec`). */
 export async function setAppendFsync(url: string, mode: 'always' | 'everysec'): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try { await r.config('SET', 'appendfsync', mode); } finally { r.disconnect(); }
+  try {
+    await r.config('SET', 'appendfsync', mode);
+  } finally {
+    r.disconnect();
+  }
 }
 
 /** FLUSHALL: Redis lost everything (a wiped volume, a fresh replica promoted). */
 export async function flushRedis(url: string): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try { await r.flushall(); } finally { r.disconnect(); }
+  try {
+    await r.flushall();
+  } finally {
+    r.disconnect();
+  }
 }
 
 const LIVE_JOB = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -87,7 +122,9 @@ export async function unrestoredRuns(rt: Runtime): Promise<string[]> {
   const missing: string[] = [];
   for (const run of await rt.store.runsInFlight()) {
     if (await rt.locks.holder(run.id)) continue;
-    const state = await rt.queues[run.stage].getJobState(stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt }));
+    const state = await rt.queues[run.stage].getJobState(
+      stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt }),
+    );
     if (!LIVE_JOB.has(state)) missing.push(run.id);
   }
   return missing;
@@ -96,13 +133,24 @@ export async function unrestoredRuns(rt: Runtime): Promise<string[]> {
 /** Records sitting in the spool files right now (pending or being replayed). */
 export function spooledRecords(spoolDir: string): SpoolRecord[] {
   if (!existsSync(spoolDir)) return [];
-  return readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying')).flatMap((f) => {
-    try {
-      return readFileSync(path.join(spoolDir, f), 'utf8').split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l) as SpoolRecord]; } catch { return []; } });
-    } catch {
-      return []; // replayed and removed between listing and reading
-    }
-  });
+  return readdirSync(spoolDir)
+    .filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying'))
+    .flatMap((f) => {
+      try {
+        return readFileSync(path.join(spoolDir, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as SpoolRecord];
+            } catch {
+              return [];
+            }
+          });
+      } catch {
+        return []; // replayed and removed between listing and reading
+      }
+    });
 }
 
 /** Lines in the spool's rejected/ and quarantine/ side files (writes the database refused or that were torn). */
@@ -110,7 +158,10 @@ export function spoolSideLines(spoolDir: string): { rejected: number; quarantine
   const count = (kind: string) => {
     const dir = path.join(spoolDir, kind);
     if (!existsSync(dir)) return 0;
-    return readdirSync(dir).reduce((n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0);
+    return readdirSync(dir).reduce(
+      (n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length,
+      0,
+    );
   };
   return { rejected: count('rejected'), quarantined: count('quarantine') };
 }
@@ -130,7 +181,11 @@ export function seededRandom(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+  };
 }
 
 /** Counts of values, for figures such as "responses by status". */
@@ -145,7 +200,11 @@ export type TsChild = { proc: ChildProcess; exited: Promise<number | null>; outp
 /** A TypeScript script of the drill in its own process (through tsx), with extra environment; `wrap` runs it under a command such as prlimit. */
 export function spawnTs(script: string, env: Record<string, string>, wrap: string[] = []): TsChild {
   const argv = [...wrap, process.execPath, '--import', 'tsx', path.join(ROOT, script)];
-  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -155,22 +214,44 @@ export function spawnTs(script: string, env: Record<string, string>, wrap: strin
 
 /** The rows a replay writes, in a comparable form (ids, types, payloads; no sequence numbers or times). */
 export async function dumpRunRows(rt: Pick<Runtime, 'pool'>, runIds: string[]): Promise<string> {
-  const events = await rt.pool.query(`SELECT id, run_id, type, actor, reason, fence, md5(payload::text) AS payload FROM run_events WHERE run_id = ANY($1) ORDER BY id`, [runIds]);
-  const stages = await rt.pool.query(`SELECT run_id, stage, status, attempt, fence, worker_id, md5(steps::text) AS steps, md5(coalesce(output::text, '')) AS output
-    FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, stage`, [runIds]);
-  const runs = await rt.pool.query(`SELECT id, status, stage, attempt, fence, worker_id FROM runs WHERE id = ANY($1) ORDER BY id`, [runIds]);
+  const events = await rt.pool.query(
+    `SELECT id, run_id, type, actor, reason, fence, md5(payload::text) AS payload FROM run_events WHERE run_id = ANY($1) ORDER BY id`,
+    [runIds],
+  );
+  const stages = await rt.pool.query(
+    `SELECT run_id, stage, status, attempt, fence, worker_id, md5(steps::text) AS steps, md5(coalesce(output::text, '')) AS output
+    FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, stage`,
+    [runIds],
+  );
+  const runs = await rt.pool.query(
+    `SELECT id, status, stage, attempt, fence, worker_id FROM runs WHERE id = ANY($1) ORDER BY id`,
+    [runIds],
+  );
   return JSON.stringify({ events: events.rows, stages: stages.rows, runs: runs.rows });
 }
 
 /** How many events of each type the runs have (for figures such as requeues and panics). */
-export async function eventCounts(rt: Runtime, ids: string[], types: string[], since = new Date(0)): Promise<Record<string, number>> {
-  const { rows } = await rt.pool.query<{ type: string; n: number }>(`SELECT type, count(*)::int AS n FROM run_events
-    WHERE run_id = ANY($1) AND type = ANY($2) AND created_at > $3 GROUP BY type`, [ids, types, since]);
+export async function eventCounts(
+  rt: Runtime,
+  ids: string[],
+  types: string[],
+  since = new Date(0),
+): Promise<Record<string, number>> {
+  const { rows } = await rt.pool.query<{ type: string; n: number }>(
+    `SELECT type, count(*)::int AS n FROM run_events
+    WHERE run_id = ANY($1) AND type = ANY($2) AND created_at > $3 GROUP BY type`,
+    [ids, types, since],
+  );
   return Object.fromEntries(types.map((ty) => [ty, rows.find((r) => r.type === ty)?.n ?? 0]));
 }
 
 /** Totals of the "spool replayed" reports in a worker's log: a record applied by two replays would count twice. */
-export function spoolReplays(output: string): { applied: number; duplicates: number; rejected: number; quarantined: number } {
+export function spoolReplays(output: string): {
+  applied: number;
+  duplicates: number;
+  rejected: number;
+  quarantined: number;
+} {
   const total = { applied: 0, duplicates: 0, rejected: 0, quarantined: 0 };
   for (const line of output.split('\n')) {
     if (!line.includes('"msg":"spool replayed"')) continue;

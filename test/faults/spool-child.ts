@@ -14,8 +14,15 @@ async function main() {
     for (let i = Number(SPOOL_FROM ?? 0); ; i++) {
       // Every fourth record is big, so a kill or the file-size limit often cuts a record in the middle.
       const pad = i % 4 === 3 ? 'x'.repeat(200_000) : '';
-      spool.append('rv_append_event', { p_event_id: `${SPOOL_RUN}:${i}`, p_run: SPOOL_RUN, p_fence: Number(SPOOL_FENCE), p_type: 'drill_note', p_actor: 'spool-child',
-        p_reason: null, p_payload: { i, pad } });
+      spool.append('rv_append_event', {
+        p_event_id: `${SPOOL_RUN}:${i}`,
+        p_run: SPOOL_RUN,
+        p_fence: Number(SPOOL_FENCE),
+        p_type: 'drill_note',
+        p_actor: 'spool-child',
+        p_reason: null,
+        p_payload: { i, pad },
+      });
       await new Promise((r) => setTimeout(r, 2));
     }
   }

@@ -12,7 +12,11 @@ beforeAll(async () => {
   rt = testRuntime(t, 'crash-observer');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.proc.exitCode === null) { c.proc.kill('SIGKILL'); await c.exited; }
+  for (const c of children.splice(0))
+    if (c.proc.exitCode === null) {
+      c.proc.kill('SIGKILL');
+      await c.exited;
+    }
 });
 afterAll(() => rt.releasers.close());
 
@@ -22,8 +26,10 @@ const worker = (id: string) => {
   return c;
 };
 // A worker child compiles the sources through tsx at start: on a loaded machine that alone can take tens of seconds.
-const ready = (c: ChildWorker) => waitFor(`${c.workerId} ready`, () => c.output().includes('worker ready'), 60000)
-  .catch((err: Error) => { throw new Error(`${err.message}; its output:\n${c.output().slice(-3000)}`); });
+const ready = (c: ChildWorker) =>
+  waitFor(`${c.workerId} ready`, () => c.output().includes('worker ready'), 60000).catch((err: Error) => {
+    throw new Error(`${err.message}; its output:\n${c.output().slice(-3000)}`);
+  });
 const status = async (id: string) => (await rt.store.getRun(id))!;
 const steps = (runId: string) => readEffects(t.stateDir, runId).map((l) => l.split(':').slice(0, 2).join(':'));
 

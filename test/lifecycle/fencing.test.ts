@@ -1,7 +1,17 @@
 // Fencing: a worker whose lock was taken over gets none of its later writes
 // accepted, and its stage is aborted.
 import { randomUUID } from 'node:crypto';
-import { createWorkerHost, FencedWriteError, forceUnlockRun, IllegalTransitionError, InvalidInputError, submitRun, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
+import {
+  createWorkerHost,
+  FencedWriteError,
+  forceUnlockRun,
+  IllegalTransitionError,
+  InvalidInputError,
+  submitRun,
+  type Runtime,
+  type StageProcessor,
+  type WorkerHost,
+} from '@rayvault/shared';
 import { createScheduler } from '../../services/scheduler/src/scheduler';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
@@ -33,7 +43,10 @@ function probeProcessor(log: string[]): StageProcessor {
   };
 }
 
-async function startHost(workerId: string, processors: Parameters<typeof createWorkerHost>[1]['processors']): Promise<[Runtime, WorkerHost]> {
+async function startHost(
+  workerId: string,
+  processors: Parameters<typeof createWorkerHost>[1]['processors'],
+): Promise<[Runtime, WorkerHost]> {
   const r = testRuntime(t, workerId);
   const h = createWorkerHost(r, { processors });
   await h.start();
@@ -46,7 +59,11 @@ it('force unlock mid-stage: the old holder is fenced and aborted, the run contin
   const run = await submitRun(rt, { product: { name: 'P' }, input: { steps: 2 }, actor: 'test' });
   await waitFor('a few steps', () => log.filter((l) => l.startsWith('ok')).length >= 3);
   const fenceBefore = (await rt.store.getRun(run.id))!.fence;
-  const { run: after, previous } = await forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: 'worker looks stuck' });
+  const { run: after, previous } = await forceUnlockRun(rt, {
+    runId: run.id,
+    operator: 'ray',
+    reason: 'worker looks stuck',
+  });
   expect(after.fence).toBe(fenceBefore + 1);
   expect(previous.worker_id).toBe('fence-a');
   expect(after.worker_last_error).toBe('force unlock by ray: worker looks stuck');
@@ -59,7 +76,11 @@ it('force unlock mid-stage: the old holder is fenced and aborted, the run contin
   const detail = (await rt.store.getRun(run.id))!;
   const unlockSeq = detail.events.find((e) => e.type === 'force_unlock')!.seq;
   expect(detail.events.filter((e) => e.seq > unlockSeq && e.fence === fenceBefore)).toEqual([]);
-  expect(detail.events.find((e) => e.type === 'force_unlock')!.payload.previous).toMatchObject({ id: run.id, worker_id: 'fence-a', fence: fenceBefore });
+  expect(detail.events.find((e) => e.type === 'force_unlock')!.payload.previous).toMatchObject({
+    id: run.id,
+    worker_id: 'fence-a',
+    fence: fenceBefore,
+  });
   await a.close(500);
   await rtA.releasers.close();
 
@@ -82,24 +103,44 @@ it('an expired lease taken over by another worker: the first holder is fenced on
   expect(second).not.toBeNull();
   await rt.store.claimStage({ runId: run.id, stage: 'evidence', attempt: 1, workerId: 'new' });
   expect(await rt.locks.renew(lease!)).toBe('lost');
-  await expect(rt.store.checkpoint({ runId: run.id, stage: 'evidence', fence: first.run.fence, step: 'x', result: 1, eventId: randomUUID() })).rejects.toThrow(FencedWriteError);
+  await expect(
+    rt.store.checkpoint({
+      runId: run.id,
+      stage: 'evidence',
+      fence: first.run.fence,
+      step: 'x',
+      result: 1,
+      eventId: randomUUID(),
+    }),
+  ).rejects.toThrow(FencedWriteError);
 });
 
 it('force unlock: refused on terminal runs without force, reason required, allowed with force', async () => {
   const run = await submitRun(rt, { product: { name: 'P' }, actor: 'test' });
   await rt.pool.query(`UPDATE runs SET status = 'done' WHERE id = $1`, [run.id]);
   const { events: eventsBefore, ...before } = (await rt.store.getRun(run.id))!;
-  await expect(forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: 'stuck' })).rejects.toThrow(IllegalTransitionError);
-  await expect(forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: ' ', force: true })).rejects.toThrow(InvalidInputError);
+  await expect(forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: 'stuck' })).rejects.toThrow(
+    IllegalTransitionError,
+  );
+  await expect(forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: ' ', force: true })).rejects.toThrow(
+    InvalidInputError,
+  );
   const { events: eventsAfter, ...after0 } = (await rt.store.getRun(run.id))!;
   expect(after0).toEqual(before);
   // The refused attempt is audited; the one without a reason never reached the run.
-  expect(eventsAfter.slice(eventsBefore.length)).toEqual([expect.objectContaining({ type: 'force_unlock_refused', actor: 'ray', reason: 'stuck' })]);
+  expect(eventsAfter.slice(eventsBefore.length)).toEqual([
+    expect.objectContaining({ type: 'force_unlock_refused', actor: 'ray', reason: 'stuck' }),
+  ]);
   const { run: after } = await forceUnlockRun(rt, { runId: run.id, operator: 'ray', reason: 'forensics', force: true });
   expect(after.status).toBe('done');
   expect(after.fence).toBe(before.fence + 1);
   const ev = (await rt.store.getRun(run.id))!.events.at(-1)!;
-  expect(ev).toMatchObject({ type: 'force_unlock', actor: 'ray', reason: 'forensics', payload: { force: true, previous: { status: 'done' } } });
+  expect(ev).toMatchObject({
+    type: 'force_unlock',
+    actor: 'ray',
+    reason: 'forensics',
+    payload: { force: true, previous: { status: 'done' } },
+  });
 });
 
 it('two operators unlocking at once: exactly one succeeds, both attempts are audited', async () => {
@@ -111,6 +152,9 @@ it('two operators unlocking at once: exactly one succeeds, both attempts are aud
   ]);
   expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
-  const types = (await rt.store.getRun(run.id))!.events.filter((e) => e.type.startsWith('force_unlock')).map((e) => e.type).sort();
+  const types = (await rt.store.getRun(run.id))!.events
+    .filter((e) => e.type.startsWith('force_unlock'))
+    .map((e) => e.type)
+    .sort();
   expect(types).toEqual(['force_unlock', 'force_unlock_refused']);
 });

@@ -2,7 +2,16 @@
 // the next stage's worker takes over a lock left at an earlier stage, as when
 // its holder died after the database completed its stage but before it let go.
 import { randomUUID } from 'node:crypto';
-import { createRunLocks, createWorkerHost, enqueueStage, RunLease, RunSession, stageJobId, submitRun, whenRedisReady } from '@rayvault/shared';
+import {
+  createRunLocks,
+  createWorkerHost,
+  enqueueStage,
+  RunLease,
+  RunSession,
+  stageJobId,
+  submitRun,
+  whenRedisReady,
+} from '@rayvault/shared';
 import { createHeartbeat } from '../../shared/src/stage/heartbeat';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
@@ -19,7 +28,14 @@ it('a lock left behind by a finished stage holds the next stage back for none of
     const deadLocks = createRunLocks(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, 60000);
     expect(await deadLocks.acquire(run.id, 'dead-worker', { attempt: 1, stage: 'evidence' })).not.toBeNull();
     const claim = await rt.store.claimStage({ runId: run.id, stage: 'evidence', attempt: 1, workerId: 'dead-worker' });
-    await rt.store.completeStage({ runId: run.id, stage: 'evidence', fence: claim.run.fence, output: null, next: 'voice', eventId: `${run.id}:evidence:1:complete` });
+    await rt.store.completeStage({
+      runId: run.id,
+      stage: 'evidence',
+      fence: claim.run.fence,
+      output: null,
+      next: 'voice',
+      eventId: `${run.id}:evidence:1:complete`,
+    });
     await enqueueStage(rt.queues, { runId: run.id, stage: 'voice', attempt: 1 });
     // The evidence job submitRun queued is stale now; left in, it would take the free lock for a moment after qc.
     await rt.queues.evidence.remove(stageJobId({ runId: run.id, stage: 'evidence', attempt: 1 }));
@@ -27,7 +43,12 @@ it('a lock left behind by a finished stage holds the next stage back for none of
     await host.start();
     await waitFor('run done', async () => (await rt.store.getRun(run.id))!.status === 'done', 20000, 100);
     const detail = (await rt.store.getRun(run.id))!;
-    expect(detail.events.filter((e) => e.type === 'stage_claimed').map((e) => e.payload.stage)).toEqual(['evidence', 'voice', 'render', 'qc']);
+    expect(detail.events.filter((e) => e.type === 'stage_claimed').map((e) => e.payload.stage)).toEqual([
+      'evidence',
+      'voice',
+      'render',
+      'qc',
+    ]);
     expect(await rt.locks.holder(run.id)).toBeNull();
     expect(await deadLocks.expiresInMs(run.id)).toBe(0);
   } finally {
@@ -40,8 +61,22 @@ it('a renewal that finds the next stage holding the lock is a lost lock mid-stag
   const t = await createTestEnv('handoff-beat');
   const rt = testRuntime(t, 'handoff-beat');
   const sessions = new Set<RunSession>();
-  const heartbeat = createHeartbeat({ rt, sessions, intervalMs: 60000, flushSpool: async () => true, onPanic: () => undefined,
-    record: () => ({ id: rt.workerId, state: 'active', queues: ['evidence'], currentRun: null, currentJob: null, host: 'test', pid: process.pid }) });
+  const heartbeat = createHeartbeat({
+    rt,
+    sessions,
+    intervalMs: 60000,
+    flushSpool: async () => true,
+    onPanic: () => undefined,
+    record: () => ({
+      id: rt.workerId,
+      state: 'active',
+      queues: ['evidence'],
+      currentRun: null,
+      currentJob: null,
+      host: 'test',
+      pid: process.pid,
+    }),
+  });
   try {
     await whenRedisReady(rt.fastRedis);
     const session = async (handingOff: boolean) => {

@@ -3,7 +3,14 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createFastFailRedis, createWorkerHost, submitRun } from '@rayvault/shared';
-import { createDatabase, createTestEnv, startPgServer, startRedisServer, testRuntime, waitFor } from '../support/harness';
+import {
+  createDatabase,
+  createTestEnv,
+  startPgServer,
+  startRedisServer,
+  testRuntime,
+  waitFor,
+} from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import { allStepsProcessors, stepsProcessor } from '../support/test-processors';
 
@@ -24,12 +31,22 @@ it('Postgres stopped mid-run: events spool to disk, drain exactly once when it r
     await new Promise((r) => setTimeout(r, 2500)); // long enough for heartbeat_uncertain
     await server.start();
     const check = new pg.Pool({ connectionString: t.dbUrl, max: 1 });
-    await waitFor('run done', async () => (await check.query('SELECT status FROM runs WHERE id = $1', [run.id])).rows[0]?.status === 'done', 60000, 250);
-    const { rows } = await check.query(`SELECT payload->>'stage' AS stage, payload->>'step' AS step, count(*)::int AS n
-      FROM run_events WHERE run_id = $1 AND type = 'step_done' GROUP BY 1, 2`, [run.id]);
+    await waitFor(
+      'run done',
+      async () => (await check.query('SELECT status FROM runs WHERE id = $1', [run.id])).rows[0]?.status === 'done',
+      60000,
+      250,
+    );
+    const { rows } = await check.query(
+      `SELECT payload->>'stage' AS stage, payload->>'step' AS step, count(*)::int AS n
+      FROM run_events WHERE run_id = $1 AND type = 'step_done' GROUP BY 1, 2`,
+      [run.id],
+    );
     expect(rows).toHaveLength(32); // 4 stages x 8 steps, each recorded once
     expect(rows.every((r) => r.n === 1)).toBe(true);
-    const types = (await check.query('SELECT type FROM run_events WHERE run_id = $1', [run.id])).rows.map((r) => r.type);
+    const types = (await check.query('SELECT type FROM run_events WHERE run_id = $1', [run.id])).rows.map(
+      (r) => r.type,
+    );
     expect(types).toContain('panic_heartbeat_uncertain');
     expect(readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying'))).toEqual([]);
     await check.end();
@@ -74,8 +91,11 @@ it('the lock connection still reconnecting while jobs arrive: jobs wait without 
     // Three attempts with a 200 ms backoff would be spent well within this.
     await new Promise((r) => setTimeout(r, 3000));
     const job = (await rt.queues.evidence.getJob(`${run.id}:evidence:1`))!;
-    expect({ state: await job.getState(), attemptsMade: job.attemptsMade, status: (await rt.store.getRun(run.id))!.status })
-      .toEqual({ state: expect.stringMatching(/^(delayed|waiting|active)$/), attemptsMade: 0, status: 'queued' }); // postponed, retried, never failed
+    expect({
+      state: await job.getState(),
+      attemptsMade: job.attemptsMade,
+      status: (await rt.store.getRun(run.id))!.status,
+    }).toEqual({ state: expect.stringMatching(/^(delayed|waiting|active)$/), attemptsMade: 0, status: 'queued' }); // postponed, retried, never failed
     await rt.fastRedis.connect();
     await waitFor('run done', async () => (await rt.store.getRun(run.id))?.status === 'done', 30000, 100);
   } finally {
@@ -91,23 +111,31 @@ it('Redis unreachable from inside a stage: the stage is postponed from its check
   const stageRedis = createFastFailRedis(t.redisUrl, rt.log);
   let cut = false;
   // Stage code that reads Redis (as the evidence breakers do) while its connection is away for 3 s.
-  const processors = { ...allStepsProcessors(t.stateDir), voice: async (ctx: Parameters<typeof steps>[0]) => {
-    if (!cut) {
-      cut = true;
-      stageRedis.disconnect();
-      setTimeout(() => void stageRedis.connect(), 3000);
-    }
-    await stageRedis.get(`${t.prefix}:probe`);
-    return steps(ctx);
-  } };
+  const processors = {
+    ...allStepsProcessors(t.stateDir),
+    voice: async (ctx: Parameters<typeof steps>[0]) => {
+      if (!cut) {
+        cut = true;
+        stageRedis.disconnect();
+        setTimeout(() => void stageRedis.connect(), 3000);
+      }
+      await stageRedis.get(`${t.prefix}:probe`);
+      return steps(ctx);
+    },
+  };
   const host = createWorkerHost(rt, { processors });
   await host.start();
   try {
     const run = await submitRun(rt, { product: { name: 'P' }, input: { steps: 1 }, actor: 'test' });
-    const done = await waitFor('run settled', async () => {
-      const r = (await rt.store.getRun(run.id))!;
-      return ['done', 'failed', 'panic'].includes(r.status) && r;
-    }, 30000, 100);
+    const done = await waitFor(
+      'run settled',
+      async () => {
+        const r = (await rt.store.getRun(run.id))!;
+        return ['done', 'failed', 'panic'].includes(r.status) && r;
+      },
+      30000,
+      100,
+    );
     expect({ status: done.status, error: done.worker_last_error }).toEqual({ status: 'done', error: null });
     expect(cut).toBe(true);
   } finally {

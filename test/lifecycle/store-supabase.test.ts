@@ -1,7 +1,11 @@
 import { createSupabaseRpc } from '@rayvault/shared';
 import { startPostgrestDouble } from '../fixtures/postgrest/postgrest-double';
 import { supabaseKeys } from '../fixtures/postgrest/supabase-keys';
-import { authenticatorUrl, createSupabaseDatabase, startSupabasePostgres } from '../fixtures/postgrest/supabase-project';
+import {
+  authenticatorUrl,
+  createSupabaseDatabase,
+  startSupabasePostgres,
+} from '../fixtures/postgrest/supabase-project';
 import type { Server } from '../support/harness';
 import { describeStoreContract } from '../support/store-contract';
 
@@ -16,8 +20,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describeStoreContract('supabase', async (url) => {
-  const keys = supabaseKeys();
-  const api = await startPostgrestDouble(authenticatorUrl(url), { jwtSecret: keys.secret });
-  return { rpc: createSupabaseRpc(api.url, keys.service), close: api.close };
-}, () => createSupabaseDatabase(server.url, 'supabase'));
+describeStoreContract(
+  'supabase',
+  async (url) => {
+    const keys = supabaseKeys();
+    const api = await startPostgrestDouble(authenticatorUrl(url), { jwtSecret: keys.secret });
+    return { rpc: createSupabaseRpc(api.url, keys.service), close: api.close };
+  },
+  () => createSupabaseDatabase(server.url, 'supabase'),
+);

@@ -19,7 +19,14 @@ beforeAll(async () => {
   rt = testRuntime(t, 'notifier-delivery');
   api = await startBotApiDouble();
   // Send-only: presses are covered in notifier-press.test.ts; here polling would only add noise during outages.
-  notifier = createNotifier(rt, loadNotifierConfig(t.env), { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, receiveUpdates: false, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig(t.env), {
+    botToken: api.token,
+    chatId: CHAT,
+    apiRoot: api.apiRoot,
+    receiveUpdates: false,
+    retryBaseMs: 100,
+    retryMaxMs: 400,
+  });
   await notifier.start();
 });
 afterAll(async () => {
@@ -29,8 +36,12 @@ afterAll(async () => {
 });
 
 const sentFor = (needle: string) => api.sent.filter((m) => m.text.includes(needle));
-const arrived = (needle: string) => waitFor(`message with ${needle}`, () => (sentFor(needle).length ? sentFor(needle) : undefined));
-const jobOf = (a: Alert) => rt.alerter.queue.getJobs(['completed', 'failed', 'waiting', 'delayed', 'active']).then((js) => js.filter((j) => j.data.dedupeKey === a.dedupeKey));
+const arrived = (needle: string) =>
+  waitFor(`message with ${needle}`, () => (sentFor(needle).length ? sentFor(needle) : undefined));
+const jobOf = (a: Alert) =>
+  rt.alerter.queue
+    .getJobs(['completed', 'failed', 'waiting', 'delayed', 'active'])
+    .then((js) => js.filter((j) => j.data.dedupeKey === a.dedupeKey));
 
 it('a gate alert arrives with the evidence diff, escaped, and the four buttons for waiting_approval', async () => {
   const run = await openGate(rt);
@@ -41,27 +52,58 @@ it('a gate alert arrives with the evidence diff, escaped, and the four buttons f
   expect(msg.text).toContain('GATE');
   expect(msg.text).toContain('price & voltage differ');
   // The diff as the operator reads it, with the source's markup shown literally, not interpreted.
-  expect(msg.text).toMatch(/price\n\s+tier 5 · shop-a\.example: 19\.99 EUR\n\s+tier 4 · <b>shop-b<\/b> & co: 24\.99 EUR/);
+  expect(msg.text).toMatch(
+    /price\n\s+tier 5 · shop-a\.example: 19\.99 EUR\n\s+tier 4 · <b>shop-b<\/b> & co: 24\.99 EUR/,
+  );
   expect(msg.text).toMatch(/voltage\n\s+tier 5 · shop-a\.example: 230 V\n\s+tier 5 · maker\.example: 110 V/);
   const buttons = msg.reply_markup!.inline_keyboard.flat();
   expect(buttons.map((b) => b.text.replace(/^\W+/u, ''))).toEqual(['Approve', 'Refetch', 'Abort', 'Unlock']);
-  expect(buttons.map((b) => decodeButton(b.callback_data!))).toEqual(['approve', 'refetch', 'abort', 'unlock'].map((action) => ({ action, runId: run.id, expected: 'waiting_approval', attempt: 1 })));
+  expect(buttons.map((b) => decodeButton(b.callback_data!))).toEqual(
+    ['approve', 'refetch', 'abort', 'unlock'].map((action) => ({
+      action,
+      runId: run.id,
+      expected: 'waiting_approval',
+      attempt: 1,
+    })),
+  );
   for (const b of buttons) expect(Buffer.byteLength(b.callback_data!)).toBeLessThanOrEqual(64);
   // Counted just after the send is recorded, which may be a moment after the message reached the double.
-  await waitFor('delivery counted', async () => (await readCounters(rt.redis, t.prefix))['telegram_deliveries{kind="gate",result="sent"}'] >= 1);
+  await waitFor(
+    'delivery counted',
+    async () => (await readCounters(rt.redis, t.prefix))['telegram_deliveries{kind="gate",result="sent"}'] >= 1,
+  );
 });
 
 it('every alert kind has its title; panics carry their advice and resume/abort/unlock buttons', async () => {
   const run = await openGate(rt);
-  const labels: Record<string, string> = { stale_worker: 'STALE WORKER', lost_lock: 'LOST LOCK', contract_fail: 'CONTRACT FAIL', stale_gate: 'STALE_GATE', dead_letter: 'DEAD LETTER', doctor: 'DOCTOR' };
+  const labels: Record<string, string> = {
+    stale_worker: 'STALE WORKER',
+    lost_lock: 'LOST LOCK',
+    contract_fail: 'CONTRACT FAIL',
+    stale_gate: 'STALE_GATE',
+    dead_letter: 'DEAD LETTER',
+    doctor: 'DOCTOR',
+  };
   for (const kind of ALERT_KINDS.filter((k) => k !== 'gate')) {
     const panic = kind.startsWith('panic_');
-    await rt.alerter.raise({ kind, runId: run.id, status: panic ? 'panic' : undefined, attempt: panic ? run.attempt : undefined, title: `t-${kind}`, text: `x-${kind}`, dedupeKey: `kinds:${kind}` });
+    await rt.alerter.raise({
+      kind,
+      runId: run.id,
+      status: panic ? 'panic' : undefined,
+      attempt: panic ? run.attempt : undefined,
+      title: `t-${kind}`,
+      text: `x-${kind}`,
+      dedupeKey: `kinds:${kind}`,
+    });
     const [m] = await arrived(`t-${kind}`);
     if (panic) {
       expect(m.text).toContain(`PANIC ${kind}`);
       expect(m.text).toContain(PANIC_ADVICE[kind as keyof typeof PANIC_ADVICE]);
-      expect(m.reply_markup!.inline_keyboard.flat().map((b) => decodeButton(b.callback_data!)!.action)).toEqual(['resume', 'abort', 'unlock']);
+      expect(m.reply_markup!.inline_keyboard.flat().map((b) => decodeButton(b.callback_data!)!.action)).toEqual([
+        'resume',
+        'abort',
+        'unlock',
+      ]);
     } else {
       expect(m.text.split('\n')[0]).toContain(labels[kind]);
     }
@@ -100,20 +142,26 @@ it('429 with retry_after: the alert waits that long, then is delivered once with
   expect(sentFor(run.id)).toHaveLength(1);
 });
 
-it.each<DownMode>(['reset', '502', 'refuse'])('Bot API down (%s) then up: the alert still arrives, exactly once', async (mode) => {
-  const run = await openGate(rt);
-  const before = api.calls.length;
-  await api.down(mode);
-  await rt.alerter.raise(gateAlert(run));
-  if (mode === 'refuse') {
-    await waitFor('retries while refused', async () => (await jobOf(gateAlert(run)))[0]?.attemptsStarted >= 3);
-  } else {
-    await waitFor('failed tries', () => api.calls.slice(before).filter((c) => c.method === 'sendmessage').length >= 3);
-  }
-  expect(sentFor(run.id)).toHaveLength(0);
-  await api.up();
-  await waitFor('delivered after the outage', () => sentFor(run.id).length);
-  const [job] = await jobOf(gateAlert(run));
-  await waitFor('completed', async () => (await job.getState()) === 'completed');
-  expect(sentFor(run.id)).toHaveLength(1);
-});
+it.each<DownMode>(['reset', '502', 'refuse'])(
+  'Bot API down (%s) then up: the alert still arrives, exactly once',
+  async (mode) => {
+    const run = await openGate(rt);
+    const before = api.calls.length;
+    await api.down(mode);
+    await rt.alerter.raise(gateAlert(run));
+    if (mode === 'refuse') {
+      await waitFor('retries while refused', async () => (await jobOf(gateAlert(run)))[0]?.attemptsStarted >= 3);
+    } else {
+      await waitFor(
+        'failed tries',
+        () => api.calls.slice(before).filter((c) => c.method === 'sendmessage').length >= 3,
+      );
+    }
+    expect(sentFor(run.id)).toHaveLength(0);
+    await api.up();
+    await waitFor('delivered after the outage', () => sentFor(run.id).length);
+    const [job] = await jobOf(gateAlert(run));
+    await waitFor('completed', async () => (await job.getState()) === 'completed');
+    expect(sentFor(run.id)).toHaveLength(1);
+  },
+);

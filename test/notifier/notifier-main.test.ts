@@ -23,8 +23,17 @@ afterAll(async () => {
 
 it('delivers a gate alert, honours an admin press, and shuts down cleanly on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/notifier/src/main.ts')], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', TELEGRAM_BOT_TOKEN: api.token, TELEGRAM_CHAT_ID: '-100900', TELEGRAM_ADMIN_IDS: '77', TELEGRAM_API_ROOT: api.apiRoot },
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...t.env,
+      RAYVAULT_LOG_LEVEL: 'info',
+      TELEGRAM_BOT_TOKEN: api.token,
+      TELEGRAM_CHAT_ID: '-100900',
+      TELEGRAM_ADMIN_IDS: '77',
+      TELEGRAM_API_ROOT: api.apiRoot,
+    },
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));

@@ -20,7 +20,13 @@ beforeAll(async () => {
   t = await createTestEnv('notifier-press');
   rt = testRuntime(t, 'notifier-press');
   api = await startBotApiDouble();
-  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: `7, ${ADMIN}` }), { botToken: api.token, chatId: '-100555', apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: `7, ${ADMIN}` }), {
+    botToken: api.token,
+    chatId: '-100555',
+    apiRoot: api.apiRoot,
+    retryBaseMs: 100,
+    retryMaxMs: 400,
+  });
   await notifier.start();
 });
 afterAll(async () => {
@@ -38,10 +44,12 @@ async function gateMessage(): Promise<{ run: Run; msg: StoredMessage }> {
 }
 
 const queryId = (u: Update) => (u.callback_query as { id: string }).id;
-const answerTo = (u: Update) => waitFor(`answer to update ${u.update_id}`, () => api.callbackAnswers.find((a) => a.callback_query_id === queryId(u)));
+const answerTo = (u: Update) =>
+  waitFor(`answer to update ${u.update_id}`, () => api.callbackAnswers.find((a) => a.callback_query_id === queryId(u)));
 const editsOf = (msg: StoredMessage) => api.edits.filter((e) => e.message_id === msg.message_id);
 const refusedAnswers = () => api.calls.filter((c) => c.method === 'answercallbackquery' && c.status === 400).length;
-const buttons = (msg: StoredMessage) => msg.reply_markup?.inline_keyboard.flat().map((b) => decodeButton(b.callback_data!)!.action);
+const buttons = (msg: StoredMessage) =>
+  msg.reply_markup?.inline_keyboard.flat().map((b) => decodeButton(b.callback_data!)!.action);
 
 it("a stranger's press changes nothing and is answered 'not allowed'", async () => {
   const { run, msg } = await gateMessage();
@@ -59,7 +67,9 @@ it('an allowlisted press approves: run approved, event by telegram:<id>, message
   expect((await answerTo(update)).text).toMatch(/Approved: run is now approved/);
   const after = (await rt.store.getRun(run.id))!;
   expect(after.status).toBe('approved');
-  expect(after.events.filter((e) => e.type === 'approve')).toEqual([expect.objectContaining({ actor: `telegram:${ADMIN}`, id: `tg:${update.update_id}` })]);
+  expect(after.events.filter((e) => e.type === 'approve')).toEqual([
+    expect.objectContaining({ actor: `telegram:${ADMIN}`, id: `tg:${update.update_id}` }),
+  ]);
   expect(await rt.queues.voice.getJob(`${run.id}:voice:1`)).toBeDefined();
   await waitFor('message edited', () => editsOf(msg).length);
   expect(msg.text).toContain('GATE');
@@ -72,17 +82,26 @@ it('a button whose gate was decided elsewhere is refused: nothing changes, the p
   const approve = api.buttonData(msg, 'Approve')!;
   const abort = api.buttonData(msg, 'Abort')!;
   // Decided elsewhere (the dashboard) while the Telegram buttons are still showing.
-  await runOperatorAction(rt, { runId: run.id, action: 'approve', actor: 'dashboard:ana', expected: 'waiting_approval' });
+  await runOperatorAction(rt, {
+    runId: run.id,
+    action: 'approve',
+    actor: 'dashboard:ana',
+    expected: 'waiting_approval',
+  });
   const before = await rt.store.getRun(run.id);
   const u1 = api.press({ fromId: ADMIN, data: abort, message: msg });
-  expect((await answerTo(u1)).text).toBe('This gate is no longer current: run is now approved (attempt 1). Nothing was changed.');
+  expect((await answerTo(u1)).text).toBe(
+    'This gate is no longer current: run is now approved (attempt 1). Nothing was changed.',
+  );
   expect(await rt.store.getRun(run.id)).toEqual(before);
   await waitFor('buttons retired', () => editsOf(msg).length);
   expect(msg.reply_markup).toBeUndefined();
   expect(msg.text).toContain('This gate is no longer current: run is now approved (attempt 1). Buttons retired.');
   // The same stale press again (an old client still shows the button): refused again, still no change.
   const u2 = api.press({ fromId: ADMIN, data: approve, message: msg });
-  expect((await answerTo(u2)).text).toBe('This gate is no longer current: run is now approved (attempt 1). Nothing was changed.');
+  expect((await answerTo(u2)).text).toBe(
+    'This gate is no longer current: run is now approved (attempt 1). Nothing was changed.',
+  );
   expect(await rt.store.getRun(run.id)).toEqual(before);
   expect(editsOf(msg)).toHaveLength(1);
 });

@@ -14,7 +14,11 @@ const lines: Array<{ level: string; msg: string; missing?: string[] }> = [];
 
 beforeAll(async () => {
   t = await createTestEnv('notifier-unconfigured');
-  rt = createRuntime(t.config, createLogger('notifier', 'warn', { write: (s: string) => void lines.push(JSON.parse(s)) }), { workerId: 'notifier' });
+  rt = createRuntime(
+    t.config,
+    createLogger('notifier', 'warn', { write: (s: string) => void lines.push(JSON.parse(s)) }),
+    { workerId: 'notifier' },
+  );
   api = await startBotApiDouble();
 });
 afterAll(async () => {
@@ -26,7 +30,11 @@ it('keeps alerts queued and warns every idleWarnMs; a configured notifier then d
   const run = await openGate(rt);
   const alert = gateAlert(run);
   await rt.alerter.raise(alert);
-  const idle = createNotifier(rt, loadNotifierConfig(t.env), { chatId: '-1001', apiRoot: api.apiRoot, idleWarnMs: 150 });
+  const idle = createNotifier(rt, loadNotifierConfig(t.env), {
+    chatId: '-1001',
+    apiRoot: api.apiRoot,
+    idleWarnMs: 150,
+  });
   await idle.start();
   const warnings = () => lines.filter((l) => l.level === 'warn' && /not configured/.test(l.msg));
   await waitFor('repeated warnings', () => warnings().length >= 3);
@@ -40,7 +48,12 @@ it('keeps alerts queued and warns every idleWarnMs; a configured notifier then d
   await new Promise((r) => setTimeout(r, 400));
   expect(warnings().length).toBe(count); // close stopped the reminder
 
-  const live = createNotifier(rt, loadNotifierConfig(t.env), { botToken: api.token, chatId: '-1001', apiRoot: api.apiRoot, receiveUpdates: false });
+  const live = createNotifier(rt, loadNotifierConfig(t.env), {
+    botToken: api.token,
+    chatId: '-1001',
+    apiRoot: api.apiRoot,
+    receiveUpdates: false,
+  });
   await live.start();
   await waitFor('delivered once configured', () => api.sent.some((m) => m.text.includes(run.id)));
   await live.close();

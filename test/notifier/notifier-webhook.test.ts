@@ -22,8 +22,13 @@ beforeAll(async () => {
   const port = await freePort();
   hookUrl = `http://127.0.0.1:${port}/telegram/hook`;
   notifier = createNotifier(rt, loadNotifierConfig(t.env), {
-    botToken: api.token, chatId: '4242', apiRoot: api.apiRoot, adminIds: new Set([String(ADMIN)]),
-    webhook: { url: hookUrl, secret: SECRET, port, host: '127.0.0.1' }, retryBaseMs: 100, retryMaxMs: 400,
+    botToken: api.token,
+    chatId: '4242',
+    apiRoot: api.apiRoot,
+    adminIds: new Set([String(ADMIN)]),
+    webhook: { url: hookUrl, secret: SECRET, port, host: '127.0.0.1' },
+    retryBaseMs: 100,
+    retryMaxMs: 400,
   });
   await notifier.start();
   await waitFor('webhook registered', () => api.state.webhook?.url === hookUrl);
@@ -45,23 +50,46 @@ it('a press posted by Telegram approves once, even when Telegram posts it twice;
   const approve = api.buttonData(msg, 'Approve')!;
 
   // Forged: the right shape and an admin's id, but no secret, then a wrong one.
-  const forged = { update_id: 1, callback_query: { id: 'f1', chat_instance: '1', data: approve, from: { id: ADMIN, is_bot: false, first_name: 'Eve' }, message: api.state.toApi(msg) } };
+  const forged = {
+    update_id: 1,
+    callback_query: {
+      id: 'f1',
+      chat_instance: '1',
+      data: approve,
+      from: { id: ADMIN, is_bot: false, first_name: 'Eve' },
+      message: api.state.toApi(msg),
+    },
+  };
   const before = await rt.store.getRun(run.id);
-  for (const headers of [{}, { 'x-telegram-bot-api-secret-token': 'wrong-secret-0000000000' }] as Array<Record<string, string>>) {
-    const res = await fetch(hookUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(forged) });
+  for (const headers of [{}, { 'x-telegram-bot-api-secret-token': 'wrong-secret-0000000000' }] as Array<
+    Record<string, string>
+  >) {
+    const res = await fetch(hookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(forged),
+    });
     expect(res.status).toBe(403);
   }
   expect(await rt.store.getRun(run.id)).toEqual(before);
 
   const update = api.press({ fromId: ADMIN, data: approve, message: msg });
-  await waitFor('delivered to the webhook', () => api.updates.webhookDeliveries.some((d) => d.update_id === update.update_id && d.status === 200));
+  await waitFor('delivered to the webhook', () =>
+    api.updates.webhookDeliveries.some((d) => d.update_id === update.update_id && d.status === 200),
+  );
   const after = (await rt.store.getRun(run.id))!;
   expect(after.status).toBe('approved');
   expect(after.events.filter((e) => e.type === 'approve').map((e) => e.actor)).toEqual([`telegram:${ADMIN}`]);
-  expect(api.callbackAnswers.filter((a) => a.callback_query_id === (update.callback_query as { id: string }).id)).toHaveLength(1);
+  expect(
+    api.callbackAnswers.filter((a) => a.callback_query_id === (update.callback_query as { id: string }).id),
+  ).toHaveLength(1);
   expect(msg.reply_markup).toBeUndefined();
 
   api.redeliver(update);
-  await waitFor('posted again', () => api.updates.webhookDeliveries.filter((d) => d.update_id === update.update_id && d.status === 200).length === 2);
+  await waitFor(
+    'posted again',
+    () =>
+      api.updates.webhookDeliveries.filter((d) => d.update_id === update.update_id && d.status === 200).length === 2,
+  );
   expect(await rt.store.getRun(run.id)).toEqual(after);
 });

@@ -17,9 +17,11 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 /** Metric families in the exposition: name → type. */
-const families = (exposition: string) => new Map([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+const families = (exposition: string) =>
+  new Map([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
 /** The family a series name belongs to (a histogram's _bucket, _sum and _count belong to it). */
-const familyOf = (name: string, known: Map<string, string>) => known.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+const familyOf = (name: string, known: Map<string, string>) =>
+  known.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
 
 describe('the exposition', () => {
   it('passes promtool check metrics (no quantile label on a gauge, _total counters, base units)', () => {
@@ -28,17 +30,21 @@ describe('the exposition', () => {
     expect(r.code).toBe(0);
   });
 
-  it('has stage durations as a histogram with the workers\' observations, per stage and outcome', () => {
+  it("has stage durations as a histogram with the workers' observations, per stage and outcome", () => {
     expect(families(text).get('rayvault_stage_duration_seconds')).toBe('histogram');
     for (const stage of ['evidence', 'voice', 'render', 'qc']) {
       expect(text).toContain(`rayvault_stage_duration_seconds_count{stage="${stage}",outcome="completed"} 1`);
-      expect(text).toContain(`rayvault_stage_duration_seconds_bucket{stage="${stage}",outcome="completed",le="+Inf"} 1`);
-      expect(text).toMatch(new RegExp(`^rayvault_stage_duration_seconds_sum\\{stage="${stage}",outcome="completed"\\} [0-9.e-]+$`, 'm'));
+      expect(text).toContain(
+        `rayvault_stage_duration_seconds_bucket{stage="${stage}",outcome="completed",le="+Inf"} 1`,
+      );
+      expect(text).toMatch(
+        new RegExp(`^rayvault_stage_duration_seconds_sum\\{stage="${stage}",outcome="completed"\\} [0-9.e-]+$`, 'm'),
+      );
     }
     expect(text).toContain('rayvault_stage_duration_seconds_count{stage="evidence",outcome="gate"} 1');
   });
 
-  it('keeps the database\'s 24 h figures under names that are not quantiles, and shows the open gate', () => {
+  it("keeps the database's 24 h figures under names that are not quantiles, and shows the open gate", () => {
     expect(families(text).get('rayvault_stage_duration_last_24h_seconds')).toBe('gauge');
     expect(text).toMatch(/^rayvault_stage_duration_last_24h_seconds\{stage="qc",statistic="p95"\} [0-9.e-]+$/m);
     expect(text).toMatch(/^rayvault_stages_finished_last_24h\{stage="qc"\} 1$/m);
@@ -64,8 +70,12 @@ describe('ops/prometheus/rules.yml', () => {
 });
 
 describe('the rules and the dashboard name only series /metrics exports', () => {
-  const referenced = (file: string) => new Set([...fs.readFileSync(file, 'utf8').matchAll(/\brayvault_[a-z0-9_]+/g)].map((m) => m[0]));
-  it.each([['rules', RULES], ['dashboard', DASHBOARD]])('%s', (_what, file) => {
+  const referenced = (file: string) =>
+    new Set([...fs.readFileSync(file, 'utf8').matchAll(/\brayvault_[a-z0-9_]+/g)].map((m) => m[0]));
+  it.each([
+    ['rules', RULES],
+    ['dashboard', DASHBOARD],
+  ])('%s', (_what, file) => {
     const known = families(text);
     const missing = [...referenced(file)].filter((name) => !known.has(familyOf(name, known)));
     expect(missing).toEqual([]);

@@ -1,18 +1,26 @@
 // The per-process stage-duration counts reach the cluster-wide hash the ops
 // API exports: summed across processes, kept through a Redis outage, sent on
 // close so a stopping worker loses nothing.
-import { createFastFailRedis, createLogger, createStageDurations, readStageDurations, STAGE_DURATION_BUCKETS } from '@rayvault/shared';
+import {
+  createFastFailRedis,
+  createLogger,
+  createStageDurations,
+  readStageDurations,
+  STAGE_DURATION_BUCKETS,
+} from '@rayvault/shared';
 import { startRedisServer, waitFor, type Server } from '../support/harness';
 
 const log = createLogger('metrics-test', 'silent');
 let redisServer: Server;
-beforeAll(async () => { redisServer = await startRedisServer(); });
+beforeAll(async () => {
+  redisServer = await startRedisServer();
+});
 afterAll(() => redisServer?.stop());
 
 const slot = (seconds: number) => STAGE_DURATION_BUCKETS.findIndex((b) => seconds <= b);
 
 describe('stage durations counted by workers', () => {
-  it('two processes\' observations add up in one series per stage and outcome', async () => {
+  it("two processes' observations add up in one series per stage and outcome", async () => {
     const a = createFastFailRedis(redisServer.url, log);
     const b = createFastFailRedis(redisServer.url, log);
     try {
@@ -45,7 +53,12 @@ describe('stage durations counted by workers', () => {
       await waitFor('connected', async () => (await r.ping()) === 'PONG');
       const d = createStageDurations(r, 'timer', 200, log);
       d.observe('qc', 'completed', 1);
-      await waitFor('the timed flush', async () => (await readStageDurations(r, 'timer')).find((s) => s.count === 1), 5000, 50);
+      await waitFor(
+        'the timed flush',
+        async () => (await readStageDurations(r, 'timer')).find((s) => s.count === 1),
+        5000,
+        50,
+      );
       await d.close();
     } finally {
       r.disconnect();
@@ -64,7 +77,9 @@ describe('stage durations counted by workers', () => {
       await waitFor('reconnected', async () => (await r.ping().catch(() => null)) === 'PONG', 10_000, 100);
       d.observe('voice', 'completed', 7);
       await d.close();
-      expect(await readStageDurations(r, 'outage')).toEqual([expect.objectContaining({ stage: 'voice', outcome: 'completed', count: 2, sum: 12 })]);
+      expect(await readStageDurations(r, 'outage')).toEqual([
+        expect.objectContaining({ stage: 'voice', outcome: 'completed', count: 2, sum: 12 }),
+      ]);
     } finally {
       r.disconnect();
     }

@@ -11,21 +11,37 @@ export type MetricsStack = { api: Api; close: () => Promise<void> };
 export async function startStackWithRuns(label: string): Promise<MetricsStack> {
   const api = await startApi(label);
   const workers = await startWorkers(api.t);
-  const close = async () => { await workers.close(); await api.close(); };
+  const close = async () => {
+    await workers.close();
+    await api.close();
+  };
   try {
     const create = async (input: Record<string, unknown>) => {
-      const res = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, ...input } } });
+      const res = await api.call('POST', '/api/runs', {
+        token: api.tokens.operator,
+        body: {
+          product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] },
+          input: { steps: 1, ...input },
+        },
+      });
       if (res.status !== 201) throw new Error(`run not created: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.id as string;
     };
-    const status = async (id: string) => (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
+    const status = async (id: string) =>
+      (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
     const done = await create({});
     const gated = await create({ gateAt: 'evidence' });
-    await waitFor('a run done and one gated', async () => (await status(done)) === 'done' && (await status(gated)) === 'waiting_approval');
+    await waitFor(
+      'a run done and one gated',
+      async () => (await status(done)) === 'done' && (await status(gated)) === 'waiting_approval',
+    );
     // Workers send their counts at the next heartbeat interval.
     await waitFor('qc and the evidence gate in the histogram', async () => {
       const text = await scrape(api);
-      return text.includes('rayvault_stage_duration_seconds_count{stage="qc",outcome="completed"} 1') && text.includes('rayvault_stage_duration_seconds_count{stage="evidence",outcome="gate"} 1');
+      return (
+        text.includes('rayvault_stage_duration_seconds_count{stage="qc",outcome="completed"} 1') &&
+        text.includes('rayvault_stage_duration_seconds_count{stage="evidence",outcome="gate"} 1')
+      );
     });
     return { api, close };
   } catch (err) {
@@ -43,6 +59,7 @@ export async function scrape(api: Api): Promise<string> {
 /** Runs promtool (from Debian's prometheus package) and returns its exit code and output. */
 export function promtool(args: string[], input?: string, cwd?: string): { code: number | null; output: string } {
   const r = spawnSync('promtool', args, { input, cwd, encoding: 'utf8', timeout: 30_000 });
-  if (r.error) throw new Error(`promtool did not run (${r.error.message}): install Debian's prometheus package (.ci/run does)`);
+  if (r.error)
+    throw new Error(`promtool did not run (${r.error.message}): install Debian's prometheus package (.ci/run does)`);
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }

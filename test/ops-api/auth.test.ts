@@ -35,7 +35,8 @@ it('every mutating route: 401 without a token, 403 below its role, past auth at 
     expect([path, anon.status, anon.body.error.code]).toEqual([path, 401, 'unauthorized']);
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const res = await api.call(method, path, { token: api.tokens[role], body: {} });
-      if (RANK[role] < RANK[need]) expect([path, role, res.status, res.body.error.code]).toEqual([path, role, 403, 'forbidden']);
+      if (RANK[role] < RANK[need])
+        expect([path, role, res.status, res.body.error.code]).toEqual([path, role, 403, 'forbidden']);
       else expect([path, role, res.status, [404, 422].includes(res.status)]).toEqual([path, role, res.status, true]);
     }
   }
@@ -54,17 +55,25 @@ it('every mutating route: 401 without a token, 403 below its role, past auth at 
   const board = await api.call('GET', '/admin/queues', { token: api.tokens.admin });
   expect(board.status).toBe(200);
   expect(board.headers.get('content-type')).toMatch(/html/);
-  expect((await api.call('GET', '/admin/queues/api/queues', { token: api.adminToken })).body.queues.map((x: { name: string }) => x.name).sort())
-    .toEqual(['alerts', 'evidence', 'qc', 'render', 'voice']);
+  expect(
+    (await api.call('GET', '/admin/queues/api/queues', { token: api.adminToken })).body.queues
+      .map((x: { name: string }) => x.name)
+      .sort(),
+  ).toEqual(['alerts', 'evidence', 'qc', 'render', 'voice']);
 });
 
 it('tokens are stored as sha256 hashes only; a revoked token stops working at once', async () => {
-  const created = await api.call('POST', '/api/tokens', { token: api.adminToken, body: { name: 'ci-bot', role: 'operator' } });
+  const created = await api.call('POST', '/api/tokens', {
+    token: api.adminToken,
+    body: { name: 'ci-bot', role: 'operator' },
+  });
   expect(created.status).toBe(201);
   const token = created.body.token as string;
   expect(created.body).toMatchObject({ name: 'ci-bot', role: 'operator', created_by: 'bootstrap-admin' });
   expect(created.body).not.toHaveProperty('hash');
-  const { rows } = await api.rt.pool.query(`SELECT row_to_json(t)::text AS row, hash FROM api_tokens t WHERE name = 'ci-bot'`);
+  const { rows } = await api.rt.pool.query(
+    `SELECT row_to_json(t)::text AS row, hash FROM api_tokens t WHERE name = 'ci-bot'`,
+  );
   expect(rows).toHaveLength(1);
   expect(rows[0].row).not.toContain(token);
   expect(rows[0].hash).toBe(createHash('sha256').update(token).digest('hex'));
@@ -72,14 +81,24 @@ it('tokens are stored as sha256 hashes only; a revoked token stops working at on
   for (const t of [token, ...Object.values(api.tokens), api.adminToken]) expect(dump.rows[0].all).not.toContain(t);
 
   expect((await api.call('GET', '/api/me', { token })).body).toMatchObject({ name: 'ci-bot', role: 'operator' });
-  expect((await api.call('POST', '/api/tokens', { token: api.adminToken, body: { name: 'ci-bot', role: 'viewer' } })).status).toBe(409);
+  expect(
+    (await api.call('POST', '/api/tokens', { token: api.adminToken, body: { name: 'ci-bot', role: 'viewer' } })).status,
+  ).toBe(409);
   const list = await api.call('GET', '/api/tokens', { token: api.tokens.admin });
   expect(list.body.tokens.map((x: { name: string }) => x.name)).toContain('ci-bot');
   expect(JSON.stringify(list.body)).not.toContain(token);
-  expect((await api.call('POST', '/api/tokens/ci-bot/revoke', { token: api.tokens.admin, body: { reason: 'rotated' } })).status).toBe(200);
-  expect(await api.call('GET', '/api/me', { token })).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+  expect(
+    (await api.call('POST', '/api/tokens/ci-bot/revoke', { token: api.tokens.admin, body: { reason: 'rotated' } }))
+      .status,
+  ).toBe(200);
+  expect(await api.call('GET', '/api/me', { token })).toMatchObject({
+    status: 401,
+    body: { error: { code: 'unauthorized' } },
+  });
   const events = await api.call('GET', '/api/ops/events', { token: api.tokens.viewer });
-  expect(events.body.events.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`)).toEqual(expect.arrayContaining([`token_created:bootstrap-admin`, `token_revoked:admin-ops-auth`]));
+  expect(events.body.events.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`)).toEqual(
+    expect.arrayContaining([`token_created:bootstrap-admin`, `token_revoked:admin-ops-auth`]),
+  );
 });
 
 it('a browser logs in once: httpOnly SameSite=Strict cookie, and mutations need the CSRF header', async () => {
@@ -92,28 +111,50 @@ it('a browser logs in once: httpOnly SameSite=Strict cookie, and mutations need 
   expect(setCookie).toMatch(/SameSite=Strict/);
   const cookie = setCookie.split(';')[0];
   const csrf = login.body.csrf as string;
-  expect((await api.call('GET', '/api/me', { headers: { cookie } })).body).toMatchObject({ name: 'operator-ops-auth', role: 'operator', via: 'session', csrf });
-  const product = { product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1 } };
+  expect((await api.call('GET', '/api/me', { headers: { cookie } })).body).toMatchObject({
+    name: 'operator-ops-auth',
+    role: 'operator',
+    via: 'session',
+    csrf,
+  });
+  const product = {
+    product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] },
+    input: { steps: 1 },
+  };
   const noCsrf = await api.call('POST', '/api/runs', { headers: { cookie }, body: product });
   expect(noCsrf).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
-  const badCsrf = await api.call('POST', '/api/runs', { headers: { cookie, 'x-csrf-token': 'x'.repeat(csrf.length) }, body: product });
+  const badCsrf = await api.call('POST', '/api/runs', {
+    headers: { cookie, 'x-csrf-token': 'x'.repeat(csrf.length) },
+    body: product,
+  });
   expect(badCsrf.status).toBe(403);
   const ok = await api.call('POST', '/api/runs', { headers: { cookie, 'x-csrf-token': csrf }, body: product });
   expect(ok.status).toBe(201);
-  expect((await api.call('GET', `/api/runs/${ok.body.id}`, { token: api.tokens.viewer })).body.events).toEqual([expect.objectContaining({ type: 'run_created', actor: 'operator-ops-auth' })]);
+  expect((await api.call('GET', `/api/runs/${ok.body.id}`, { token: api.tokens.viewer })).body.events).toEqual([
+    expect.objectContaining({ type: 'run_created', actor: 'operator-ops-auth' }),
+  ]);
   expect((await api.call('POST', '/logout', { headers: { cookie } })).status).toBe(204);
   expect((await api.call('GET', '/api/me', { headers: { cookie } })).status).toBe(401);
 });
 
 it('errors are JSON with a code and no stack: 400 bad JSON, 413 too large, 404 unknown route', async () => {
   const bad = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: '{"product": ' });
-  expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request', message: expect.stringMatching(/JSON/) } } });
-  const big = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'x', blob: 'a'.repeat(70 * 1024) } } });
+  expect(bad).toMatchObject({
+    status: 400,
+    body: { error: { code: 'bad_request', message: expect.stringMatching(/JSON/) } },
+  });
+  const big = await api.call('POST', '/api/runs', {
+    token: api.tokens.operator,
+    body: { product: { name: 'x', blob: 'a'.repeat(70 * 1024) } },
+  });
   expect(big).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
   const missing = await api.call('GET', '/api/nothing-here', { token: api.tokens.viewer });
   expect(missing).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
   const invalid = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: {} } });
-  expect(invalid).toMatchObject({ status: 422, body: { error: { code: 'invalid_input', message: expect.stringMatching(/product\.name/) } } });
+  expect(invalid).toMatchObject({
+    status: 422,
+    body: { error: { code: 'invalid_input', message: expect.stringMatching(/product\.name/) } },
+  });
   for (const r of [bad, big, missing, invalid]) expect(JSON.stringify(r.body)).not.toMatch(/at .*\.(ts|js):\d+/);
 });
 
@@ -121,7 +162,8 @@ it('too many requests from one address get 429', async () => {
   const limited = await startApi('ops-limit', { t: api.t, options: { rateLimitPerMin: 5 } });
   try {
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await limited.call('GET', '/api/runs', { token: limited.tokens.viewer })).status);
+    for (let i = 0; i < 7; i++)
+      statuses.push((await limited.call('GET', '/api/runs', { token: limited.tokens.viewer })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const res = await limited.call('GET', '/api/runs', { token: limited.tokens.viewer });
     expect(res.body).toMatchObject({ error: { code: 'rate_limited' } });

@@ -13,7 +13,17 @@ import { startApi, type Api } from './api-support';
 
 jest.setTimeout(240_000);
 
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
 const SHOTS = path.join(ROOT, 'test-artifacts', 'dashboard');
 // The README shows these two, refreshed with RV_DASHBOARD_README_SHOTS=1.
 const README_SHOTS = process.env.RV_DASHBOARD_README_SHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : null;
@@ -24,7 +34,11 @@ let browser: Browser;
 let procs: Proc[] = [];
 
 function startService(name: string, env: Record<string, string>): Proc {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, `services/${name}/src/main.ts`)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, `services/${name}/src/main.ts`)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -34,17 +48,40 @@ function startService(name: string, env: Record<string, string>): Proc {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   api = await startApi('ops-dash');
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_URL|REDIS_URL|DATABASE_URL|OTEL_.*)$/.test(k))) as Record<string, string>;
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(SUPABASE_URL|REDIS_URL|DATABASE_URL|OTEL_.*)$/.test(k)),
+  ) as Record<string, string>;
   const env = { ...inherited, ...api.t.env, RAYVAULT_LOG_LEVEL: 'info' };
   procs = [startService('evidence-worker', env), startService('render-worker', env)];
-  for (const [p, ready] of [[procs[0], 'worker started'], [procs[1], 'render worker ready']] as const) {
-    await waitFor(`${p.name} ready`, () => p.out().includes(`"msg":"${ready}"`) || (p.proc.exitCode !== null && Promise.reject(new Error(p.out()))), 90_000, 200);
+  for (const [p, ready] of [
+    [procs[0], 'worker started'],
+    [procs[1], 'render worker ready'],
+  ] as const) {
+    await waitFor(
+      `${p.name} ready`,
+      () => p.out().includes(`"msg":"${ready}"`) || (p.proc.exitCode !== null && Promise.reject(new Error(p.out()))),
+      90_000,
+      200,
+    );
   }
-  browser = await chromium.launch({ executablePath: browserConfigFields.parse(api.t.env).CHROMIUM_PATH, args: LAUNCH_ARGS });
+  browser = await chromium.launch({
+    executablePath: browserConfigFields.parse(api.t.env).CHROMIUM_PATH,
+    args: LAUNCH_ARGS,
+  });
 });
 afterAll(async () => {
   await browser?.close();
-  await Promise.all(procs.filter((p) => p.proc.exitCode === null).map((p) => new Promise((ok) => { p.proc.once('exit', ok); p.proc.kill('SIGTERM'); })));
+  await Promise.all(
+    procs
+      .filter((p) => p.proc.exitCode === null)
+      .map(
+        (p) =>
+          new Promise((ok) => {
+            p.proc.once('exit', ok);
+            p.proc.kill('SIGTERM');
+          }),
+      ),
+  );
   await api?.close();
 });
 
@@ -52,7 +89,9 @@ afterAll(async () => {
 async function loggedIn(token: string, who: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${api.url}/`);
   await page.getByLabel('API token').fill(token);
@@ -71,7 +110,8 @@ const create = async (sample: string) => {
   expect(res.status).toBe(201);
   return res.body.id as string;
 };
-const status = async (id: string) => (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
+const status = async (id: string) =>
+  (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
 
 describe('the dashboard', () => {
   it('refuses a wrong token, then an admin drains and resumes intake from the overview', async () => {
@@ -86,7 +126,10 @@ describe('the dashboard', () => {
     expect(errors).toEqual([]);
 
     const { page: admin, errors: adminErrors } = await loggedIn(api.tokens.admin, 'admin-ops-dash (admin)');
-    await admin.getByTestId('verdict').filter({ hasText: /\[(PASS|WARN|FAIL)\|/ }).waitFor();
+    await admin
+      .getByTestId('verdict')
+      .filter({ hasText: /\[(PASS|WARN|FAIL)\|/ })
+      .waitFor();
     await admin.getByText('Intake open').waitFor();
     await admin.locator('[data-queue="render"]').waitFor();
     await admin.getByRole('button', { name: 'Drain intake' }).click();
@@ -112,17 +155,23 @@ describe('the dashboard', () => {
     const id = await create('consistent');
     await page.locator(`tr[data-run="${id}"]`).waitFor({ timeout: 5000 });
     await shot(page, 'runs');
-    await waitFor('consistent run done', async () => {
-      const s = await status(id);
-      if (['panic', 'failed', 'aborted', 'waiting_approval'].includes(s)) throw new Error(`run ended ${s}`);
-      return s === 'done';
-    }, 180_000, 500);
+    await waitFor(
+      'consistent run done',
+      async () => {
+        const s = await status(id);
+        if (['panic', 'failed', 'aborted', 'waiting_approval'].includes(s)) throw new Error(`run ended ${s}`);
+        return s === 'done';
+      },
+      180_000,
+      500,
+    );
     // Live: the list shows the new state pushed by the server.
     await page.locator(`tr[data-run="${id}"] .status`, { hasText: 'done' }).waitFor({ timeout: 5000 });
 
     await page.locator(`tr[data-run="${id}"] a`).click();
     await page.getByTestId('run-status').filter({ hasText: 'done' }).waitFor();
-    for (const stage of ['evidence', 'voice', 'render', 'qc']) await page.locator(`.waterfall li[data-stage="${stage}"]`, { hasText: 'done' }).waitFor();
+    for (const stage of ['evidence', 'voice', 'render', 'qc'])
+      await page.locator(`.waterfall li[data-stage="${stage}"]`, { hasText: 'done' }).waitFor();
     // One bar per try, drawn from the run's events: here every stage went through once, to done.
     for (const stage of ['evidence', 'voice', 'render', 'qc']) {
       const row = page.locator(`.waterfall li[data-stage="${stage}"]`);
@@ -134,14 +183,20 @@ describe('the dashboard', () => {
     expect(await page.locator('table.timeline tbody td.seg-READY').count()).toBe(3);
     const first = page.locator('video[data-segment="1"]');
     await first.waitFor();
-    const duration = await first.evaluate((v: HTMLVideoElement) => new Promise<number>((ok, fail) => {
-      if (v.readyState >= 1) return ok(v.duration);
-      v.addEventListener('loadedmetadata', () => ok(v.duration), { once: true });
-      v.addEventListener('error', () => fail(new Error(`video error ${v.error?.code}`)), { once: true });
-    }));
+    const duration = await first.evaluate(
+      (v: HTMLVideoElement) =>
+        new Promise<number>((ok, fail) => {
+          if (v.readyState >= 1) return ok(v.duration);
+          v.addEventListener('loadedmetadata', () => ok(v.duration), { once: true });
+          v.addEventListener('error', () => fail(new Error(`video error ${v.error?.code}`)), { once: true });
+        }),
+    );
     expect(duration).toBeGreaterThan(0);
     // …and it plays.
-    await first.evaluate(async (v: HTMLVideoElement) => { v.muted = true; await v.play(); });
+    await first.evaluate(async (v: HTMLVideoElement) => {
+      v.muted = true;
+      await v.play();
+    });
     await waitFor('video playing', () => first.evaluate((v: HTMLVideoElement) => v.currentTime > 0), 10_000);
     await shot(page, 'run-done', true);
     await page.close();
@@ -156,7 +211,8 @@ describe('the dashboard', () => {
     await viewer.goto(`${api.url}/runs/${id}`);
     await viewer.getByTestId('run-status').filter({ hasText: 'waiting_approval' }).waitFor();
     await viewer.getByText('Viewers read; an operator decides this gate.').waitFor();
-    for (const name of ['Approve', 'Refetch', 'Abort', 'Resume', 'Unlock']) expect(await viewer.getByRole('button', { name }).count()).toBe(0);
+    for (const name of ['Approve', 'Refetch', 'Abort', 'Resume', 'Unlock'])
+      expect(await viewer.getByRole('button', { name }).count()).toBe(0);
     await shot(viewer, 'run-gate-viewer');
     await viewer.close();
     expect(viewerErrors).toEqual([]);
@@ -181,19 +237,27 @@ describe('the dashboard', () => {
     await page.getByLabel('Reason').fill('manufacturer price checked by phone');
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByText(/Approve: done, the run is now approved/).waitFor();
-    await page.getByTestId('run-status').filter({ hasText: /approved|running|done/ }).waitFor();
+    await page
+      .getByTestId('run-status')
+      .filter({ hasText: /approved|running|done/ })
+      .waitFor();
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
-    expect(run.events.find((e: { type: string }) => e.type === 'approve')).toMatchObject({ actor: 'operator-ops-dash', reason: 'manufacturer price checked by phone' });
+    expect(run.events.find((e: { type: string }) => e.type === 'approve')).toMatchObject({
+      actor: 'operator-ops-dash',
+      reason: 'manufacturer price checked by phone',
+    });
     await page.locator('table.events', { hasText: 'manufacturer price checked by phone' }).waitFor();
     await page.close();
     expect(errors).toEqual([]);
   });
 
-  it('New run shows the API\'s validation error next to the product field, a sample starts and opens its run; the dead letters page loads', async () => {
+  it("New run shows the API's validation error next to the product field, a sample starts and opens its run; the dead letters page loads", async () => {
     const { page, errors } = await loggedIn(api.tokens.operator, 'operator-ops-dash (operator)');
     await page.getByRole('link', { name: 'New run' }).click();
-    await page.getByLabel('Product JSON').fill('{"name": "Kettle", "sources": [{"url": "file:///etc/passwd", "tier": 5}]}');
+    await page
+      .getByLabel('Product JSON')
+      .fill('{"name": "Kettle", "sources": [{"url": "file:///etc/passwd", "tier": 5}]}');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.locator('#product-error', { hasText: /invalid input|http/ }).waitFor();
     await page.getByLabel('Product JSON').fill('{"name": ');
@@ -205,7 +269,9 @@ describe('the dashboard', () => {
     await page.getByText(/^Run [0-9a-f-]{36} created$/).waitFor();
     const id = /\/runs\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
     expect(id).toBeDefined();
-    expect((await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.product.name).toBe('VoltGo 65W USB-C GaN Charger');
+    expect((await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.product.name).toBe(
+      'VoltGo 65W USB-C GaN Charger',
+    );
     await page.getByRole('link', { name: 'Dead letters' }).click();
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
     await page.getByText(/evidence \d+ · voice \d+ · render \d+ · qc \d+/).waitFor();
@@ -218,13 +284,21 @@ describe('the dashboard', () => {
     // The conflict persists through every refetch: past RAYVAULT_MAX_REFETCHES the run panics (panic_integrity_failure).
     const id = await create('conflict');
     let refetches = 0;
-    await waitFor('panic', async () => {
-      const s = await status(id);
-      if (s === 'waiting_approval') {
-        await api.call('POST', `/api/runs/${id}/refetch`, { token: api.tokens.operator, body: { reason: `refetch ${++refetches}` } });
-      }
-      return s === 'panic';
-    }, 180_000, 500);
+    await waitFor(
+      'panic',
+      async () => {
+        const s = await status(id);
+        if (s === 'waiting_approval') {
+          await api.call('POST', `/api/runs/${id}/refetch`, {
+            token: api.tokens.operator,
+            body: { reason: `refetch ${++refetches}` },
+          });
+        }
+        return s === 'panic';
+      },
+      180_000,
+      500,
+    );
 
     const { page: admin, errors: adminErrors } = await loggedIn(api.tokens.admin, 'admin-ops-dash (admin)');
     await admin.goto(`${api.url}/runs/${id}`);
@@ -245,11 +319,19 @@ describe('the dashboard', () => {
     await page.getByText(/Resume: done/).waitFor();
     // The sources still disagree and the refetches are spent, so the new attempt may panic again at once:
     // what Resume must do is start it, recorded with who and why.
-    const after = await waitFor('the new attempt', async () => {
-      const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
-      return run.attempt > before ? run : null;
-    }, 30_000, 200);
-    expect(after.events.find((e: { type: string }) => e.type === 'resume')).toMatchObject({ actor: 'operator-ops-dash', reason: 'sources fixed upstream' });
+    const after = await waitFor(
+      'the new attempt',
+      async () => {
+        const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
+        return run.attempt > before ? run : null;
+      },
+      30_000,
+      200,
+    );
+    expect(after.events.find((e: { type: string }) => e.type === 'resume')).toMatchObject({
+      actor: 'operator-ops-dash',
+      reason: 'sources fixed upstream',
+    });
     await shot(page, 'run-resumed');
     await page.close();
     expect(errors).toEqual([]);

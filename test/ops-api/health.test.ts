@@ -16,11 +16,19 @@ it('/healthz answers while the process lives; /readyz is 200 with every check pa
   expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', failing: [] } });
   const ready = await api.call('GET', '/readyz', { token: api.tokens.viewer });
   expect(ready.status).toBe(200);
-  expect(ready.body).toMatchObject({ status: 'ready', failing: [], checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true, pending: [] } } });
+  expect(ready.body).toMatchObject({
+    status: 'ready',
+    failing: [],
+    checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true, pending: [] } },
+  });
 });
 
 it('/readyz is 503 and names Postgres when the database does not answer (the error text only with a token)', async () => {
-  const env = { ...api.t.env, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken };
+  const env = {
+    ...api.t.env,
+    DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`,
+    RAYVAULT_ADMIN_TOKEN: api.adminToken,
+  };
   const rt = testRuntime(api.t, 'ops-dead', env);
   const dead = createApp(rt, loadOpsApiConfig(env), { host: '127.0.0.1' });
   const { url } = await dead.start(0);
@@ -50,7 +58,13 @@ it('/health and /api/health tell anyone only the status; a token holder gets the
     expect(Object.keys(anon.body)).toEqual(['status']);
     expect(['ok', 'degraded']).toContain(anon.body.status);
     const full = await api.call('GET', path, { token: api.tokens.viewer });
-    expect(full.body).toMatchObject({ status: anon.body.status, dependencies: [{ name: 'redis', ok: true }, { name: 'postgres', ok: true }] });
+    expect(full.body).toMatchObject({
+      status: anon.body.status,
+      dependencies: [
+        { name: 'redis', ok: true },
+        { name: 'postgres', ok: true },
+      ],
+    });
     expect(full.body).toHaveProperty('workers');
     expect(full.body).toHaveProperty('ingestion.issues');
     expect(full.body).toHaveProperty('stale_gates');
@@ -58,7 +72,10 @@ it('/health and /api/health tell anyone only the status; a token holder gets the
 });
 
 it('HEALTH_ALLOWLIST addresses get the telemetry without a token', async () => {
-  const allowed = await startApi('ops-allow', { t: api.t, options: { healthAllowlist: '["10.0.0.0/8", "127.0.0.1"]' } });
+  const allowed = await startApi('ops-allow', {
+    t: api.t,
+    options: { healthAllowlist: '["10.0.0.0/8", "127.0.0.1"]' },
+  });
   try {
     const res = await allowed.call('GET', '/api/health');
     expect(res.body.dependencies).toHaveLength(2);
@@ -86,7 +103,8 @@ it('/metrics needs a token and exports the named series', async () => {
     'rayvault_lock_renewals_total 7',
     'rayvault_lock_losses_total 0',
     'rayvault_spool_depth 0',
-  ]) expect(text).toContain(line);
+  ])
+    expect(text).toContain(line);
   // Durations are a histogram (a gauge with a quantile label was refused by promtool); the database's 24 h figures have their own name.
   expect(text).toContain('# TYPE rayvault_stage_duration_seconds histogram');
   expect(text).toContain('# TYPE rayvault_stage_duration_last_24h_seconds gauge');

@@ -15,10 +15,20 @@ afterAll(async () => {
   await api.close();
 });
 
-const admin = (method: string, path: string, body?: unknown) => api.call(method, path, { token: api.tokens.admin, body });
-const create = (input: TestInput) => api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Lamp', sources: [{ url: 'https://shop.example/p', tier: 5 }] }, input: { steps: 1, ...input } } });
-const statusOf = async (id: string) => (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
-const until = (id: string, status: string) => waitFor(`run ${id} ${status}`, async () => (await statusOf(id)) === status);
+const admin = (method: string, path: string, body?: unknown) =>
+  api.call(method, path, { token: api.tokens.admin, body });
+const create = (input: TestInput) =>
+  api.call('POST', '/api/runs', {
+    token: api.tokens.operator,
+    body: {
+      product: { name: 'Lamp', sources: [{ url: 'https://shop.example/p', tier: 5 }] },
+      input: { steps: 1, ...input },
+    },
+  });
+const statusOf = async (id: string) =>
+  (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
+const until = (id: string, status: string) =>
+  waitFor(`run ${id} ${status}`, async () => (await statusOf(id)) === status);
 
 it('shows status, per-queue counts, the live worker and intake', async () => {
   const id = (await create({})).body.id;
@@ -30,7 +40,19 @@ it('shows status, per-queue counts, the live worker and intake', async () => {
   });
   expect(res.body).toMatchObject({
     status: 'online',
-    queues: { evidence: { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0, paused: 0, is_paused: false }, alerts: expect.any(Object) },
+    queues: {
+      evidence: {
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+        prioritized: 0,
+        completed: 1,
+        failed: 0,
+        paused: 0,
+        is_paused: false,
+      },
+      alerts: expect.any(Object),
+    },
     workers: [{ id: 'w-ops', live: true, queues: ['evidence', 'voice', 'render', 'qc'], current_job: null }],
     scheduler: { scheduled_jobs: 0 },
     intake: { paused: false },
@@ -47,7 +69,10 @@ it('drain stops intake and lets queued work finish; resume takes runs again', as
   expect(drain.body.remaining.runs_in_flight).toBe(1);
   expect(drain.body.remaining.drained).toBe(false);
   const refused = await create({});
-  expect(refused).toMatchObject({ status: 503, body: { error: { message: expect.stringMatching(/intake is paused .*resume intake/) } } });
+  expect(refused).toMatchObject({
+    status: 503,
+    body: { error: { message: expect.stringMatching(/intake is paused .*resume intake/) } },
+  });
   await until(slow, 'done');
   const after = await api.call('GET', '/api/ops/drain', { token: api.tokens.viewer });
   expect(after.body.remaining).toMatchObject({ jobs_total: 0, runs_in_flight: 0, drained: true });
@@ -56,27 +81,44 @@ it('drain stops intake and lets queued work finish; resume takes runs again', as
   const id = (await create({})).body.id;
   await until(id, 'done');
   const events = (await api.call('GET', '/api/ops/events', { token: api.tokens.viewer })).body.events;
-  expect(events.slice(0, 2)).toMatchObject([{ type: 'intake_resume', actor: 'admin-ops-queues', reason: 'upgrade done' }, { type: 'intake_drain', reason: 'redis upgrade' }]);
+  expect(events.slice(0, 2)).toMatchObject([
+    { type: 'intake_resume', actor: 'admin-ops-queues', reason: 'upgrade done' },
+    { type: 'intake_drain', reason: 'redis upgrade' },
+  ]);
 });
 
 it('a paused queue holds its jobs until resumed; purge needs the queue name as confirmation', async () => {
-  expect((await admin('POST', '/api/ops/queues/evidence/pause', { reason: 'inspect a source' })).body).toMatchObject({ queue: 'evidence', is_paused: true });
+  expect((await admin('POST', '/api/ops/queues/evidence/pause', { reason: 'inspect a source' })).body).toMatchObject({
+    queue: 'evidence',
+    is_paused: true,
+  });
   const held = (await create({})).body.id;
   const purged = (await create({})).body.id;
-  await waitFor('both jobs waiting', async () => (await admin('GET', '/api/ops/queues')).body.queues.evidence.paused === 2);
+  await waitFor(
+    'both jobs waiting',
+    async () => (await admin('GET', '/api/ops/queues')).body.queues.evidence.paused === 2,
+  );
   expect(await statusOf(held)).toBe('queued');
 
   expect((await admin('POST', '/api/ops/queues/evidence/purge', { reason: 'bad batch' })).status).toBe(422);
-  expect((await admin('POST', '/api/ops/queues/evidence/purge', { reason: 'bad batch', confirm: 'voice' })).status).toBe(422);
+  expect(
+    (await admin('POST', '/api/ops/queues/evidence/purge', { reason: 'bad batch', confirm: 'voice' })).status,
+  ).toBe(422);
   expect((await admin('POST', '/api/ops/queues/nope/pause', { reason: 'x' })).status).toBe(404);
   await api.rt.queues.evidence.remove(`${held}:evidence:1`); // keep one job aside, so the purge takes only the other
   const purge = await admin('POST', '/api/ops/queues/evidence/purge', { reason: 'bad batch', confirm: 'evidence' });
   expect(purge.body.removed).toEqual([`${purged}:evidence:1`]);
-  await api.rt.queues.evidence.add('evidence', { runId: held, stage: 'evidence', attempt: 1 }, { jobId: `${held}:evidence:1` });
+  await api.rt.queues.evidence.add(
+    'evidence',
+    { runId: held, stage: 'evidence', attempt: 1 },
+    { jobId: `${held}:evidence:1` },
+  );
   expect((await admin('POST', '/api/ops/queues/evidence/resume', { reason: 'source ok' })).body.is_paused).toBe(false);
   await until(held, 'done');
   expect(await statusOf(purged)).toBe('queued');
-  const types = (await api.call('GET', '/api/ops/events', { token: api.tokens.viewer })).body.events.slice(0, 3).map((e: { type: string; target: string }) => `${e.type}:${e.target}`);
+  const types = (await api.call('GET', '/api/ops/events', { token: api.tokens.viewer })).body.events
+    .slice(0, 3)
+    .map((e: { type: string; target: string }) => `${e.type}:${e.target}`);
   expect(types).toEqual(['queue_resume:evidence', 'queue_purge:evidence', 'queue_pause:evidence']);
 });
 
@@ -88,14 +130,34 @@ it('a dead letter is listed and re-driven: the run resumes and finishes', async 
     const res = await api.call('GET', '/api/dead-letters', { token: api.tokens.viewer });
     return res.body.counts.voice === 1 ? res : null;
   });
-  expect(list.body.jobs).toEqual([expect.objectContaining({ queue: 'voice', job_id: `${id}:voice:1`, run_id: id, attempts_made: 3, failed_reason: 'test failure at voice' })]);
+  expect(list.body.jobs).toEqual([
+    expect.objectContaining({
+      queue: 'voice',
+      job_id: `${id}:voice:1`,
+      run_id: id,
+      attempts_made: 3,
+      failed_reason: 'test failure at voice',
+    }),
+  ]);
   await api.rt.pool.query(`UPDATE runs SET input = input - 'failAt' WHERE id = $1`, [id]); // the operator fixed the cause
-  const redrive = await api.call('POST', `/api/dead-letters/voice/${encodeURIComponent(`${id}:voice:1`)}/redrive`, { token: api.tokens.operator, body: { reason: 'provider back' } });
-  expect(redrive).toMatchObject({ status: 200, body: { run_id: id, outcome: expect.stringMatching(/resumed/), run: { status: 'queued', attempt: 2 } } });
+  const redrive = await api.call('POST', `/api/dead-letters/voice/${encodeURIComponent(`${id}:voice:1`)}/redrive`, {
+    token: api.tokens.operator,
+    body: { reason: 'provider back' },
+  });
+  expect(redrive).toMatchObject({
+    status: 200,
+    body: { run_id: id, outcome: expect.stringMatching(/resumed/), run: { status: 'queued', attempt: 2 } },
+  });
   await until(id, 'done');
   expect((await api.call('GET', '/api/dead-letters', { token: api.tokens.viewer })).body.jobs).toEqual([]);
-  const again = await api.call('POST', `/api/dead-letters/voice/${encodeURIComponent(`${id}:voice:1`)}/redrive`, { token: api.tokens.operator, body: { reason: 'again' } });
+  const again = await api.call('POST', `/api/dead-letters/voice/${encodeURIComponent(`${id}:voice:1`)}/redrive`, {
+    token: api.tokens.operator,
+    body: { reason: 'again' },
+  });
   expect(again.status).toBe(404);
   const run = (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body;
-  expect(run.events.find((e: { type: string }) => e.type === 'resume')).toMatchObject({ actor: 'operator-ops-queues', reason: 'provider back' });
+  expect(run.events.find((e: { type: string }) => e.type === 'resume')).toMatchObject({
+    actor: 'operator-ops-queues',
+    reason: 'provider back',
+  });
 });

@@ -11,15 +11,27 @@ let otherRun: string;
 const BYTES = Buffer.from('0123456789abcdefghij');
 
 async function index(run: string, segment: number, file: string) {
-  await api.rt.pool.query(`INSERT INTO artifacts (run_id, stage, segment, kind, path, sha256, bytes) VALUES ($1, 'render', $2, 'video', $3, $4, 20)`,
-    [run, segment, file, 'ab'.repeat(32)]);
+  await api.rt.pool.query(
+    `INSERT INTO artifacts (run_id, stage, segment, kind, path, sha256, bytes) VALUES ($1, 'render', $2, 'video', $3, $4, 20)`,
+    [run, segment, file, 'ab'.repeat(32)],
+  );
 }
-const video = (run: string, segment: number | string, headers: Record<string, string> = {}, token = api.tokens.viewer) =>
-  api.call('GET', `/api/runs/${run}/segments/${segment}/video`, { token, headers });
+const video = (
+  run: string,
+  segment: number | string,
+  headers: Record<string, string> = {},
+  token = api.tokens.viewer,
+) => api.call('GET', `/api/runs/${run}/segments/${segment}/video`, { token, headers });
 
 beforeAll(async () => {
   api = await startApi('dash-media');
-  const mk = async () => (await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Media kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] } } })).body.id as string;
+  const mk = async () =>
+    (
+      await api.call('POST', '/api/runs', {
+        token: api.tokens.operator,
+        body: { product: { name: 'Media kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] } },
+      })
+    ).body.id as string;
   runId = await mk();
   otherRun = await mk();
   const finals = path.join(api.t.stateDir, 'finals');

@@ -11,14 +11,23 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const create = async (): Promise<string> => {
-  const res = await api.call('POST', '/api/runs', { token: api.tokens.operator, body: { product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] } } });
+  const res = await api.call('POST', '/api/runs', {
+    token: api.tokens.operator,
+    body: { product: { name: 'Kettle', sources: [{ url: 'https://shop.example/p', tier: 5 }] } },
+  });
   expect(res.status).toBe(201);
   return res.body.id as string;
 };
 const act = (id: string, action: string, key: string, token = api.tokens.operator) =>
-  api.call('POST', `/api/runs/${id}/${action}`, { token, body: { reason: 'idempotency drill' }, headers: { 'idempotency-key': key } });
+  api.call('POST', `/api/runs/${id}/${action}`, {
+    token,
+    body: { reason: 'idempotency drill' },
+    headers: { 'idempotency-key': key },
+  });
 const events = async (id: string, type: string) =>
-  (await api.rt.pool.query('SELECT actor FROM run_events WHERE run_id = $1 AND type = $2', [id, type])).rows.map((r) => r.actor as string);
+  (await api.rt.pool.query('SELECT actor FROM run_events WHERE run_id = $1 AND type = $2', [id, type])).rows.map(
+    (r) => r.actor as string,
+  );
 
 describe('reusing an Idempotency-Key', () => {
   it('on another run: the action is taken on that run too', async () => {
@@ -31,10 +40,13 @@ describe('reusing an Idempotency-Key', () => {
   it('for another action on the same run: that action is decided on its own (here refused, 409), not answered as a duplicate', async () => {
     const a = await create();
     expect((await act(a, 'abort', 'key-2')).body.status).toBe('aborted');
-    expect(await act(a, 'resume', 'key-2')).toMatchObject({ status: 409, body: { error: { code: 'illegal_transition' } } });
+    expect(await act(a, 'resume', 'key-2')).toMatchObject({
+      status: 409,
+      body: { error: { code: 'illegal_transition' } },
+    });
   });
 
-  it('by another caller on the same run and action: decided on its own, not answered with the first caller\'s result', async () => {
+  it("by another caller on the same run and action: decided on its own, not answered with the first caller's result", async () => {
     const a = await create();
     expect((await act(a, 'abort', 'key-3')).body.status).toBe('aborted');
     expect((await act(a, 'abort', 'key-3', api.tokens.admin)).status).toBe(409);

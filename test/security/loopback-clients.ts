@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
 export type Answer = { status: number; headers: http.IncomingHttpHeaders; body: any };
 
 /** One request from `from` (a 127.x.y.z source address) to a loopback URL. */
-export function requestFrom(from: string, url: string, o: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+export function requestFrom(
+  from: string,
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Answer> {
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
   const headers = { ...(body ? { 'content-type': 'application/json' } : {}), ...o.headers };
   return new Promise((resolve, reject) => {
@@ -17,7 +21,11 @@ export function requestFrom(from: string, url: string, o: { method?: string; hea
       res.on('data', (d) => (text += d));
       res.on('end', () => {
         let parsed: unknown = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
       });
     });
@@ -31,21 +39,35 @@ export function requestFrom(from: string, url: string, o: { method?: string; hea
  * `listen`, connects to the API from that same address, and appends the
  * connecting client's address to whatever X-Forwarded-For the client sent.
  */
-export async function startForwardingProxy(listen: string, upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startForwardingProxy(
+  listen: string,
+  upstream: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     const peer = req.socket.remoteAddress!.replace(/^::ffff:/, '');
     const sent = req.headers['x-forwarded-for'];
     const headers = { ...req.headers, 'x-forwarded-for': sent ? `${sent}, ${peer}` : peer };
-    const out = http.request(upstream + req.url, { method: req.method, headers, localAddress: listen, agent: false }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+    const out = http.request(
+      upstream + req.url,
+      { method: req.method, headers, localAddress: listen, agent: false },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => {
+      res.writeHead(502);
+      res.end();
     });
-    out.on('error', () => { res.writeHead(502); res.end(); });
     req.pipe(out);
   });
   await new Promise<void>((ok) => server.listen(0, listen, ok));
   return {
     url: `http://${listen}:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((ok) => { server.close(() => ok()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -19,8 +19,16 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 async function login(a: Api, headers: Record<string, string> = {}) {
-  const res = await fetch(`${a.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ token: a.tokens.viewer }) });
-  return { status: res.status, setCookie: res.headers.get('set-cookie') ?? '', body: (await res.json()) as { warning?: string } };
+  const res = await fetch(`${a.url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ token: a.tokens.viewer }),
+  });
+  return {
+    status: res.status,
+    setCookie: res.headers.get('set-cookie') ?? '',
+    body: (await res.json()) as { warning?: string },
+  };
 }
 
 describe('reaching the API from another machine by default', () => {
@@ -38,7 +46,9 @@ describe('reaching the API from another machine by default', () => {
   });
 
   it('docker compose listens on every interface inside the container only, and publishes the port on 127.0.0.1 unless RAYVAULT_BIND says otherwise', () => {
-    const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; ports?: string[] }> };
+    const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, string>; ports?: string[] }>;
+    };
     expect(compose.services['ops-api'].environment?.OPS_BIND_HOST).toBe('0.0.0.0');
     expect(compose.services['ops-api'].ports).toEqual(['${RAYVAULT_BIND:-127.0.0.1}:${RAYVAULT_API_PORT:-8080}:8080']);
   });
@@ -46,7 +56,11 @@ describe('reaching the API from another machine by default', () => {
 
 describe('reading internals from anonymous /readyz', () => {
   it('a dead database: anyone sees the status and the failing check names, not the host, port or connection error', async () => {
-    const env = { ...t.env, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, RAYVAULT_ADMIN_TOKEN: api.adminToken };
+    const env = {
+      ...t.env,
+      DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`,
+      RAYVAULT_ADMIN_TOKEN: api.adminToken,
+    };
     const rt = testRuntime(t, 'ops-dead-db', env);
     const dead = createApp(rt, loadOpsApiConfig(env), { host: '127.0.0.1' });
     const { url } = await dead.start(0);
@@ -56,7 +70,9 @@ describe('reading internals from anonymous /readyz', () => {
       expect(anon.status).toBe(503);
       expect(JSON.parse(text)).toEqual({ status: 'not_ready', failing: ['postgres', 'migrations'] });
       expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|:\d{4,5}/);
-      const admin = await (await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${api.adminToken}` } })).json();
+      const admin = await (
+        await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${api.adminToken}` } })
+      ).json();
       expect(admin.checks.postgres.error).toMatch(/ECONNREFUSED/);
     } finally {
       await dead.close();
@@ -65,7 +81,9 @@ describe('reading internals from anonymous /readyz', () => {
   });
 
   it('a pending migration: anyone sees "migrations" failing, not the migration names; a token holder or an allowlisted address sees them', async () => {
-    const { rows: [last] } = await api.rt.pool.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version DESC LIMIT 1');
+    const {
+      rows: [last],
+    } = await api.rt.pool.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version DESC LIMIT 1');
     await api.rt.pool.query('DELETE FROM schema_migrations WHERE version = $1', [last.version]);
     const allowlisted = await startApi('ops-exposure-allow', { t, options: { healthAllowlist: '127.0.0.1' } });
     try {
@@ -77,7 +95,11 @@ describe('reading internals from anonymous /readyz', () => {
       expect((await allowlisted.call('GET', '/readyz')).body.checks.migrations.pending).toEqual([last.name]);
     } finally {
       await allowlisted.close();
-      await api.rt.pool.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [last.version, last.name, last.checksum]);
+      await api.rt.pool.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        last.version,
+        last.name,
+        last.checksum,
+      ]);
     }
   });
 });
@@ -88,7 +110,10 @@ describe('a browser session on the health routes', () => {
     const cookie = setCookie.split(';')[0];
     for (const p of ['/health', '/api/health']) {
       const res = await api.call('GET', p, { headers: { cookie } });
-      expect([p, Object.keys(res.body)]).toEqual([p, expect.arrayContaining(['status', 'dependencies', 'workers', 'ingestion'])]);
+      expect([p, Object.keys(res.body)]).toEqual([
+        p,
+        expect.arrayContaining(['status', 'dependencies', 'workers', 'ingestion']),
+      ]);
     }
     expect((await api.call('GET', '/readyz', { headers: { cookie } })).body).toHaveProperty('checks.redis.ok', true);
   });

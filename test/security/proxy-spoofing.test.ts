@@ -31,11 +31,22 @@ type Started = { app: OpsApp; rt: Runtime; url: string; close: () => Promise<voi
 
 /** As main.ts does it: parse the environment with the ops schema (throws ConfigError on a refused value), then start. */
 async function startFromEnv(env: Record<string, string>): Promise<Started> {
-  const config = loadConfig({ ...t.env, HEALTH_ALLOWLIST: ALLOWLISTED, ...env }, { schema: opsApiConfigSchema, useDotenv: false });
+  const config = loadConfig(
+    { ...t.env, HEALTH_ALLOWLIST: ALLOWLISTED, ...env },
+    { schema: opsApiConfigSchema, useDotenv: false },
+  );
   const rt = createRuntime(config, createLogger('ops-spoof', 'silent'), { workerId: 'ops-spoof' });
   const app = createApp(rt, config);
   const { url } = await app.start(0);
-  return { app, rt, url, close: async () => { await app.close(); await rt.releasers.close(); } };
+  return {
+    app,
+    rt,
+    url,
+    close: async () => {
+      await app.close();
+      await rt.releasers.close();
+    },
+  };
 }
 
 const forged = { 'x-forwarded-for': ALLOWLISTED };
@@ -43,12 +54,33 @@ const sawTelemetry = (body: unknown) => typeof body === 'object' && body !== nul
 
 describe('OPS_TRUST_PROXY values that let any client claim any address are refused at start', () => {
   it('"true" fails config parsing with a message that names the variable and what to set instead', () => {
-    expect(() => loadConfig({ ...t.env, OPS_TRUST_PROXY: 'true' }, { schema: opsApiConfigSchema, useDotenv: false }))
-      .toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/OPS_TRUST_PROXY: "true" believes X-Forwarded-For from anyone.*number of proxies/s) }));
+    expect(() =>
+      loadConfig({ ...t.env, OPS_TRUST_PROXY: 'true' }, { schema: opsApiConfigSchema, useDotenv: false }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        message: expect.stringMatching(
+          /OPS_TRUST_PROXY: "true" believes X-Forwarded-For from anyone.*number of proxies/s,
+        ),
+      }),
+    );
   });
 
   it('catch-all ranges are refused too: every IPv4 or IPv6 address, every IPv4 through ::ffff:0:0/96, absurd hop counts, unknown names', () => {
-    for (const v of ['0.0.0.0/0', '::/0', '0.0.0.0/1', '2000::/3', '::/8', '::ffff:0:0/96', '10.0.0.5,0.0.0.0/0', '99', 'all', 'everything', '10.0.0.5,', '10.0.0.0/33']) {
+    for (const v of [
+      '0.0.0.0/0',
+      '::/0',
+      '0.0.0.0/1',
+      '2000::/3',
+      '::/8',
+      '::ffff:0:0/96',
+      '10.0.0.5,0.0.0.0/0',
+      '99',
+      'all',
+      'everything',
+      '10.0.0.5,',
+      '10.0.0.0/33',
+    ]) {
       expect([v, trustProxyProblem(v)]).toEqual([v, expect.any(String)]);
       expect(() => parseTrustProxy(v)).toThrow(ConfigError);
     }
@@ -81,16 +113,23 @@ describe('a client forging X-Forwarded-For to claim an allowlisted address', () 
         const health = await requestFrom(CLIENT, `${target}/api/health`, { headers: forged });
         const metrics = await requestFrom(CLIENT, `${target}/metrics`, { headers: forged });
         const ready = await requestFrom(CLIENT, `${target}/readyz`, { headers: forged });
-        outcomes[value] = sawTelemetry(health.body) || metrics.status === 200 || 'checks' in ready.body ? 'spoofed' : `anonymous (${Object.keys(health.body).join()}; metrics ${metrics.status})`;
+        outcomes[value] =
+          sawTelemetry(health.body) || metrics.status === 200 || 'checks' in ready.body
+            ? 'spoofed'
+            : `anonymous (${Object.keys(health.body).join()}; metrics ${metrics.status})`;
       } finally {
         await proxy?.close();
         await api.close();
       }
     }
-    expect(outcomes).toEqual({ true: 'refused at start', [PROXY]: 'anonymous (status; metrics 401)', 1: 'anonymous (status; metrics 401)' });
+    expect(outcomes).toEqual({
+      true: 'refused at start',
+      [PROXY]: 'anonymous (status; metrics 401)',
+      1: 'anonymous (status; metrics 401)',
+    });
   });
 
-  it('the header of a listed proxy is believed (so the allowlist still works behind it), a direct client\'s is not', async () => {
+  it("the header of a listed proxy is believed (so the allowlist still works behind it), a direct client's is not", async () => {
     const api = await startFromEnv({ OPS_TRUST_PROXY: PROXY });
     try {
       expect(sawTelemetry((await requestFrom(PROXY, `${api.url}/api/health`, { headers: forged })).body)).toBe(true);
@@ -105,7 +144,11 @@ describe('a client forging X-Forwarded-For to claim an allowlisted address', () 
     const proxy = await startForwardingProxy(PROXY, api.url);
     try {
       expect(sawTelemetry((await requestFrom('127.0.0.4', `${proxy.url}/api/health`)).body)).toBe(true);
-      expect(sawTelemetry((await requestFrom(CLIENT, `${proxy.url}/api/health`, { headers: { 'x-forwarded-for': '127.0.0.4' } })).body)).toBe(false);
+      expect(
+        sawTelemetry(
+          (await requestFrom(CLIENT, `${proxy.url}/api/health`, { headers: { 'x-forwarded-for': '127.0.0.4' } })).body,
+        ),
+      ).toBe(false);
     } finally {
       await proxy.close();
       await api.close();
@@ -118,7 +161,11 @@ describe('a client rotating forged X-Forwarded-For values to dodge its rate limi
     const api = await startFromEnv({ OPS_TRUST_PROXY: PROXY, OPS_RATE_LIMIT_PER_MIN: '3' });
     try {
       const statuses: number[] = [];
-      for (let i = 1; i <= 5; i++) statuses.push((await requestFrom(CLIENT, `${api.url}/healthz`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+      for (let i = 1; i <= 5; i++)
+        statuses.push(
+          (await requestFrom(CLIENT, `${api.url}/healthz`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } }))
+            .status,
+        );
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
       // Another client is not affected.
       expect((await requestFrom('127.0.0.5', `${api.url}/healthz`)).status).toBe(200);

@@ -20,9 +20,17 @@ describe('naming a queue after an Object.prototype property', () => {
       purge: (await api.call('POST', `/api/ops/queues/${name}/purge`, admin())).status,
       redrive: (await api.call('POST', `/api/dead-letters/${name}/1/redrive`, admin())).status,
       deadLetters: (await api.call('GET', `/api/dead-letters?queue=${name}`, { token: api.tokens.admin })).status,
-      bullBoardQueue: (await api.call('GET', `/admin/queues/api/queues/${name}/metrics`, { token: api.tokens.admin })).status,
+      bullBoardQueue: (await api.call('GET', `/admin/queues/api/queues/${name}/metrics`, { token: api.tokens.admin }))
+        .status,
     };
-    expect(answers).toEqual({ pause: 404, resume: 404, purge: 404, redrive: 404, deadLetters: 422, bullBoardQueue: 404 });
+    expect(answers).toEqual({
+      pause: 404,
+      resume: 404,
+      purge: 404,
+      redrive: 404,
+      deadLetters: 422,
+      bullBoardQueue: 404,
+    });
   });
 
   it('the 404 names the queues that exist', async () => {

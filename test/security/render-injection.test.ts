@@ -22,16 +22,52 @@ const provider = createLocalProvider({ width: 320, height: 180 });
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'render-injection-'));
-  audio = (await synthesize(path.join(dir, 'voice'), { text: 'One, two, three, four, five, six, seven, eight.', rate: 175, voice: 'en' })).path;
+  audio = (
+    await synthesize(path.join(dir, 'voice'), {
+      text: 'One, two, three, four, five, six, seven, eight.',
+      rate: 175,
+      voice: 'en',
+    })
+  ).path;
 });
 
 /** The title card of a segment rendered with this title, as 8-bit grey pixels at `atS` seconds. */
 async function cardAt(title: string, ...atS: number[]): Promise<Buffer[]> {
   n += 1;
-  const result = await provider.render({ runId: '00000000-0000-4000-8000-0000000000aa', segment: n, title, audioPath: audio,
-    stagingDir: path.join(dir, `seg-${n}`), signal: new AbortController().signal });
-  return Promise.all(atS.map(async (t) => (await run('ffmpeg', ['-v', 'error', '-ss', String(t), '-i', result.path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
-    { encoding: 'buffer', maxBuffer: 1 << 20 })).stdout));
+  const result = await provider.render({
+    runId: '00000000-0000-4000-8000-0000000000aa',
+    segment: n,
+    title,
+    audioPath: audio,
+    stagingDir: path.join(dir, `seg-${n}`),
+    signal: new AbortController().signal,
+  });
+  return Promise.all(
+    atS.map(
+      async (t) =>
+        (
+          await run(
+            'ffmpeg',
+            [
+              '-v',
+              'error',
+              '-ss',
+              String(t),
+              '-i',
+              result.path,
+              '-frames:v',
+              '1',
+              '-f',
+              'rawvideo',
+              '-pix_fmt',
+              'gray',
+              '-',
+            ],
+            { encoding: 'buffer', maxBuffer: 1 << 20 },
+          )
+        ).stdout,
+    ),
+  );
 }
 
 /** Pixels that differ by more than a third of the grey scale: glyphs, not encoder noise. */
@@ -62,7 +98,9 @@ describe('a product title placed in the studio page path of the step file', () =
   const vars = (title: string) => ({ title, runId: '00000000-0000-4000-8000-0000000000aa', segment: '1' });
 
   it('"../../admin" stays one segment under the studio path', () => {
-    expect(studioPageUrl('render/{title}', vars('../../admin'), studio)).toBe('http://127.0.0.1:9/studio/render/..%2F..%2Fadmin');
+    expect(studioPageUrl('render/{title}', vars('../../admin'), studio)).toBe(
+      'http://127.0.0.1:9/studio/render/..%2F..%2Fadmin',
+    );
   });
 
   it('"//evil.example/x" and "https://evil.example/" do not change the host', () => {

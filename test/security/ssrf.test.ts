@@ -7,8 +7,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  BadResponseError, createLogger, createRuntime, createWorkerHost, decideAddress, DestinationRefusedError, guardedFetch, loadConfig, parseFetchAllow, readBreakers, submitRun,
-  type Runtime, type WorkerHost,
+  BadResponseError,
+  createLogger,
+  createRuntime,
+  createWorkerHost,
+  decideAddress,
+  DestinationRefusedError,
+  guardedFetch,
+  loadConfig,
+  parseFetchAllow,
+  readBreakers,
+  submitRun,
+  type Runtime,
+  type WorkerHost,
 } from '@rayvault/shared';
 import { createEvidenceProcessor, evidenceConfigSchema } from '../../services/evidence-worker/src';
 import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
@@ -16,15 +27,24 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
 type Listener = { port: number; url: (p: string) => string; connections: () => number; close: () => Promise<void> };
 
 /** An HTTP listener on 127.0.0.1 that counts TCP connections and answers by path. */
-async function listen(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => res.end('<html>internal admin page</html>')): Promise<Listener> {
+async function listen(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) =>
+    res.end('<html>internal admin page</html>'),
+): Promise<Listener> {
   let connections = 0;
   const server = http.createServer(handler);
   server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    port, url: (p) => `http://127.0.0.1:${port}${p}`, connections: () => connections,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    port,
+    url: (p) => `http://127.0.0.1:${port}${p}`,
+    connections: () => connections,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -33,14 +53,31 @@ const fetchOpts = (allow = NONE) => ({ allow, maxBytes: 1 << 20, timeoutMs: 5000
 
 describe('the address decision: every special range and spelling is refused (decided, never connected to)', () => {
   it.each([
-    ['127.0.0.1', 'a loopback address'], ['127.1', 'a loopback address'], ['2130706433', 'a loopback address'], ['0x7f000001', 'a loopback address'],
-    ['0177.0.0.1', 'a loopback address'], ['::1', 'a loopback address'], ['::ffff:127.0.0.1', 'a loopback address'], ['::ffff:7f00:1', 'a loopback address'],
-    ['10.0.0.1', 'a private (RFC 1918) address'], ['172.16.5.4', 'a private (RFC 1918) address'], ['192.168.1.1', 'a private (RFC 1918) address'],
-    ['::ffff:192.168.1.1', 'a private (RFC 1918) address'], ['169.254.169.254', 'a link-local address (the cloud metadata service)'],
-    ['169.254.1.1', 'a link-local address'], ['fe80::1', 'a link-local address'], ['100.64.0.1', 'a carrier-grade NAT (RFC 6598) address'],
-    ['fd00::1', 'a unique-local (fc00::/7) address'], ['fd00:ec2::254', 'a unique-local (fc00::/7) address'], ['224.0.0.1', 'a multicast address'],
-    ['ff02::1', 'a multicast address'], ['0.0.0.0', 'an unspecified (0.0.0.0/8) address'], ['::', 'the unspecified address'],
-    ['::7f00:1', 'an IPv4-compatible (::/96) address'], ['64:ff9b::a00:1', 'a NAT64 (64:ff9b::/96) address'], ['255.255.255.255', 'the broadcast address'],
+    ['127.0.0.1', 'a loopback address'],
+    ['127.1', 'a loopback address'],
+    ['2130706433', 'a loopback address'],
+    ['0x7f000001', 'a loopback address'],
+    ['0177.0.0.1', 'a loopback address'],
+    ['::1', 'a loopback address'],
+    ['::ffff:127.0.0.1', 'a loopback address'],
+    ['::ffff:7f00:1', 'a loopback address'],
+    ['10.0.0.1', 'a private (RFC 1918) address'],
+    ['172.16.5.4', 'a private (RFC 1918) address'],
+    ['192.168.1.1', 'a private (RFC 1918) address'],
+    ['::ffff:192.168.1.1', 'a private (RFC 1918) address'],
+    ['169.254.169.254', 'a link-local address (the cloud metadata service)'],
+    ['169.254.1.1', 'a link-local address'],
+    ['fe80::1', 'a link-local address'],
+    ['100.64.0.1', 'a carrier-grade NAT (RFC 6598) address'],
+    ['fd00::1', 'a unique-local (fc00::/7) address'],
+    ['fd00:ec2::254', 'a unique-local (fc00::/7) address'],
+    ['224.0.0.1', 'a multicast address'],
+    ['ff02::1', 'a multicast address'],
+    ['0.0.0.0', 'an unspecified (0.0.0.0/8) address'],
+    ['::', 'the unspecified address'],
+    ['::7f00:1', 'an IPv4-compatible (::/96) address'],
+    ['64:ff9b::a00:1', 'a NAT64 (64:ff9b::/96) address'],
+    ['255.255.255.255', 'the broadcast address'],
   ])('%s is refused as %s', (ip, what) => {
     const d = decideAddress(ip, 80, ip, NONE);
     expect(d.ok).toBe(false);
@@ -48,11 +85,15 @@ describe('the address decision: every special range and spelling is refused (dec
   });
 
   it('public unicast addresses pass', () => {
-    for (const ip of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(decideAddress(ip, 443, 'shop.example', NONE)).toEqual({ ok: true });
+    for (const ip of ['93.184.216.34', '8.8.8.8', '2606:4700::1111'])
+      expect(decideAddress(ip, 443, 'shop.example', NONE)).toEqual({ ok: true });
   });
 
   it('a name that resolves to a private address says both', () => {
-    expect(decideAddress('10.1.2.3', 80, 'wiki.corp', NONE)).toEqual({ ok: false, reason: 'wiki.corp resolves to 10.1.2.3, a private (RFC 1918) address; set RAYVAULT_FETCH_ALLOW to permit it' });
+    expect(decideAddress('10.1.2.3', 80, 'wiki.corp', NONE)).toEqual({
+      ok: false,
+      reason: 'wiki.corp resolves to 10.1.2.3, a private (RFC 1918) address; set RAYVAULT_FETCH_ALLOW to permit it',
+    });
   });
 
   it('RAYVAULT_FETCH_ALLOW permits exactly the hosts, host:port pairs and CIDRs it names', () => {
@@ -70,30 +111,44 @@ describe('the address decision: every special range and spelling is refused (dec
 
   it('a bad allow-list is refused at start with every problem listed', () => {
     expect(() => parseFetchAllow('127.1, not a host, 10.0.0.0/33, [::1]:70000')).toThrow(
-      /"127\.1" is an IPv4 address in a short.*"not a host" is not a host name.*"10\.0\.0\.0\/33" is not a valid CIDR.*"\[::1\]:70000" has a bad port/);
-    expect(() => loadConfig({ RAYVAULT_FETCH_ALLOW: '0x7f000001' }, { useDotenv: false })).toThrow(/RAYVAULT_FETCH_ALLOW/);
+      /"127\.1" is an IPv4 address in a short.*"not a host" is not a host name.*"10\.0\.0\.0\/33" is not a valid CIDR.*"\[::1\]:70000" has a bad port/,
+    );
+    expect(() => loadConfig({ RAYVAULT_FETCH_ALLOW: '0x7f000001' }, { useDotenv: false })).toThrow(
+      /RAYVAULT_FETCH_ALLOW/,
+    );
   });
 });
 
 describe('fetching a loopback listener', () => {
   let target: Listener;
-  beforeAll(async () => { target = await listen(); });
+  beforeAll(async () => {
+    target = await listen();
+  });
   afterAll(() => target.close());
 
   it.each([
-    ['http://127.0.0.1:PORT/admin'], ['http://localhost:PORT/admin'], ['http://127.1:PORT/admin'], ['http://2130706433:PORT/admin'],
-    ['http://0x7f000001:PORT/admin'], ['http://0177.0.0.1:PORT/admin'], ['http://[::ffff:127.0.0.1]:PORT/admin'],
+    ['http://127.0.0.1:PORT/admin'],
+    ['http://localhost:PORT/admin'],
+    ['http://127.1:PORT/admin'],
+    ['http://2130706433:PORT/admin'],
+    ['http://0x7f000001:PORT/admin'],
+    ['http://0177.0.0.1:PORT/admin'],
+    ['http://[::ffff:127.0.0.1]:PORT/admin'],
   ])('%s is refused without a connection', async (pattern) => {
     const url = pattern.replace('PORT', String(target.port));
     const err = await guardedFetch(url, fetchOpts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DestinationRefusedError);
-    expect((err as Error).message).toMatch(/ refused: (localhost resolves to (127\.0\.0\.1|::1), a|127\.0\.0\.1 is a) loopback address; set RAYVAULT_FETCH_ALLOW to permit it$/);
+    expect((err as Error).message).toMatch(
+      / refused: (localhost resolves to (127\.0\.0\.1|::1), a|127\.0\.0\.1 is a) loopback address; set RAYVAULT_FETCH_ALLOW to permit it$/,
+    );
     expect((err as DestinationRefusedError).retryable).toBe(false);
     expect(target.connections()).toBe(0);
   });
 
   it('a port the allow-list does not name is refused; the allowed one is fetched', async () => {
-    await expect(guardedFetch(target.url('/admin'), fetchOpts(parseFetchAllow('127.0.0.1:1')))).rejects.toThrow(/127\.0\.0\.1 is a loopback address/);
+    await expect(guardedFetch(target.url('/admin'), fetchOpts(parseFetchAllow('127.0.0.1:1')))).rejects.toThrow(
+      /127\.0\.0\.1 is a loopback address/,
+    );
     expect(target.connections()).toBe(0);
     const res = await guardedFetch(target.url('/admin'), fetchOpts(parseFetchAllow(`127.0.0.1:${target.port}`)));
     expect([res.status, res.body.toString()]).toEqual([200, '<html>internal admin page</html>']);
@@ -112,20 +167,27 @@ describe('redirects are followed by the guard, each hop checked', () => {
       res.writeHead(301, { location: `/${n + 1}` }).end();
     });
   });
-  afterAll(async () => { await secret.close(); await front.close(); });
+  afterAll(async () => {
+    await secret.close();
+    await front.close();
+  });
 
   it('an allowed page that redirects to a refused address: refused, the refused listener never connected to', async () => {
     const allow = parseFetchAllow(`127.0.0.1:${front.port}`);
     const err = await guardedFetch(front.url('/to-secret'), fetchOpts(allow)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DestinationRefusedError);
-    expect((err as Error).message).toBe(`${front.url('/to-secret')} refused: redirect to ${secret.url('/admin')}: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it`);
+    expect((err as Error).message).toBe(
+      `${front.url('/to-secret')} refused: redirect to ${secret.url('/admin')}: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it`,
+    );
     expect(front.connections()).toBe(1);
     expect(secret.connections()).toBe(0);
   });
 
   it('at most 5 redirects are followed', async () => {
     const before = front.connections();
-    await expect(guardedFetch(front.url('/0'), fetchOpts(parseFetchAllow(`127.0.0.1:${front.port}`)))).rejects.toThrow(BadResponseError);
+    await expect(guardedFetch(front.url('/0'), fetchOpts(parseFetchAllow(`127.0.0.1:${front.port}`)))).rejects.toThrow(
+      BadResponseError,
+    );
     expect(front.connections() - before).toBe(6);
   });
 });
@@ -137,7 +199,10 @@ describe('a refused source in a run', () => {
   let internal: Listener;
   beforeAll(async () => {
     t = await createTestEnv('ssrf');
-    const config = loadConfig({ ...t.env, RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20' }, { schema: evidenceConfigSchema, useDotenv: false });
+    const config = loadConfig(
+      { ...t.env, RAYVAULT_EVIDENCE_RETRY_BASE_MS: '20' },
+      { schema: evidenceConfigSchema, useDotenv: false },
+    );
     rt = createRuntime(config, createLogger('w-ssrf', config.RAYVAULT_LOG_LEVEL), { workerId: 'w-ssrf' });
     host = createWorkerHost(rt, { processors: { evidence: createEvidenceProcessor(rt, config) } });
     await host.start();
@@ -151,13 +216,29 @@ describe('a refused source in a run', () => {
 
   it('fails the run at once naming the source and the reason, never retried, no circuit opened, no connection made', async () => {
     const url = internal.url('/');
-    const run = await submitRun(rt, { product: { name: 'Sneaky', sources: [{ url, tier: 5, name: 'maker' }] }, actor: 'test' });
-    const failed = await waitFor('run failed', async () => { const r = await rt.store.getRun(run.id); return r?.status === 'failed' ? r : null; });
-    expect(failed.worker_last_error).toContain(`maker: ${url} refused: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it`);
+    const run = await submitRun(rt, {
+      product: { name: 'Sneaky', sources: [{ url, tier: 5, name: 'maker' }] },
+      actor: 'test',
+    });
+    const failed = await waitFor('run failed', async () => {
+      const r = await rt.store.getRun(run.id);
+      return r?.status === 'failed' ? r : null;
+    });
+    expect(failed.worker_last_error).toContain(
+      `maker: ${url} refused: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it`,
+    );
     const failures = failed.events.filter((e) => e.type === 'ingestion_failure').map((e) => e.payload);
-    expect(failures).toEqual([expect.objectContaining({ source: 'maker', reason: 'refused', error: `${url} refused: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it` })]);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        source: 'maker',
+        reason: 'refused',
+        error: `${url} refused: 127.0.0.1 is a loopback address; set RAYVAULT_FETCH_ALLOW to permit it`,
+      }),
+    ]);
     expect(failed.events.filter((e) => e.type === 'stage_claimed')).toHaveLength(1);
-    expect((await readBreakers(rt.fastRedis, t.prefix)).filter((b) => b.source === `127.0.0.1:${internal.port}`)).toEqual([]);
+    expect(
+      (await readBreakers(rt.fastRedis, t.prefix)).filter((b) => b.source === `127.0.0.1:${internal.port}`),
+    ).toEqual([]);
     expect(internal.connections()).toBe(0);
   });
 });

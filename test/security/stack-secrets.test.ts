@@ -20,18 +20,47 @@ let port: number;
 const state = (...p: string[]) => path.join(stateDir, ...p);
 const env = () => {
   const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'RAYVAULT_ADMIN_TOKEN', 'RAYVAULT_QUEUE_PREFIX']) delete e[k];
-  return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_SAMPLES: '0' };
+  for (const k of [
+    'REDIS_URL',
+    'DATABASE_URL',
+    'SUPABASE_URL',
+    'SUPABASE_SERVICE_KEY',
+    'RAYVAULT_ADMIN_TOKEN',
+    'RAYVAULT_QUEUE_PREFIX',
+  ])
+    delete e[k];
+  return {
+    ...e,
+    RAYVAULT_STATE_DIR: stateDir,
+    RAYVAULT_API_PORT: String(port),
+    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
+    RAYVAULT_SAMPLES: '0',
+  };
 };
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 type Stack = { proc: ChildProcess; out: string };
 async function boot(): Promise<Stack> {
-  const s: Stack = { proc: spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }), out: '' };
+  const s: Stack = {
+    proc: spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
+    out: '',
+  };
   s.proc.stdout!.on('data', (d) => (s.out += d));
   s.proc.stderr!.on('data', (d) => (s.out += d));
-  await waitFor('npm start to print "RayVault is running"', () => s.out.includes('RayVault is running.') || (s.proc.exitCode !== null && Promise.reject(new Error(s.out))), 240_000, 250);
+  await waitFor(
+    'npm start to print "RayVault is running"',
+    () => s.out.includes('RayVault is running.') || (s.proc.exitCode !== null && Promise.reject(new Error(s.out))),
+    240_000,
+    250,
+  );
   return s;
 }
 async function stop(s: Stack | undefined) {
@@ -39,9 +68,13 @@ async function stop(s: Stack | undefined) {
   const pids = descendants(s.proc.pid!);
   if (s.proc.exitCode === null) {
     process.kill(-s.proc.pid!, 'SIGINT');
-    await waitFor('the stack to stop', () => s.out.includes('all stopped') || s.proc.exitCode !== null, 60_000).catch(() => undefined);
+    await waitFor('the stack to stop', () => s.out.includes('all stopped') || s.proc.exitCode !== null, 60_000).catch(
+      () => undefined,
+    );
   }
-  await waitFor('no process of the stack left', () => pids.every((p) => !alive(p)), 10_000).catch(() => pids.forEach((p) => alive(p) && process.kill(p, 'SIGKILL')));
+  await waitFor('no process of the stack left', () => pids.every((p) => !alive(p)), 10_000).catch(() =>
+    pids.forEach((p) => alive(p) && process.kill(p, 'SIGKILL')),
+  );
 }
 
 /** What Redis answers to one command line on a fresh connection. */
@@ -51,12 +84,21 @@ function redisSays(redisPort: number, ...lines: string[]): Promise<string> {
     let got = '';
     sock.on('data', (d) => {
       got += d;
-      if (got.split('\r\n').length > lines.length) { sock.destroy(); resolve(got); }
+      if (got.split('\r\n').length > lines.length) {
+        sock.destroy();
+        resolve(got);
+      }
     });
     sock.on('error', reject);
   });
 }
-const stackEnv = () => Object.fromEntries(readFileSync(state('stack.env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const stackEnv = () =>
+  Object.fromEntries(
+    readFileSync(state('stack.env'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 const pgLogin = async (url: string) => {
   const c = new pg.Client({ connectionString: url });
@@ -79,12 +121,19 @@ beforeAll(async () => {
   port = await freePort();
   // The old npm start's cluster: embedded-pg.mjs without a password file initialises with `postgres`.
   const pgPort = await freePort();
-  const legacy = spawn(process.execPath, [path.join(ROOT, 'scripts/embedded-pg.mjs'), '--dir', state('postgres'), '--port', String(pgPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const legacy = spawn(
+    process.execPath,
+    [path.join(ROOT, 'scripts/embedded-pg.mjs'), '--dir', state('postgres'), '--port', String(pgPort)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let said = '';
   legacy.stdout!.on('data', (d) => (said += d));
   await waitFor('the legacy Postgres to be ready', () => said.includes('"ready"'), 60_000);
   expect(await pgLogin(`postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`)).toBe('ok');
-  await new Promise((r) => { legacy.once('exit', r); legacy.kill('SIGTERM'); });
+  await new Promise((r) => {
+    legacy.once('exit', r);
+    legacy.kill('SIGTERM');
+  });
   writeFileSync(state('stack.env'), 'REDIS_URL=redis://127.0.0.1:6390\n', { mode: 0o644 });
   first = await boot();
 });
@@ -114,15 +163,33 @@ describe('the upgrade start, on a state dir an older version made', () => {
   });
 
   it('keeps every secret in a 0600 file and 0700 dirs, the old world-readable stack.env included', () => {
-    const modes = Object.fromEntries(['stack.env', 'admin-token', 'secrets/redis-password', 'secrets/postgres-password', 'redis/redis.conf', 'redis.log', 'postgres.log']
-      .map((f) => [f, mode(state(f))]));
-    expect(modes).toEqual({ 'stack.env': '600', 'admin-token': '600', 'secrets/redis-password': '600', 'secrets/postgres-password': '600',
-      'redis/redis.conf': '600', 'redis.log': '600', 'postgres.log': '600' });
+    const modes = Object.fromEntries(
+      [
+        'stack.env',
+        'admin-token',
+        'secrets/redis-password',
+        'secrets/postgres-password',
+        'redis/redis.conf',
+        'redis.log',
+        'postgres.log',
+      ].map((f) => [f, mode(state(f))]),
+    );
+    expect(modes).toEqual({
+      'stack.env': '600',
+      'admin-token': '600',
+      'secrets/redis-password': '600',
+      'secrets/postgres-password': '600',
+      'redis/redis.conf': '600',
+      'redis.log': '600',
+      'postgres.log': '600',
+    });
     expect([mode(state('secrets')), mode(state('redis')), mode(state('postgres'))]).toEqual(['700', '700', '700']);
   });
 
   it('shows no password in the output or in `ps`, and the admin token only this once', () => {
-    const secrets = ['secrets/redis-password', 'secrets/postgres-password'].map((f) => readFileSync(state(f), 'utf8').trim());
+    const secrets = ['secrets/redis-password', 'secrets/postgres-password'].map((f) =>
+      readFileSync(state(f), 'utf8').trim(),
+    );
     const table = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' });
     for (const s of secrets) {
       expect(s.length).toBeGreaterThanOrEqual(32);
@@ -150,7 +217,13 @@ describe('the next start on the same state dir', () => {
   });
 
   it('the CLI reaches the stack through state/stack.env alone', () => {
-    const r = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), 'queues', '--json'], { cwd: ROOT, env: env(), encoding: 'utf8' }));
+    const r = JSON.parse(
+      execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), 'queues', '--json'], {
+        cwd: ROOT,
+        env: env(),
+        encoding: 'utf8',
+      }),
+    );
     expect(r.workers.length).toBeGreaterThan(0);
     expect(mode(state('stack.env'))).toBe('600');
   });

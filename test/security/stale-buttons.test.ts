@@ -22,7 +22,13 @@ beforeAll(async () => {
   t = await createTestEnv('stale-buttons');
   rt = testRuntime(t, 'stale-buttons');
   api = await startBotApiDouble();
-  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: String(ADMIN) }), { botToken: api.token, chatId: CHAT, apiRoot: api.apiRoot, retryBaseMs: 100, retryMaxMs: 400 });
+  notifier = createNotifier(rt, loadNotifierConfig({ ...t.env, TELEGRAM_ADMIN_IDS: String(ADMIN) }), {
+    botToken: api.token,
+    chatId: CHAT,
+    apiRoot: api.apiRoot,
+    retryBaseMs: 100,
+    retryMaxMs: 400,
+  });
   await notifier.start();
 });
 afterAll(async () => {
@@ -32,9 +38,11 @@ afterAll(async () => {
 });
 
 const queryId = (u: Update) => (u.callback_query as { id: string }).id;
-const answerTo = (u: Update) => waitFor(`answer to update ${u.update_id}`, () => api.callbackAnswers.find((a) => a.callback_query_id === queryId(u)));
+const answerTo = (u: Update) =>
+  waitFor(`answer to update ${u.update_id}`, () => api.callbackAnswers.find((a) => a.callback_query_id === queryId(u)));
 const editsOf = (msg: StoredMessage) => api.edits.filter((e) => e.message_id === msg.message_id);
-const press = (msg: StoredMessage, label: string) => api.press({ fromId: ADMIN, data: api.buttonData(msg, label)!, message: msg });
+const press = (msg: StoredMessage, label: string) =>
+  api.press({ fromId: ADMIN, data: api.buttonData(msg, label)!, message: msg });
 const current = async (id: string) => (await rt.store.getRun(id))!;
 
 async function alertMessage(alert: Alert, needle: string): Promise<StoredMessage> {
@@ -45,18 +53,39 @@ async function alertMessage(alert: Alert, needle: string): Promise<StoredMessage
 /** What the evidence worker does after a refetch: claims the new attempt and stops at the gate again, with new evidence. */
 async function regate(run: Run, diff: unknown[]): Promise<Run> {
   const claim = await rt.store.claimStage({ runId: run.id, stage: 'evidence', attempt: run.attempt, workerId: 'w' });
-  return rt.store.transition({ runId: run.id, to: 'waiting_approval', fence: claim.run.fence, actor: 'w', payload: { diff }, eventId: `${run.id}:evidence:${run.attempt}:gate` });
+  return rt.store.transition({
+    runId: run.id,
+    to: 'waiting_approval',
+    fence: claim.run.fence,
+    actor: 'w',
+    payload: { diff },
+    eventId: `${run.id}:evidence:${run.attempt}:gate`,
+  });
 }
 
 /** A stage of the run's current attempt panics. */
 async function panicNow(run: Run): Promise<Run> {
   const claim = await rt.store.claimStage({ runId: run.id, stage: 'evidence', attempt: run.attempt, workerId: 'w' });
-  return rt.store.transition({ runId: run.id, to: 'panic', fence: claim.run.fence, actor: 'w', reason: 'checksum mismatch',
-    payload: { kind: 'panic_integrity_failure', stage: 'evidence' }, eventId: `${run.id}:evidence:${run.attempt}:panic` });
+  return rt.store.transition({
+    runId: run.id,
+    to: 'panic',
+    fence: claim.run.fence,
+    actor: 'w',
+    reason: 'checksum mismatch',
+    payload: { kind: 'panic_integrity_failure', stage: 'evidence' },
+    eventId: `${run.id}:evidence:${run.attempt}:panic`,
+  });
 }
 
-const panicAlert = (run: Run): Alert => ({ kind: 'panic_integrity_failure', runId: run.id, status: 'panic', attempt: run.attempt,
-  title: `PANIC: run ${run.id} attempt ${run.attempt}`, text: 'checksum mismatch', dedupeKey: `panic:${run.id}:${run.attempt}` });
+const panicAlert = (run: Run): Alert => ({
+  kind: 'panic_integrity_failure',
+  runId: run.id,
+  status: 'panic',
+  attempt: run.attempt,
+  title: `PANIC: run ${run.id} attempt ${run.attempt}`,
+  text: 'checksum mismatch',
+  dedupeKey: `panic:${run.id}:${run.attempt}`,
+});
 
 describe("an old message's buttons after the run moved on to a new gate or panic", () => {
   it("the first gate's Approve, pressed after a Refetch opened a second gate, approves nothing", async () => {
@@ -64,14 +93,29 @@ describe("an old message's buttons after the run moved on to a new gate or panic
     const first = await alertMessage(gateAlert(run), run.id);
     const approveFirst = api.buttonData(first, 'Approve')!;
     // Someone refetches from the dashboard; evidence is collected again and the run stops at a new gate with a new diff.
-    await runOperatorAction(rt, { runId: run.id, action: 'refetch', actor: 'dashboard:ana', expected: 'waiting_approval' });
-    const newDiff = [{ field: 'price', values: [{ source: 'shop-a.example', tier: 5, value: '99.00 EUR' }, { source: 'shop-c.example', tier: 4, value: '9.00 EUR' }] }];
+    await runOperatorAction(rt, {
+      runId: run.id,
+      action: 'refetch',
+      actor: 'dashboard:ana',
+      expected: 'waiting_approval',
+    });
+    const newDiff = [
+      {
+        field: 'price',
+        values: [
+          { source: 'shop-a.example', tier: 5, value: '99.00 EUR' },
+          { source: 'shop-c.example', tier: 4, value: '9.00 EUR' },
+        ],
+      },
+    ];
     const regated = await regate(await current(run.id), newDiff);
     expect(regated).toMatchObject({ status: 'waiting_approval', attempt: 2 });
 
     const before = await current(run.id);
     const stale = api.press({ fromId: ADMIN, data: approveFirst, message: first });
-    expect((await answerTo(stale)).text).toBe('This gate is no longer current: run is now waiting_approval (attempt 2). Nothing was changed; decide the current gate from its newest alert or the dashboard.');
+    expect((await answerTo(stale)).text).toBe(
+      'This gate is no longer current: run is now waiting_approval (attempt 2). Nothing was changed; decide the current gate from its newest alert or the dashboard.',
+    );
     expect(await current(run.id)).toEqual(before);
     expect(before.events.filter((e) => e.type === 'approve')).toEqual([]);
     await waitFor('old buttons retired', () => editsOf(first).length);
@@ -89,7 +133,12 @@ describe("an old message's buttons after the run moved on to a new gate or panic
     const first = await alertMessage(gateAlert(run), run.id);
     const abort = api.buttonData(first, 'Abort')!;
     const unlock = api.buttonData(first, 'Unlock')!;
-    await runOperatorAction(rt, { runId: run.id, action: 'refetch', actor: 'dashboard:ana', expected: 'waiting_approval' });
+    await runOperatorAction(rt, {
+      runId: run.id,
+      action: 'refetch',
+      actor: 'dashboard:ana',
+      expected: 'waiting_approval',
+    });
     await regate(await current(run.id), SAMPLE_DIFF);
     const before = await current(run.id);
     const u1 = api.press({ fromId: ADMIN, data: unlock, message: first });
@@ -111,7 +160,9 @@ describe("an old message's buttons after the run moved on to a new gate or panic
 
     const before = await current(created.id);
     const u1 = api.press({ fromId: ADMIN, data: resumeFirst, message: first });
-    expect((await answerTo(u1)).text).toMatch(/^This panic is no longer current: run is now panic \(attempt 2\)\. Nothing was changed/);
+    expect((await answerTo(u1)).text).toMatch(
+      /^This panic is no longer current: run is now panic \(attempt 2\)\. Nothing was changed/,
+    );
     const u2 = api.press({ fromId: ADMIN, data: unlockFirst, message: first });
     expect((await answerTo(u2)).text).toMatch(/^This panic is no longer current/);
     expect(await current(created.id)).toEqual(before);
@@ -119,10 +170,22 @@ describe("an old message's buttons after the run moved on to a new gate or panic
 
   it('the store refuses an approval bound to an earlier attempt even when the run is back at a gate (no check-then-act gap)', async () => {
     const run = await openGate(rt);
-    await runOperatorAction(rt, { runId: run.id, action: 'refetch', actor: 'dashboard:ana', expected: 'waiting_approval' });
+    await runOperatorAction(rt, {
+      runId: run.id,
+      action: 'refetch',
+      actor: 'dashboard:ana',
+      expected: 'waiting_approval',
+    });
     await regate(await current(run.id), SAMPLE_DIFF);
-    await expect(runOperatorAction(rt, { runId: run.id, action: 'approve', actor: 'telegram:1', expected: 'waiting_approval', expectedAttempt: 1 }))
-      .rejects.toMatchObject({ name: 'IllegalTransitionError', message: expect.stringMatching(/attempt 2 now, not 1/) });
+    await expect(
+      runOperatorAction(rt, {
+        runId: run.id,
+        action: 'approve',
+        actor: 'telegram:1',
+        expected: 'waiting_approval',
+        expectedAttempt: 1,
+      }),
+    ).rejects.toMatchObject({ name: 'IllegalTransitionError', message: expect.stringMatching(/attempt 2 now, not 1/) });
     expect((await current(run.id)).status).toBe('waiting_approval');
   });
 });
@@ -134,7 +197,9 @@ describe('buttons that do not name the gate they were made for', () => {
     const before = await current(run.id);
     const legacy = `a:${run.id.replace(/-/g, '')}:w`;
     const u = api.press({ fromId: ADMIN, data: legacy, message: msg });
-    expect((await answerTo(u)).text).toBe('Unknown or outdated button: nothing was changed. Use the newest alert or the dashboard.');
+    expect((await answerTo(u)).text).toBe(
+      'Unknown or outdated button: nothing was changed. Use the newest alert or the dashboard.',
+    );
     expect(await current(run.id)).toEqual(before);
   });
 
@@ -147,7 +212,12 @@ describe('buttons that do not name the gate they were made for', () => {
   });
 
   it('every button names its attempt and still fits the 64 bytes of callback_data', () => {
-    const b = { action: 'approve' as const, runId: 'ffffffff-ffff-ffff-ffff-ffffffffffff', expected: 'waiting_approval' as const, attempt: 2 ** 31 - 1 };
+    const b = {
+      action: 'approve' as const,
+      runId: 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      expected: 'waiting_approval' as const,
+      attempt: 2 ** 31 - 1,
+    };
     expect(Buffer.byteLength(encodeButton(b))).toBeLessThanOrEqual(64);
     expect(decodeButton(encodeButton(b))).toEqual(b);
   });
@@ -162,7 +232,9 @@ describe('a press that does not come from the operators’ chat', () => {
     const elsewhere = api.messages.find((m) => m.chat_id === '-100666' && m.text.includes(run.id))!;
     const before = await current(run.id);
     const u = api.press({ fromId: ADMIN, data: api.buttonData(elsewhere, 'Approve')!, message: elsewhere });
-    expect((await answerTo(u)).text).toMatch(/^⛔ Not allowed: this button is not on a RayVault alert in the operators' chat/);
+    expect((await answerTo(u)).text).toMatch(
+      /^⛔ Not allowed: this button is not on a RayVault alert in the operators' chat/,
+    );
     expect(await current(run.id)).toEqual(before);
     expect(editsOf(elsewhere)).toEqual([]);
   });

@@ -21,21 +21,40 @@ let plainUrl: string; // migrated before the Supabase roles existed: a plain Pos
 let pool: pg.Pool; // the Supabase-like database, as its owner
 let api: Awaited<ReturnType<typeof startPostgrestDouble>>;
 
-type Catalog = { tables: { name: string; column: string }[]; sequences: string[]; functions: { name: string; call: string }[] };
+type Catalog = {
+  tables: { name: string; column: string }[];
+  sequences: string[];
+  functions: { name: string; call: string }[];
+};
 async function catalog(db: pg.Pool): Promise<Catalog> {
-  const rel = async (kinds: string) => (await db.query<{ name: string; column: string }>(
-    `SELECT c.oid::regclass::text AS name, (SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = c.oid AND attnum = 1) AS column
-       FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = ANY ($1) ORDER BY 1`, [kinds.split('')])).rows;
+  const rel = async (kinds: string) =>
+    (
+      await db.query<{ name: string; column: string }>(
+        `SELECT c.oid::regclass::text AS name, (SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = c.oid AND attnum = 1) AS column
+       FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = ANY ($1) ORDER BY 1`,
+        [kinds.split('')],
+      )
+    ).rows;
   const { rows } = await db.query<{ name: string; types: string[] }>(
     `SELECT oid::regprocedure::text AS name, array(SELECT format_type(t, NULL) FROM unnest(proargtypes) t) AS types
-       FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`);
-  return { tables: await rel('rpvmf'), sequences: (await rel('S')).map((r) => r.name),
-    functions: rows.map((r) => ({ name: r.name, call: `SELECT ${r.name.split('(')[0]}(${r.types.map((t) => `NULL::${t}`).join(', ')})` })) };
+       FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`,
+  );
+  return {
+    tables: await rel('rpvmf'),
+    sequences: (await rel('S')).map((r) => r.name),
+    functions: rows.map((r) => ({
+      name: r.name,
+      call: `SELECT ${r.name.split('(')[0]}(${r.types.map((t) => `NULL::${t}`).join(', ')})`,
+    })),
+  };
 }
 
-const grants = async (db: pg.Pool) => (await db.query(`
+const grants = async (db: pg.Pool) =>
+  (
+    await db.query(`
   SELECT oid::regclass::text AS name, relacl::text AS acl, relrowsecurity AS rls FROM pg_class WHERE relnamespace = 'public'::regnamespace
-  UNION ALL SELECT oid::regprocedure::text, proacl::text, null FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`)).rows;
+  UNION ALL SELECT oid::regprocedure::text, proacl::text, null FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`)
+  ).rows;
 
 /** Runs each statement as `role`, each in its own savepoint; returns the SQLSTATE each ended with ('ok' when it ran). */
 async function tryAs(db: pg.Pool, role: string, statements: string[]): Promise<Record<string, string>> {
@@ -46,7 +65,10 @@ async function tryAs(db: pg.Pool, role: string, statements: string[]): Promise<R
     await client.query(`SET LOCAL ROLE ${role}`);
     for (const sql of statements) {
       await client.query('SAVEPOINT s');
-      out[sql] = await client.query(sql).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+      out[sql] = await client.query(sql).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
       await client.query('ROLLBACK TO SAVEPOINT s');
     }
   } finally {
@@ -74,29 +96,51 @@ afterAll(async () => {
 describe('direct SQL as the Data API roles, on every object in the catalog', () => {
   it('the catalog holds RayVault’s tables, sequences and functions (the lists below are not empty)', async () => {
     const c = await catalog(pool);
-    expect(c.tables.map((t) => t.name)).toEqual(expect.arrayContaining(['runs', 'run_events', 'api_tokens', 'workers', 'schema_migrations']));
+    expect(c.tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['runs', 'run_events', 'api_tokens', 'workers', 'schema_migrations']),
+    );
     expect(c.sequences.length).toBeGreaterThan(0);
     expect(c.functions.map((f) => f.name)).toContain('rv_api_token_create(text,text,text,text)');
   });
 
   it.each(API_ROLES)('%s cannot select, insert, update or delete on any table', async (role) => {
     const { tables } = await catalog(pool);
-    const statements = tables.flatMap(({ name: t, column }) => [`SELECT * FROM ${t} LIMIT 1`, `INSERT INTO ${t} DEFAULT VALUES`,
-      `UPDATE ${t} SET ${column} = ${column}`, `DELETE FROM ${t}`, `TRUNCATE ${t}`]);
+    const statements = tables.flatMap(({ name: t, column }) => [
+      `SELECT * FROM ${t} LIMIT 1`,
+      `INSERT INTO ${t} DEFAULT VALUES`,
+      `UPDATE ${t} SET ${column} = ${column}`,
+      `DELETE FROM ${t}`,
+      `TRUNCATE ${t}`,
+    ]);
     expect(notRefused(await tryAs(pool, role, statements))).toEqual([]);
   });
 
   it.each(API_ROLES)('%s cannot call any function (rv_api_token_create included)', async (role) => {
     const { functions } = await catalog(pool);
-    expect(notRefused(await tryAs(pool, role, functions.map((f) => f.call)))).toEqual([]);
-    const { rows } = await pool.query(`SELECT p.oid::regprocedure::text AS name FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
-      AND has_function_privilege($1, p.oid, 'EXECUTE')`, [role]);
+    expect(
+      notRefused(
+        await tryAs(
+          pool,
+          role,
+          functions.map((f) => f.call),
+        ),
+      ),
+    ).toEqual([]);
+    const { rows } = await pool.query(
+      `SELECT p.oid::regprocedure::text AS name FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+      AND has_function_privilege($1, p.oid, 'EXECUTE')`,
+      [role],
+    );
     expect(rows).toEqual([]);
   });
 
   it.each(API_ROLES)('%s cannot use any sequence', async (role) => {
     const { sequences } = await catalog(pool);
-    const statements = sequences.flatMap((s) => [`SELECT nextval('${s}')`, `SELECT last_value FROM ${s}`, `SELECT setval('${s}', 1000000)`]);
+    const statements = sequences.flatMap((s) => [
+      `SELECT nextval('${s}')`,
+      `SELECT last_value FROM ${s}`,
+      `SELECT setval('${s}', 1000000)`,
+    ]);
     expect(notRefused(await tryAs(pool, role, statements))).toEqual([]);
   });
 
@@ -112,16 +156,28 @@ describe('direct SQL as the Data API roles, on every object in the catalog', () 
 });
 
 describe('through the Data API (supabase-js against the PostgREST double)', () => {
-  const client = (key: string) => createClient(api.url, key, {
-    auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket as never } });
-  const tokenArgs = () => ({ p_name: `mallory-${randomUUID()}`, p_role: 'admin', p_hash: createHash('sha256').update(randomUUID()).digest('hex'), p_actor: 'mallory' });
-  const tokensNamed = async (name: string) => Number((await pool.query('SELECT count(*) FROM api_tokens WHERE name = $1', [name])).rows[0].count);
+  const client = (key: string) =>
+    createClient(api.url, key, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      realtime: { transport: WebSocket as never },
+    });
+  const tokenArgs = () => ({
+    p_name: `mallory-${randomUUID()}`,
+    p_role: 'admin',
+    p_hash: createHash('sha256').update(randomUUID()).digest('hex'),
+    p_actor: 'mallory',
+  });
+  const tokensNamed = async (name: string) =>
+    Number((await pool.query('SELECT count(*) FROM api_tokens WHERE name = $1', [name])).rows[0].count);
 
   it('the anon key cannot mint an admin token with rv_api_token_create', async () => {
     const args = tokenArgs();
     const res = await client(keys.anon).rpc('rv_api_token_create', args);
     expect(res.status).toBe(401);
-    expect(res.error).toMatchObject({ code: '42501', message: expect.stringMatching(/permission denied for function rv_api_token_create/) });
+    expect(res.error).toMatchObject({
+      code: '42501',
+      message: expect.stringMatching(/permission denied for function rv_api_token_create/),
+    });
     expect(await tokensNamed(args.p_name)).toBe(0);
   });
 
@@ -134,10 +190,15 @@ describe('through the Data API (supabase-js against the PostgREST double)', () =
   });
 
   it('the anon key cannot read, insert into, update or delete runs, events or tokens', async () => {
-    const run = await createStore(createSupabaseRpc(api.url, keys.service)).createRun({ product: { name: 'Kettle' }, actor: 'test' });
+    const run = await createStore(createSupabaseRpc(api.url, keys.service)).createRun({
+      product: { name: 'Kettle' },
+      actor: 'test',
+    });
     const anon = client(keys.anon);
     const tries = await Promise.all([
-      anon.from('runs').select('*'), anon.from('run_events').select('*'), anon.from('api_tokens').select('*'),
+      anon.from('runs').select('*'),
+      anon.from('run_events').select('*'),
+      anon.from('api_tokens').select('*'),
       anon.from('run_events').insert({ id: randomUUID(), run_id: run.id, type: 'note', actor: 'mallory' }),
       anon.from('runs').update({ status: 'done' }).eq('id', run.id),
       anon.from('workers').delete().eq('id', 'w1'),
@@ -165,18 +226,34 @@ describe('what comes later stays closed', () => {
       CREATE FUNCTION rv_later() RETURNS int LANGUAGE sql AS 'SELECT 1'`);
     try {
       for (const role of API_ROLES) {
-        expect(notRefused(await tryAs(pool, role, ['SELECT * FROM later_table', 'INSERT INTO later_table DEFAULT VALUES',
-          `SELECT nextval('later_seq')`, `SELECT nextval('later_table_id_seq')`, 'SELECT rv_later()']))).toEqual([]);
+        expect(
+          notRefused(
+            await tryAs(pool, role, [
+              'SELECT * FROM later_table',
+              'INSERT INTO later_table DEFAULT VALUES',
+              `SELECT nextval('later_seq')`,
+              `SELECT nextval('later_table_id_seq')`,
+              'SELECT rv_later()',
+            ]),
+          ),
+        ).toEqual([]);
       }
-      expect((await pool.query(`SELECT has_function_privilege('public', 'rv_later()', 'EXECUTE') AS x`)).rows[0].x).toBe(false);
+      expect(
+        (await pool.query(`SELECT has_function_privilege('public', 'rv_later()', 'EXECUTE') AS x`)).rows[0].x,
+      ).toBe(false);
     } finally {
       await pool.query('DROP TABLE later_table; DROP SEQUENCE later_seq; DROP FUNCTION rv_later()');
     }
   });
 
   it('a grant that comes back (a dashboard click) shows no row thanks to RLS, and the next migrate takes it away for good', async () => {
-    await createStore(createSupabaseRpc(api.url, keys.service)).createRun({ product: { name: 'Kettle' }, actor: 'test' });
-    await pool.query(`GRANT ALL ON runs TO anon; GRANT EXECUTE ON FUNCTION rv_api_token_create(text,text,text,text) TO anon`);
+    await createStore(createSupabaseRpc(api.url, keys.service)).createRun({
+      product: { name: 'Kettle' },
+      actor: 'test',
+    });
+    await pool.query(
+      `GRANT ALL ON runs TO anon; GRANT EXECUTE ON FUNCTION rv_api_token_create(text,text,text,text) TO anon`,
+    );
     expect(await tryAs(pool, 'anon', ['SELECT 1 FROM runs'])).toEqual({ 'SELECT 1 FROM runs': 'ok' });
     const client = await pool.connect();
     try {
@@ -188,7 +265,9 @@ describe('what comes later stays closed', () => {
     }
     await pool.query('ALTER TABLE runs DISABLE ROW LEVEL SECURITY');
     expect(await migrate(pool)).toEqual([]); // nothing pending: the closure runs anyway
-    expect((await pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'runs'::regclass`)).rows[0].relrowsecurity).toBe(true);
+    expect(
+      (await pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'runs'::regclass`)).rows[0].relrowsecurity,
+    ).toBe(true);
     const { functions } = await catalog(pool);
     const call = functions.find((f) => f.name.startsWith('rv_api_token_create('))!.call;
     expect(notRefused(await tryAs(pool, 'anon', ['SELECT 1 FROM runs', call]))).toEqual([]);
@@ -203,7 +282,9 @@ describe('plain Postgres, without the Supabase roles', () => {
   it('migrates fully, and PUBLIC (any other login role) cannot execute any function', async () => {
     const plain = new pg.Pool({ connectionString: plainUrl, max: 2 });
     try {
-      const applied = (await plain.query('SELECT version FROM schema_migrations ORDER BY 1')).rows.map((r) => r.version);
+      const applied = (await plain.query('SELECT version FROM schema_migrations ORDER BY 1')).rows.map(
+        (r) => r.version,
+      );
       expect(applied).toEqual(listMigrations().map((m) => m.version));
       const { rows } = await plain.query(`SELECT oid::regprocedure::text AS name FROM pg_proc
         WHERE pronamespace = 'public'::regnamespace AND has_function_privilege('public', oid, 'EXECUTE')`);

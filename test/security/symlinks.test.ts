@@ -23,7 +23,8 @@ beforeAll(async () => {
 });
 afterAll(() => rt.releasers.close());
 beforeEach(() => {
-  for (const d of ['final', 'quarantine', 'staging', 'cache', 'tmp']) rmSync(state(d), { recursive: true, force: true });
+  for (const d of ['final', 'quarantine', 'staging', 'cache', 'tmp'])
+    rmSync(state(d), { recursive: true, force: true });
   outside = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'outside-'));
 });
 afterEach(() => rmSync(outside, { recursive: true, force: true }));
@@ -35,7 +36,8 @@ function bait(rel: string): Bait {
   ageHours(file, 100);
   return { path: file, content: `not yours: ${rel}` };
 }
-const damaged = (files: Bait[]) => files.filter((f) => !existsSync(f.path) || readFileSync(f.path, 'utf8') !== f.content).map((f) => f.path);
+const damaged = (files: Bait[]) =>
+  files.filter((f) => !existsSync(f.path) || readFileSync(f.path, 'utf8') !== f.content).map((f) => f.path);
 const link = (target: string, at: string) => {
   mkdirSync(path.dirname(at), { recursive: true });
   symlinkSync(target, at);
@@ -57,7 +59,9 @@ describe('clean --zombies against links planted in the state dir', () => {
 
     const q = json(await rayvault(t, ['clean', '--zombies', '--json']));
     expect(q.acted.map((a: { from: string }) => a.from)).toEqual([orphan]);
-    expect(q.skipped).toEqual([{ path: planted, reason: expect.stringMatching(/^symbolic link to .*secret\.mp4: links are never followed/) }]);
+    expect(q.skipped).toEqual([
+      { path: planted, reason: expect.stringMatching(/^symbolic link to .*secret\.mp4: links are never followed/) },
+    ]);
     const text = await rayvault(t, ['clean', '--zombies', '--delete', '--confirm']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`SKIPPED  ${planted}  (symbolic link to ${target.path}`);
@@ -85,7 +89,10 @@ describe('clean --zombies against links planted in the state dir', () => {
     const q = json(await rayvault(t, ['clean', '--zombies', '--json']));
     expect(q.acted).toEqual([]);
     expect(q.skipped).toEqual([{ path: state('final'), reason: expect.stringMatching(/^symbolic link to /) }]);
-    expect(json(await rayvault(t, ['orphans', '--json']))).toMatchObject({ files: 0, skipped: [{ path: state('final') }] });
+    expect(json(await rayvault(t, ['orphans', '--json']))).toMatchObject({
+      files: 0,
+      skipped: [{ path: state('final') }],
+    });
     json(await rayvault(t, ['clean', '--zombies', '--delete', '--confirm', '--json']));
     expect(damaged(files)).toEqual([]);
   });
@@ -97,7 +104,9 @@ describe('clean --zombies against links planted in the state dir', () => {
 
     const q = json(await rayvault(t, ['clean', '--zombies', '--json']));
     expect(q.acted).toEqual([]);
-    expect(q.skipped).toEqual([{ path: orphan, reason: expect.stringMatching(/^quarantine refused: symbolic link to /) }]);
+    expect(q.skipped).toEqual([
+      { path: orphan, reason: expect.stringMatching(/^quarantine refused: symbolic link to /) },
+    ]);
     expect(existsSync(orphan)).toBe(true);
     expect(readdirSync(path.join(outside, 'q'))).toEqual(['already-there.mp4']);
 
@@ -115,7 +124,9 @@ describe('clean (safe and --hard) against linked state subdirs', () => {
 
     const r = json(await rayvault(t, ['clean', '--json']));
     expect(r.removed).toEqual([]);
-    expect(r.skipped).toEqual(expect.arrayContaining([expect.objectContaining({ reason: expect.stringMatching(/outside the state dir/) })]));
+    expect(r.skipped).toEqual(
+      expect.arrayContaining([expect.objectContaining({ reason: expect.stringMatching(/outside the state dir/) })]),
+    );
     expect(damaged(files)).toEqual([]);
   });
 

@@ -18,7 +18,17 @@
 // `COPY --from=build /app/dist dist/` removed, ops-api fails the same way.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -31,16 +41,32 @@ import { runCheck, startService, stopService, waitHealthy, type ServiceProcess }
 jest.setTimeout(300_000);
 
 type Health = { test: string[]; timeout?: string; interval?: string; retries?: number; start_period?: string };
-type Service = { build?: string; command?: string[]; environment?: Record<string, string>; healthcheck?: Health; ports?: string[]; depends_on?: Record<string, unknown> };
-const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
-const app = Object.entries(compose.services).filter(([, s]) => s.build === '.').map(([name]) => name);
+type Service = {
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: Health;
+  ports?: string[];
+  depends_on?: Record<string, unknown>;
+};
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const app = Object.entries(compose.services)
+  .filter(([, s]) => s.build === '.')
+  .map(([name]) => name);
 const stages = parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
 const runtime = stages.at(-1)!;
 const workdir = (stage: Stage) => ofOp(stage, 'WORKDIR').at(-1)?.args ?? '/';
 
-const seconds = (d = '0s') => [...d.matchAll(/(\d+)(h|m|s|ms)/g)].reduce((t, [, n, u]) => t + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[u]!, 0);
+const seconds = (d = '0s') =>
+  [...d.matchAll(/(\d+)(h|m|s|ms)/g)].reduce(
+    (t, [, n, u]) => t + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[u]!,
+    0,
+  );
 // Compose interpolation with the defaults, as on a machine without those variables set.
-const interpolate = (v: string) => v.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, _k, def: string | undefined) => def ?? '');
+const interpolate = (v: string) =>
+  v.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, _k, def: string | undefined) => def ?? '');
 
 let install: string;
 let scratch: string; // HOME and the health files, outside the state dir
@@ -51,7 +77,9 @@ const envs: Record<string, Record<string, string>> = {};
 
 /** The runtime stage's `npm install …` (the part of its RUN before any `&&`), which this test runs. */
 function npmInstallCommand(): string[] {
-  const found = ofOp(runtime, 'RUN').flatMap((r) => r.args.split('&&').map((c) => c.trim())).filter((c) => /^npm (install|ci)\b/.test(c));
+  const found = ofOp(runtime, 'RUN')
+    .flatMap((r) => r.args.split('&&').map((c) => c.trim()))
+    .filter((c) => /^npm (install|ci)\b/.test(c));
   expect(found).toHaveLength(1);
   return found[0].split(/\s+/);
 }
@@ -64,7 +92,9 @@ function npmInstallCommand(): string[] {
  * tarball from its cache by integrity and never needs the network.
  */
 function addTarballAddresses(lockFile: string) {
-  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, { name?: string; version?: string; resolved?: string; link?: boolean }> };
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as {
+    packages: Record<string, { name?: string; version?: string; resolved?: string; link?: boolean }>;
+  };
   for (const [where, p] of Object.entries(lock.packages)) {
     if (!where || p.link || p.resolved || !p.version) continue;
     const name = p.name ?? where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
@@ -79,11 +109,15 @@ async function installLikeRuntimeStage(dir: string) {
     if (ins.op === 'COPY') {
       const c = copyOf(ins.args);
       const build = stages.find((s) => s.name === c.from);
-      if (!build) throw new Error(`Dockerfile line ${ins.line}: the runtime stage copies from "${c.from ?? 'the build context'}", not from a build stage`);
+      if (!build)
+        throw new Error(
+          `Dockerfile line ${ins.line}: the runtime stage copies from "${c.from ?? 'the build context'}", not from a build stage`,
+        );
       const dest = path.resolve(dir, path.relative(workdir(runtime), path.resolve(workdir(runtime), c.dest)));
       for (const src of c.sources) {
         const rel = path.relative(workdir(build), src);
-        if (rel.startsWith('..')) throw new Error(`Dockerfile line ${ins.line}: ${src} is outside the build stage's WORKDIR`);
+        if (rel.startsWith('..'))
+          throw new Error(`Dockerfile line ${ins.line}: ${src} is outside the build stage's WORKDIR`);
         const from = path.join(ROOT, rel);
         // Docker: a directory's contents go into dest; a file goes into dest/ when dest ends with '/'.
         const to = statSync(from).isDirectory() || !c.dest.endsWith('/') ? dest : path.join(dest, path.basename(from));
@@ -94,9 +128,13 @@ async function installLikeRuntimeStage(dir: string) {
       addTarballAddresses(path.join(dir, 'package-lock.json'));
       const [cmd, ...args] = npmInstallCommand();
       // --offline: from the npm cache the checkout's own install filled; tests talk to loopback only.
-      await promisify(execFile)(cmd, [...args, '--offline'], { cwd: dir, maxBuffer: 16 << 20 }).catch((err: Error & { stderr?: string }) => {
-        throw new Error(`the runtime stage's \`${npmInstallCommand().join(' ')}\` failed offline (run \`npm install\` in the checkout first to fill the npm cache): ${err.stderr ?? err.message}`);
-      });
+      await promisify(execFile)(cmd, [...args, '--offline'], { cwd: dir, maxBuffer: 16 << 20 }).catch(
+        (err: Error & { stderr?: string }) => {
+          throw new Error(
+            `the runtime stage's \`${npmInstallCommand().join(' ')}\` failed offline (run \`npm install\` in the checkout first to fill the npm cache): ${err.stderr ?? err.message}`,
+          );
+        },
+      );
     }
     // Other RUN lines (apt-get; mkdir/chown /state) are the machine's tools and the mapped state dir here.
   }
@@ -132,7 +170,11 @@ function serviceEnv(name: string): Record<string, string> {
 function healthCommand(name: string): string[] {
   const test = compose.services[name].healthcheck!.test;
   const file = compose.services[name].environment?.RAYVAULT_HEALTH_FILE;
-  const rewrite = (a: string) => (file ? a.split(file).join(envs[name].RAYVAULT_HEALTH_FILE) : a).replace(/(127\.0\.0\.1|localhost):8080\b/g, `127.0.0.1:${apiPort}`);
+  const rewrite = (a: string) =>
+    (file ? a.split(file).join(envs[name].RAYVAULT_HEALTH_FILE) : a).replace(
+      /(127\.0\.0\.1|localhost):8080\b/g,
+      `127.0.0.1:${apiPort}`,
+    );
   if (test[0] === 'CMD') return test.slice(1).map(rewrite);
   if (test[0] === 'CMD-SHELL') return ['/bin/sh', '-c', rewrite(test[1])];
   throw new Error(`${name}: healthcheck test must start with CMD or CMD-SHELL, got ${test[0]}`);
@@ -156,11 +198,12 @@ it('installs dist/ and production dependencies only: no TypeScript sources, no t
   expect(existsSync(path.join(install, 'dist/ops-api.js'))).toBe(true);
   expect(existsSync(path.join(install, 'node_modules/tsx'))).toBe(false);
   const ts: string[] = [];
-  const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => {
-    if (e.name === 'node_modules') return;
-    if (e.isDirectory()) walk(path.join(d, e.name));
-    else if (/\.(ts|tsx|mts|cts)$/.test(e.name)) ts.push(path.relative(install, path.join(d, e.name)));
-  });
+  const walk = (d: string) =>
+    readdirSync(d, { withFileTypes: true }).forEach((e) => {
+      if (e.name === 'node_modules') return;
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (/\.(ts|tsx|mts|cts)$/.test(e.name)) ts.push(path.relative(install, path.join(d, e.name)));
+    });
   walk(install);
   expect(ts).toEqual([]);
 });
@@ -170,19 +213,29 @@ it('starts every RayVault service with its compose command and environment, each
   const healthy = new Set<string>();
   while (healthy.size < app.length) {
     // Like compose: a service starts once every service it depends on is healthy.
-    const wave = app.filter((n) => !healthy.has(n) && !started.some((s) => s.name === n)
-      && Object.keys(compose.services[n].depends_on ?? {}).every((d) => !app.includes(d) || healthy.has(d)));
+    const wave = app.filter(
+      (n) =>
+        !healthy.has(n) &&
+        !started.some((s) => s.name === n) &&
+        Object.keys(compose.services[n].depends_on ?? {}).every((d) => !app.includes(d) || healthy.has(d)),
+    );
     if (!wave.length) throw new Error(`depends_on cycle among ${app.filter((n) => !healthy.has(n)).join(', ')}`);
-    await Promise.all(wave.map(async (name) => {
-      const svc = compose.services[name];
-      envs[name] = serviceEnv(name);
-      const s = startService(name, svc.command!, { cwd: install, env: envs[name] });
-      started.push(s);
-      const h = svc.healthcheck!;
-      const deadline = (seconds(h.start_period) + seconds(h.interval ?? '30s') * (h.retries ?? 3)) * 1000;
-      await waitHealthy(s, () => runCheck(healthCommand(name), envs[name], seconds(h.timeout ?? '30s') * 1000), deadline);
-      healthy.add(name);
-    }));
+    await Promise.all(
+      wave.map(async (name) => {
+        const svc = compose.services[name];
+        envs[name] = serviceEnv(name);
+        const s = startService(name, svc.command!, { cwd: install, env: envs[name] });
+        started.push(s);
+        const h = svc.healthcheck!;
+        const deadline = (seconds(h.start_period) + seconds(h.interval ?? '30s') * (h.retries ?? 3)) * 1000;
+        await waitHealthy(
+          s,
+          () => runCheck(healthCommand(name), envs[name], seconds(h.timeout ?? '30s') * 1000),
+          deadline,
+        );
+        healthy.add(name);
+      }),
+    );
   }
   for (const s of started) expect([s.name, s.running()]).toEqual([s.name, true]);
 });

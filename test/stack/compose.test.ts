@@ -6,14 +6,36 @@ import { parse } from 'yaml';
 import { ROOT } from '../support/harness';
 import { copyOf, envOf, ofOp, parseDockerfile } from './dockerfile-reader';
 
-type Service = { build?: string; image?: string; command?: string[]; ports?: string[]; healthcheck?: { test: string[] }; restart?: string;
-  depends_on?: Record<string, { condition: string }>; volumes?: string[]; container_name?: string; env_file?: unknown; environment?: Record<string, string> };
-const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+type Service = {
+  build?: string;
+  image?: string;
+  command?: string[];
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  container_name?: string;
+  env_file?: unknown;
+  environment?: Record<string, string>;
+};
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const s = compose.services;
 const APP = ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier'];
 
 it('has Redis, Postgres and the five services, each with a health check and restart policy', () => {
-  expect(Object.keys(s).sort()).toEqual(['evidence-worker', 'notifier', 'ops-api', 'postgres', 'redis', 'render-worker', 'scheduler']);
+  expect(Object.keys(s).sort()).toEqual([
+    'evidence-worker',
+    'notifier',
+    'ops-api',
+    'postgres',
+    'redis',
+    'render-worker',
+    'scheduler',
+  ]);
   for (const [name, svc] of Object.entries(s)) {
     expect([name, svc.healthcheck?.test?.length ?? 0]).not.toEqual([name, 0]);
     expect([name, svc.restart]).toEqual([name, 'unless-stopped']);
@@ -32,7 +54,8 @@ it('starts in order db -> redis -> api -> workers -> scheduler -> notifier, on h
   expect(deps('render-worker')).toEqual(['ops-api']);
   expect(deps('scheduler').sort()).toEqual(['evidence-worker', 'render-worker']);
   expect(deps('notifier')).toEqual(['scheduler']);
-  for (const svc of Object.values(s)) for (const d of Object.values(svc.depends_on ?? {})) expect(d.condition).toBe('service_healthy');
+  for (const svc of Object.values(s))
+    for (const d of Object.values(svc.depends_on ?? {})) expect(d.condition).toBe('service_healthy');
 });
 
 it('builds the app services from this repository with a shared state volume and .env support', () => {
@@ -65,9 +88,13 @@ describe('the Dockerfile', () => {
   it('builds in a build stage (all dependencies, then npm run build) and runs from node:20-bookworm-slim', () => {
     expect(stages.map((st) => st.name)).toEqual(['build', 'runtime']);
     const buildRuns = ofOp(stages[0], 'RUN').map((r) => r.args);
-    expect(buildRuns).toEqual(expect.arrayContaining([expect.stringMatching(/^npm install\b(?!.*--omit)/), 'npm run build']));
+    expect(buildRuns).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^npm install\b(?!.*--omit)/), 'npm run build']),
+    );
     expect(runtime.image).toBe('node:20-bookworm-slim');
-    expect(ofOp(runtime, 'RUN')[0].args).toMatch(/apt-get install -y --no-install-recommends ffmpeg espeak-ng chromium curl ca-certificates/);
+    expect(ofOp(runtime, 'RUN')[0].args).toMatch(
+      /apt-get install -y --no-install-recommends ffmpeg espeak-ng chromium curl ca-certificates/,
+    );
   });
 
   it('gives the runtime stage package manifests and dist/ from the build stage only, never the sources', () => {
@@ -81,14 +108,26 @@ describe('the Dockerfile', () => {
   it('runs as the node user with production settings, the ops API by default, and a health check', () => {
     expect(ofOp(runtime, 'USER').at(-1)?.args).toBe('node');
     expect(Object.assign({}, ...ofOp(runtime, 'ENV').map((e) => envOf(e.args)))).toMatchObject({
-      RAYVAULT_STATE_DIR: '/state', CHROMIUM_PATH: '/usr/bin/chromium', NODE_ENV: 'production',
+      RAYVAULT_STATE_DIR: '/state',
+      CHROMIUM_PATH: '/usr/bin/chromium',
+      NODE_ENV: 'production',
     });
-    expect(JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args)).toEqual(['node', '--max-semi-space-size=1', 'dist/ops-api.js']);
-    expect(ofOp(runtime, 'HEALTHCHECK').at(-1)?.args).toMatch(/CMD curl -fsS "http:\/\/127\.0\.0\.1:\$\{RAYVAULT_API_PORT:-8080\}\/readyz"/);
+    expect(JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args)).toEqual([
+      'node',
+      '--max-semi-space-size=1',
+      'dist/ops-api.js',
+    ]);
+    expect(ofOp(runtime, 'HEALTHCHECK').at(-1)?.args).toMatch(
+      /CMD curl -fsS "http:\/\/127\.0\.0\.1:\$\{RAYVAULT_API_PORT:-8080\}\/readyz"/,
+    );
   });
 
   it('keeps local node_modules, dist/, state/, .git and .env out of the build context', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '**/node_modules', 'dist', 'state', '.git', '.env']));
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    expect(ignored).toEqual(
+      expect.arrayContaining(['node_modules', '**/node_modules', 'dist', 'state', '.git', '.env']),
+    );
   });
 });

@@ -54,11 +54,16 @@ export function copyOf(args: string): { from?: string; sources: string[]; dest: 
 
 /** `ENV A=b C=d` (the key=value form; values without spaces). */
 export function envOf(args: string): Record<string, string> {
-  return Object.fromEntries(args.split(/\s+/).filter(Boolean).map((kv) => {
-    const eq = kv.indexOf('=');
-    if (eq < 1) throw new Error(`ENV ${args}: only the KEY=value form is read`);
-    return [kv.slice(0, eq), kv.slice(eq + 1).replace(/^"(.*)"$/, '$1')];
-  }));
+  return Object.fromEntries(
+    args
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => {
+        const eq = kv.indexOf('=');
+        if (eq < 1) throw new Error(`ENV ${args}: only the KEY=value form is read`);
+        return [kv.slice(0, eq), kv.slice(eq + 1).replace(/^"(.*)"$/, '$1')];
+      }),
+  );
 }
 
 /** `HEALTHCHECK [--opt=v …] CMD …`: the command as `docker` runs it. */

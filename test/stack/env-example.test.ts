@@ -13,10 +13,21 @@ import { schedulerConfigSchema } from '../../services/scheduler/src/config.schem
 import { ROOT } from '../support/harness';
 
 it('lists every configuration variable of every process, and only those', () => {
-  const schemas = [evidenceConfigSchema, notifierConfigSchema, opsApiConfigSchema, mediaConfigSchema, schedulerConfigSchema,
-    workerConfigSchema, reportConfigSchema, contractConfigSchema, telemetryEnvSchema];
+  const schemas = [
+    evidenceConfigSchema,
+    notifierConfigSchema,
+    opsApiConfigSchema,
+    mediaConfigSchema,
+    schedulerConfigSchema,
+    workerConfigSchema,
+    reportConfigSchema,
+    contractConfigSchema,
+    telemetryEnvSchema,
+  ];
   const read = schemas.flatMap((s) => Object.keys(s.shape));
-  const listed = [...readFileSync(path.join(ROOT, '.env.example'), 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
+  const listed = [...readFileSync(path.join(ROOT, '.env.example'), 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map(
+    (m) => m[1],
+  );
   expect([...new Set(read)].filter((v) => !listed.includes(v)).sort()).toEqual([]);
   expect(listed.filter((v) => !read.includes(v)).sort()).toEqual([]);
 });

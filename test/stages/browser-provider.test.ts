@@ -7,7 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, isPanic, PanicError, TransientError } from '@rayvault/shared';
-import { browserConfigSchema, createBrowserProvider, loadStepFile } from '../../services/render-worker/src/render/browser';
+import {
+  browserConfigSchema,
+  createBrowserProvider,
+  loadStepFile,
+} from '../../services/render-worker/src/render/browser';
 import type { RenderProvider, RenderRequest } from '../../services/render-worker/src/render/provider';
 import { startStudio, type Studio } from '../fixtures/studio/studio-double';
 import { freePort, waitFor } from '../support/harness';
@@ -22,25 +26,49 @@ let studio: Studio;
 let provider: RenderProvider;
 let n = 0;
 
-type Probe = { streams: Array<{ codec_type: string; codec_name: string }>; format: { duration: string; tags?: { title?: string } } };
+type Probe = {
+  streams: Array<{ codec_type: string; codec_name: string }>;
+  format: { duration: string; tags?: { title?: string } };
+};
 async function probe(file: string): Promise<Probe> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration:format_tags=title', '-of', 'json', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=codec_type,codec_name:format=duration:format_tags=title',
+    '-of',
+    'json',
+    file,
+  ]);
   return JSON.parse(stdout) as Probe;
 }
 
 function providerFor(url: string, env: Record<string, string | number> = {}, stepFile?: string): RenderProvider {
-  return createBrowserProvider(browserConfigSchema.parse({
-    RAYVAULT_STUDIO_URL: url, RAYVAULT_BROWSER_WATCHDOG_MS: 200, RAYVAULT_BROWSER_FROZEN_MS: 5000, RAYVAULT_LOG_LEVEL: 'silent',
-    ...(process.env.CHROMIUM_PATH ? { CHROMIUM_PATH: process.env.CHROMIUM_PATH } : {}),
-    ...(stepFile ? { RAYVAULT_STUDIO_STEPS: stepFile } : {}),
-    ...env,
-  }));
+  return createBrowserProvider(
+    browserConfigSchema.parse({
+      RAYVAULT_STUDIO_URL: url,
+      RAYVAULT_BROWSER_WATCHDOG_MS: 200,
+      RAYVAULT_BROWSER_FROZEN_MS: 5000,
+      RAYVAULT_LOG_LEVEL: 'silent',
+      ...(process.env.CHROMIUM_PATH ? { CHROMIUM_PATH: process.env.CHROMIUM_PATH } : {}),
+      ...(stepFile ? { RAYVAULT_STUDIO_STEPS: stepFile } : {}),
+      ...env,
+    }),
+  );
 }
 
 function request(over: Partial<RenderRequest> = {}): RenderRequest {
   n += 1;
-  return { runId: `run-${n}`, segment: n, imagePath: image, title: `Aurora X2 kettle, part ${n}`, audioPath: audio,
-    stagingDir: path.join(dir, `staging-${n}`), signal: new AbortController().signal, ...over };
+  return {
+    runId: `run-${n}`,
+    segment: n,
+    imagePath: image,
+    title: `Aurora X2 kettle, part ${n}`,
+    audioPath: audio,
+    stagingDir: path.join(dir, `staging-${n}`),
+    signal: new AbortController().signal,
+    ...over,
+  };
 }
 
 beforeAll(async () => {
@@ -49,7 +77,9 @@ beforeAll(async () => {
   audio = path.join(dir, 'voice.wav');
   await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=orange:s=640x480', '-frames:v', '1', image]);
   await run('espeak-ng', ['-w', audio, 'This kettle boils a litre of water in three minutes and switches itself off.']);
-  voiceSeconds = Number((await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', audio])).stdout);
+  voiceSeconds = Number(
+    (await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', audio])).stdout,
+  );
   studio = await startStudio({ mode: 'ok' });
   provider = providerFor(studio.url);
 });
@@ -80,7 +110,7 @@ test('ok: the export is an H.264/AAC MP4 as long as the voice, in the staging di
   expect(studio.balance).toBe(balance - result.credits);
 });
 
-test('a segment without a picture gets the studio\'s title card (the optional upload is skipped)', async () => {
+test("a segment without a picture gets the studio's title card (the optional upload is skipped)", async () => {
   const result = await provider.render(request({ imagePath: undefined }));
   expect(studio.renders.at(-1)?.hadImage).toBe(false);
   expect((await probe(result.path)).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
@@ -107,7 +137,7 @@ test('corrupt: an export cut short is panic_dzine_ui_failure and stays in the st
   expect(await readdir(req.stagingDir)).toEqual([`${req.runId}-${req.segment}.browser.mp4`]);
 });
 
-test('fail: the studio\'s error message becomes a retryable error', async () => {
+test("fail: the studio's error message becomes a retryable error", async () => {
   studio.setMode('fail');
   const err = await provider.render(request()).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(TransientError);
@@ -135,15 +165,19 @@ test('a studio that cannot be reached is a retryable error naming its address', 
 
 test('a step file that no longer matches the studio UI is panic_dzine_ui_failure naming the step', async () => {
   const steps = path.join(dir, 'drifted.steps.yaml');
-  await writeFile(steps, JSON.stringify({
-    name: 'drifted', timeoutMs: 1000,
-    steps: [
-      { action: 'open', path: '/' },
-      { action: 'upload', selector: '#voice-upload', file: 'audio' },
-      { action: 'download', selector: '#download' },
-      { action: 'readCredits', selector: '#credits-used' },
-    ],
-  }));
+  await writeFile(
+    steps,
+    JSON.stringify({
+      name: 'drifted',
+      timeoutMs: 1000,
+      steps: [
+        { action: 'open', path: '/' },
+        { action: 'upload', selector: '#voice-upload', file: 'audio' },
+        { action: 'download', selector: '#download' },
+        { action: 'readCredits', selector: '#credits-used' },
+      ],
+    }),
+  );
   const drifted = providerFor(studio.url, {}, steps);
   try {
     const err = await drifted.render(request()).catch((e: unknown) => e);

@@ -31,9 +31,26 @@ afterAll(async () => {
 // A loopback page answers in milliseconds, but a loaded CI machine has been seen to take over 300 ms:
 // only the test of a source that never answers uses a short timeout.
 function reader(o: { cooldownMs?: number; retries?: number; ttlMs?: number; timeoutMs?: number } = {}) {
-  const breakers = createBreakers({ redis: rt.fastRedis, prefix: t.prefix, log: rt.log, cooldownMs: o.cooldownMs ?? 60_000, volumeThreshold: 3 });
+  const breakers = createBreakers({
+    redis: rt.fastRedis,
+    prefix: t.prefix,
+    log: rt.log,
+    cooldownMs: o.cooldownMs ?? 60_000,
+    volumeThreshold: 3,
+  });
   const cache = createContentCache(mkdtempSync(path.join(os.tmpdir(), 'ev-cache-')), o.ttlMs ?? 60_000);
-  return { breakers, r: createSourceReader({ breakers, cache, timeoutMs: o.timeoutMs ?? 5000, retries: o.retries ?? 2, retryBaseMs: 10, maxBytes: 1 << 20, allow: LOOPBACK }) };
+  return {
+    breakers,
+    r: createSourceReader({
+      breakers,
+      cache,
+      timeoutMs: o.timeoutMs ?? 5000,
+      retries: o.retries ?? 2,
+      retryBaseMs: 10,
+      maxBytes: 1 << 20,
+      allow: LOOPBACK,
+    }),
+  };
 }
 const read = (r: ReturnType<typeof reader>['r'], url: string, forceRefetch = false) =>
   r.read({ url, tier: 4 }, { signal: new AbortController().signal, forceRefetch, log: rt.log, label: url });
@@ -50,7 +67,8 @@ it('a transient 503 is retried with backoff and the page then read; the next rea
 
 it('a 404 is not retried and never opens the circuit', async () => {
   const { r, breakers } = reader();
-  for (let i = 0; i < 5; i++) await expect(read(r, web.url('/gone'))).rejects.toMatchObject({ reason: 'http_4xx', transient: false });
+  for (let i = 0; i < 5; i++)
+    await expect(read(r, web.url('/gone'))).rejects.toMatchObject({ reason: 'http_4xx', transient: false });
   expect(web.hits('/gone')).toBe(5);
   await expect(read(r, web.url('/flaky'), true)).resolves.toMatchObject({ from: 'network' });
   breakers.shutdown();
@@ -61,7 +79,10 @@ it('a host that keeps failing opens its circuit; after the cooldown one trial re
   const { r, breakers } = reader({ cooldownMs: 300 });
   try {
     await expect(read(r, down.url('/p'))).rejects.toMatchObject({ reason: 'http_5xx' });
-    await expect(read(r, down.url('/p'))).rejects.toMatchObject({ reason: 'circuit_open', message: expect.stringMatching(/last error: .*answered HTTP 500/) });
+    await expect(read(r, down.url('/p'))).rejects.toMatchObject({
+      reason: 'circuit_open',
+      message: expect.stringMatching(/last error: .*answered HTTP 500/),
+    });
     expect(down.hits('/p')).toBe(3);
     const open = (await readBreakers(rt.fastRedis, t.prefix)).find((b) => b.source === down.host)!;
     expect(open).toMatchObject({ state: 'open', failures: 3, reason: 'http_5xx', cooldown_ms: 300 });
@@ -79,6 +100,10 @@ it('a host that keeps failing opens its circuit; after the cooldown one trial re
 it('a source that never answers times out as a transient failure', async () => {
   web.set('/hang', 'hang');
   const { r, breakers } = reader({ retries: 0, timeoutMs: 300 });
-  await expect(read(r, web.url('/hang'))).rejects.toMatchObject({ reason: 'timeout', transient: true, message: expect.stringMatching(/did not answer within 300 ms/) });
+  await expect(read(r, web.url('/hang'))).rejects.toMatchObject({
+    reason: 'timeout',
+    transient: true,
+    message: expect.stringMatching(/did not answer within 300 ms/),
+  });
   breakers.shutdown();
 });

@@ -17,7 +17,15 @@ afterAll(() => rt.releasers.close());
 
 it('services/evidence-worker/src/main.ts collects evidence, then shuts down gracefully on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/evidence-worker/src/main.ts')], {
-    cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_WORKER_ID: 'ev-main-1', RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_GATING_TIERS: '4,5' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...t.env,
+      RAYVAULT_WORKER_ID: 'ev-main-1',
+      RAYVAULT_LOG_LEVEL: 'info',
+      RAYVAULT_GATING_TIERS: '4,5',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
@@ -25,10 +33,14 @@ it('services/evidence-worker/src/main.ts collects evidence, then shuts down grac
   const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
   try {
     const run = await submitRun(rt, { product: await loadSample('consistent'), actor: 'test' });
-    const passed = await waitFor('evidence done by the service', async () => {
-      const r = await rt.store.getRun(run.id);
-      return r?.stage === 'voice' ? r : null;
-    }, 30000);
+    const passed = await waitFor(
+      'evidence done by the service',
+      async () => {
+        const r = await rt.store.getRun(run.id);
+        return r?.stage === 'voice' ? r : null;
+      },
+      30000,
+    );
     expect(passed.events.find((e) => e.type === 'stage_claimed')!.actor).toBe('ev-main-1');
   } finally {
     proc.kill('SIGTERM');

@@ -24,7 +24,11 @@ beforeAll(async () => {
   await evidenceHost.start();
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.proc.exitCode === null) { c.proc.kill('SIGKILL'); await c.exited; }
+  for (const c of children.splice(0))
+    if (c.proc.exitCode === null) {
+      c.proc.kill('SIGKILL');
+      await c.exited;
+    }
 });
 afterAll(async () => {
   await evidenceHost.close(1000);
@@ -32,9 +36,15 @@ afterAll(async () => {
 });
 
 /** A render-worker process (test/support/media-worker-child.ts, or the service's own main) under `workerId`. */
-function mediaWorker(workerId: string, script = 'test/support/media-worker-child.ts', extraEnv: Record<string, string> = {}): ChildWorker {
+function mediaWorker(
+  workerId: string,
+  script = 'test/support/media-worker-child.ts',
+  extraEnv: Record<string, string> = {},
+): ChildWorker {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
-    cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -58,18 +68,31 @@ const SCRIPT = LINES.map((text) => ({ text, target_s: 4.5 }));
 
 async function renderSteps(runId: string): Promise<string[]> {
   const run = (await rt.store.getRun(runId))!;
-  return run.events.filter((e) => e.type === 'step_done' && e.payload.stage === 'render').map((e) => String(e.payload.step));
+  return run.events
+    .filter((e) => e.type === 'step_done' && e.payload.stage === 'render')
+    .map((e) => String(e.payload.step));
 }
 
 it('kill -9 mid-render: the restarted worker resumes without re-rendering finished segments', async () => {
   const first = mediaWorker('render-a');
   await ready(first);
   const run = await submitRun(rt, { product: { name: 'Kettle Pro' }, input: { script: SCRIPT }, actor: 'test' });
-  const before = await waitFor('two segments rendered', async () => { const s = await renderSteps(run.id); return s.length >= 2 ? s : null; }, 60000, 50);
+  const before = await waitFor(
+    'two segments rendered',
+    async () => {
+      const s = await renderSteps(run.id);
+      return s.length >= 2 ? s : null;
+    },
+    60000,
+    50,
+  );
   first.proc.kill('SIGKILL');
   await first.exited;
   expect(before.length).toBeLessThan(SCRIPT.length); // killed mid-render, not after it
-  const { rows: kept } = await rt.pool.query('SELECT segment, path, sha256, created_at FROM artifacts WHERE run_id = $1 ORDER BY segment', [run.id]);
+  const { rows: kept } = await rt.pool.query(
+    'SELECT segment, path, sha256, created_at FROM artifacts WHERE run_id = $1 ORDER BY segment',
+    [run.id],
+  );
   const mtimes = new Map(kept.map((a) => [a.path as string, statSync(a.path).mtimeMs]));
   expect(kept.length).toBeGreaterThanOrEqual(before.length);
 
@@ -78,11 +101,16 @@ it('kill -9 mid-render: the restarted worker resumes without re-rendering finish
   const second = mediaWorker('render-a');
   await ready(second);
   await waitFor('run done', async () => (await rt.store.getRun(run.id))!.status === 'done', 90000);
-  process.stdout.write(`kill -9 mid-render: ${before.length} of ${SCRIPT.length} segments done at the kill; restart to done ${Date.now() - restartedAt} ms\n`);
+  process.stdout.write(
+    `kill -9 mid-render: ${before.length} of ${SCRIPT.length} segments done at the kill; restart to done ${Date.now() - restartedAt} ms\n`,
+  );
   const done = (await rt.store.getRun(run.id))!;
 
   // Finished segments were not rendered again: same index rows, same files, one record each.
-  const { rows: after } = await rt.pool.query('SELECT segment, path, sha256, created_at FROM artifacts WHERE run_id = $1 ORDER BY segment', [run.id]);
+  const { rows: after } = await rt.pool.query(
+    'SELECT segment, path, sha256, created_at FROM artifacts WHERE run_id = $1 ORDER BY segment',
+    [run.id],
+  );
   for (const a of kept) {
     expect(after.find((x) => x.segment === a.segment)).toEqual(a);
     expect(statSync(a.path).mtimeMs).toBe(mtimes.get(a.path));
@@ -91,14 +119,17 @@ it('kill -9 mid-render: the restarted worker resumes without re-rendering finish
   for (const a of kept) expect(recorded.filter((s) => s === a.segment)).toHaveLength(1);
   const steps = await renderSteps(run.id);
   for (const s of before) expect(steps.filter((x) => x === s)).toHaveLength(1);
-  expect(done.events.filter((e) => e.type === 'stage_claimed' && e.payload.stage === 'render').length).toBeGreaterThanOrEqual(2);
+  expect(
+    done.events.filter((e) => e.type === 'stage_claimed' && e.payload.stage === 'render').length,
+  ).toBeGreaterThanOrEqual(2);
 
   // Every segment is in final/, once, and ffprobe accepts it.
   const render = done.output.render as RenderOutput;
   expect(render.segments.map((s) => s.segment)).toEqual([1, 2, 3, 4, 5, 6]);
   const finals = readdirSync(path.join(t.stateDir, 'final')).filter((f) => f.startsWith(run.id.slice(0, 8)));
   expect(finals.sort()).toEqual(render.segments.map((s) => path.basename(s.path)).sort());
-  for (const s of render.segments) expect((await probeMedia(s.path)).streams.some((x) => x.codec_name === 'h264')).toBe(true);
+  for (const s of render.segments)
+    expect((await probeMedia(s.path)).streams.some((x) => x.codec_name === 'h264')).toBe(true);
   expect((done.output.qc as { contract: { pass: boolean } }).contract.pass).toBe(true);
 });
 
@@ -108,7 +139,10 @@ it('the render-worker service starts, consumes voice/render/qc, and exits 0 on S
   expect(service.output()).toMatch(/"provider":"local"/);
   service.proc.kill('SIGTERM');
   expect(await service.exited).toBe(0);
-  const bad = mediaWorker('render-bad', 'services/render-worker/src/main.ts', { RAYVAULT_VOICE_TOLERANCE_S: 'soon', RAYVAULT_RENDER_PROVIDER: 'dzine' });
+  const bad = mediaWorker('render-bad', 'services/render-worker/src/main.ts', {
+    RAYVAULT_VOICE_TOLERANCE_S: 'soon',
+    RAYVAULT_RENDER_PROVIDER: 'dzine',
+  });
   expect(await bad.exited).toBe(1);
   expect(bad.output()).toMatch(/RAYVAULT_VOICE_TOLERANCE_S/);
   expect(bad.output()).toMatch(/RAYVAULT_RENDER_PROVIDER/);

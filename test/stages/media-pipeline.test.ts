@@ -5,7 +5,15 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createWorkerHost, runOperatorAction, submitRun, type RunDetail, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
+import {
+  createWorkerHost,
+  runOperatorAction,
+  submitRun,
+  type RunDetail,
+  type Runtime,
+  type StageProcessor,
+  type WorkerHost,
+} from '@rayvault/shared';
 import { createMediaProcessors, probeMedia, type QcOutput, type RenderOutput } from '../../services/render-worker/src';
 import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
@@ -40,19 +48,39 @@ const SCRIPT = [
 const submit = (input: object = {}) => submitRun(rt, { product: { name: 'Kettle Pro' }, input, actor: 'test' });
 const detail = async (id: string) => (await rt.store.getRun(id))!;
 const until = (id: string, status: string, ms = 60000) =>
-  waitFor(`run ${id} ${status}`, async () => { const r = await detail(id); return r.status === status ? r : null; }, ms);
+  waitFor(
+    `run ${id} ${status}`,
+    async () => {
+      const r = await detail(id);
+      return r.status === status ? r : null;
+    },
+    ms,
+  );
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const alertsOf = async (runId: string) => (await rt.alerter.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).filter((j) => j.data.runId === runId).map((j) => j.data);
+const alertsOf = async (runId: string) =>
+  (await rt.alerter.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']))
+    .filter((j) => j.data.runId === runId)
+    .map((j) => j.data);
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...t.env } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'cli/src/main.ts'), ...args],
+      { cwd: ROOT, env: { ...process.env, ...t.env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 function expectDoneMedia(run: RunDetail, segments: number) {
-  expect(run.stages.map((s) => [s.stage, s.status])).toEqual([['evidence', 'done'], ['voice', 'done'], ['render', 'done'], ['qc', 'done']]);
+  expect(run.stages.map((s) => [s.stage, s.status])).toEqual([
+    ['evidence', 'done'],
+    ['voice', 'done'],
+    ['render', 'done'],
+    ['qc', 'done'],
+  ]);
   const qc = run.output.qc as QcOutput;
   expect(qc.contract.pass).toBe(true);
   expect(qc.timeline.rows).toHaveLength(segments);
@@ -66,7 +94,9 @@ it('a run with a script reaches done: every segment READY, sha8-named MP4s ffpro
   const { qc, render } = expectDoneMedia(done, 3);
   for (const seg of render.segments) {
     expect(path.dirname(seg.path)).toBe(path.join(t.stateDir, 'final'));
-    expect(path.basename(seg.path)).toBe(`${run.id.slice(0, 8)}-seg0${seg.segment}-${sha256(seg.path).slice(0, 8)}.mp4`);
+    expect(path.basename(seg.path)).toBe(
+      `${run.id.slice(0, 8)}-seg0${seg.segment}-${sha256(seg.path).slice(0, 8)}.mp4`,
+    );
     const probe = await probeMedia(seg.path);
     expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(Math.abs(probe.duration_s - SCRIPT[seg.segment - 1]!.target_s)).toBeLessThanOrEqual(1.6);
@@ -74,10 +104,21 @@ it('a run with a script reaches done: every segment READY, sha8-named MP4s ffpro
   // Cumulative timeline: each segment starts where the previous ended.
   expect(qc.timeline.rows[1]!.start_s).toBe(qc.timeline.rows[0]!.end_s);
   expect(qc.timeline.total_s).toBe(qc.timeline.rows[2]!.end_s);
-  const { rows: artifacts } = await rt.pool.query('SELECT segment, path, sha256 FROM artifacts WHERE run_id = $1 ORDER BY segment', [run.id]);
-  expect(artifacts.map((a) => [a.segment, a.path, a.sha256])).toEqual(render.segments.map((s) => [s.segment, s.path, s.sha256]));
-  const { rows: credits } = await rt.pool.query('SELECT provider, credits FROM credits_ledger WHERE run_id = $1', [run.id]);
-  expect(credits).toEqual([{ provider: 'local', credits: '0' }, { provider: 'local', credits: '0' }, { provider: 'local', credits: '0' }]);
+  const { rows: artifacts } = await rt.pool.query(
+    'SELECT segment, path, sha256 FROM artifacts WHERE run_id = $1 ORDER BY segment',
+    [run.id],
+  );
+  expect(artifacts.map((a) => [a.segment, a.path, a.sha256])).toEqual(
+    render.segments.map((s) => [s.segment, s.path, s.sha256]),
+  );
+  const { rows: credits } = await rt.pool.query('SELECT provider, credits FROM credits_ledger WHERE run_id = $1', [
+    run.id,
+  ]);
+  expect(credits).toEqual([
+    { provider: 'local', credits: '0' },
+    { provider: 'local', credits: '0' },
+    { provider: 'local', credits: '0' },
+  ]);
   const csv = readFileSync(qc.csv_path, 'utf8').trim().split('\n');
   expect(csv[0]).toBe('segment,file,start_s,end_s,duration_s,target_s,drift_s,status');
   expect(csv.slice(1, 4).every((l) => l.endsWith(',READY'))).toBe(true);
@@ -114,15 +155,28 @@ it('a voice target no rate can meet stops the run in panic_voice_contract_drift;
   expect(panicked.panic_kind).toBe('panic_voice_contract_drift');
   expect(panicked.worker_last_error).toMatch(/segment 2: .* for a target of 40 s/);
   expect(panicked.stages.find((s) => s.stage === 'render')).toBeUndefined();
-  await waitFor('panic alert', async () => (await alertsOf(run.id)).some((a) => a.kind === 'panic_voice_contract_drift'));
+  await waitFor('panic alert', async () =>
+    (await alertsOf(run.id)).some((a) => a.kind === 'panic_voice_contract_drift'),
+  );
 
   // The operator edits the segment's text, as the manual advises, and resumes.
-  const fixed = [script[0], { text: 'Hi. The Acme Kettle Pro is a steel kettle that boils a litre in three minutes, and it switches off by itself.', target_s: 7 }];
-  await rt.pool.query(`UPDATE runs SET input = jsonb_set(input, '{script}', $2::jsonb) WHERE id = $1`, [run.id, JSON.stringify(fixed)]);
+  const fixed = [
+    script[0],
+    {
+      text: 'Hi. The Acme Kettle Pro is a steel kettle that boils a litre in three minutes, and it switches off by itself.',
+      target_s: 7,
+    },
+  ];
+  await rt.pool.query(`UPDATE runs SET input = jsonb_set(input, '{script}', $2::jsonb) WHERE id = $1`, [
+    run.id,
+    JSON.stringify(fixed),
+  ]);
   await runOperatorAction(rt, { runId: run.id, action: 'resume', actor: 'ray', reason: 'segment 2 text rewritten' });
   const done = await until(run.id, 'done');
   expectDoneMedia(done, 2);
-  const voiceSteps = done.events.filter((e) => e.type === 'step_done' && e.payload.stage === 'voice').map((e) => String(e.payload.step));
+  const voiceSteps = done.events
+    .filter((e) => e.type === 'step_done' && e.payload.stage === 'voice')
+    .map((e) => String(e.payload.step));
   expect(voiceSteps.filter((s) => s.startsWith('seg-01'))).toHaveLength(1); // segment 1 was not narrated again
   expect(voiceSteps.filter((s) => s.startsWith('seg-02'))).toHaveLength(1);
 });
@@ -131,14 +185,25 @@ it('qc finding a rendered file gone raises CONTRACT FAIL and stops the run for t
   await rt.queues.qc.pause();
   try {
     const run = await submit({ script: SCRIPT.slice(0, 2) });
-    const atQc = await waitFor('render done', async () => { const r = await detail(run.id); return r.stage === 'qc' && r.stages.some((s) => s.stage === 'render' && s.status === 'done') ? r : null; }, 60000);
+    const atQc = await waitFor(
+      'render done',
+      async () => {
+        const r = await detail(run.id);
+        return r.stage === 'qc' && r.stages.some((s) => s.stage === 'render' && s.status === 'done') ? r : null;
+      },
+      60000,
+    );
     rmSync((atQc.output.render as RenderOutput).segments[0]!.path);
     await rt.queues.qc.resume();
     const panicked = await until(run.id, 'panic');
     expect(panicked.panic_kind).toBe('panic_dzine_ui_failure');
     expect(panicked.worker_last_error).toMatch(/CONTRACT FAIL: segment 1 MISSING/);
-    expect(panicked.events.find((e) => e.type === 'contract_fail')?.payload.problems).toEqual([expect.stringMatching(/segment 1 MISSING/)]);
-    const alert = await waitFor('contract_fail alert', async () => (await alertsOf(run.id)).find((a) => a.kind === 'contract_fail'));
+    expect(panicked.events.find((e) => e.type === 'contract_fail')?.payload.problems).toEqual([
+      expect.stringMatching(/segment 1 MISSING/),
+    ]);
+    const alert = await waitFor('contract_fail alert', async () =>
+      (await alertsOf(run.id)).find((a) => a.kind === 'contract_fail'),
+    );
     expect(alert.title).toBe(`CONTRACT FAIL: run ${run.id}`);
     // One incident, one alert: the generic panic alert is not sent on top of CONTRACT FAIL.
     expect((await alertsOf(run.id)).map((a) => a.kind)).toEqual(['contract_fail']);
@@ -150,6 +215,8 @@ it('qc finding a rendered file gone raises CONTRACT FAIL and stops the run for t
 
 it('leaves nothing behind in staging once segments are promoted', () => {
   const staging = path.join(t.stateDir, 'staging', 'render');
-  const left = existsSync(staging) ? readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()) : [];
+  const left = existsSync(staging)
+    ? readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())
+    : [];
   expect(left).toEqual([]);
 });

@@ -13,7 +13,14 @@ it('an export ffprobe rejects is panic_dzine_ui_failure, and the file stays in s
   const dir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'export-gate-'));
   const audio = (await synthesize(path.join(dir, 'voice'), { text: 'A short line.', rate: 175, voice: 'en' })).path;
   const provider = createLocalProvider({ width: 320, height: 240 });
-  const good = await provider.render({ runId: '00000000-0000-4000-8000-000000000002', segment: 1, title: 'Gate', audioPath: audio, stagingDir: path.join(dir, 'staging'), signal: new AbortController().signal });
+  const good = await provider.render({
+    runId: '00000000-0000-4000-8000-000000000002',
+    segment: 1,
+    title: 'Gate',
+    audioPath: audio,
+    stagingDir: path.join(dir, 'staging'),
+    signal: new AbortController().signal,
+  });
   const audioS = (await probeMedia(audio)).duration_s;
 
   const truncated = path.join(dir, 'staging', 'truncated.mp4');

@@ -45,11 +45,31 @@ export async function startTestServers({ pgPort } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'rayvault-test-'));
   chmodSync(root, 0o755); // Postgres runs as its own user and must reach its data dir
   const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', root, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const redis = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      root,
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
   try {
-    const pg = await startEmbeddedPostgres({ dir: path.join(root, 'pg'), port: pgPort ?? await freePort(), fast: true,
-      onProgress: (m) => process.stdout.write(`\n${m}\n`) });
+    const pg = await startEmbeddedPostgres({
+      dir: path.join(root, 'pg'),
+      port: pgPort ?? (await freePort()),
+      fast: true,
+      onProgress: (m) => process.stdout.write(`\n${m}\n`),
+    });
     return { redis, redisPort, pg, root };
   } catch (err) {
     await stopProcess(redis);

@@ -15,7 +15,8 @@ export const ROOT = path.resolve(__dirname, '../..');
 
 function need(name: string): string {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run tests with \`npm test\` (jest globalSetup starts Redis and Postgres)`);
+  if (!v)
+    throw new Error(`${name} is not set: run tests with \`npm test\` (jest globalSetup starts Redis and Postgres)`);
   return v;
 }
 
@@ -30,7 +31,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -59,7 +65,14 @@ export async function createDatabase(serverUrl: string, label = 'rv'): Promise<s
   return url;
 }
 
-export type TestEnv = { env: Record<string, string>; config: Config; stateDir: string; dbUrl: string; redisUrl: string; prefix: string };
+export type TestEnv = {
+  env: Record<string, string>;
+  config: Config;
+  stateDir: string;
+  dbUrl: string;
+  redisUrl: string;
+  prefix: string;
+};
 
 /** Environment of one test file: own database, own queue prefix, own state dir, short lease. */
 export async function createTestEnv(label: string, overrides: Record<string, string> = {}): Promise<TestEnv> {
@@ -68,9 +81,17 @@ export async function createTestEnv(label: string, overrides: Record<string, str
   const stateDir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), `${label}-`));
   const prefix = `{rvt-${randomBytes(4).toString('hex')}}`;
   const env: Record<string, string> = {
-    REDIS_URL: redisUrl, DATABASE_URL: dbUrl, RAYVAULT_STATE_DIR: stateDir, RAYVAULT_QUEUE_PREFIX: prefix,
-    RAYVAULT_LEASE_MS: '2000', RAYVAULT_BACKOFF_MS: '200', RAYVAULT_RECONCILE_MS: '500', RAYVAULT_SHUTDOWN_GRACE_MS: '3000',
-    RAYVAULT_JOB_ATTEMPTS: '3', RAYVAULT_LOG_LEVEL: process.env.RV_TEST_LOG ?? 'silent', RAYVAULT_SAMPLES: '0',
+    REDIS_URL: redisUrl,
+    DATABASE_URL: dbUrl,
+    RAYVAULT_STATE_DIR: stateDir,
+    RAYVAULT_QUEUE_PREFIX: prefix,
+    RAYVAULT_LEASE_MS: '2000',
+    RAYVAULT_BACKOFF_MS: '200',
+    RAYVAULT_RECONCILE_MS: '500',
+    RAYVAULT_SHUTDOWN_GRACE_MS: '3000',
+    RAYVAULT_JOB_ATTEMPTS: '3',
+    RAYVAULT_LOG_LEVEL: process.env.RV_TEST_LOG ?? 'silent',
+    RAYVAULT_SAMPLES: '0',
     ...overrides,
   };
   return { env, config: loadConfig(env, { useDotenv: false }), stateDir, dbUrl, redisUrl, prefix };
@@ -82,12 +103,19 @@ export function testRuntime(t: TestEnv, workerId = 'test-main', extra: Record<st
   return createRuntime(config, createLogger(workerId, config.RAYVAULT_LOG_LEVEL), { workerId });
 }
 
-export type ChildWorker = { proc: ChildProcess; workerId: string; exited: Promise<number | null>; output: () => string };
+export type ChildWorker = {
+  proc: ChildProcess;
+  workerId: string;
+  exited: Promise<number | null>;
+  output: () => string;
+};
 
 /** A real worker process running test/support/worker-child.ts with the test processors. */
 export function spawnWorker(t: TestEnv, workerId: string, extraEnv: Record<string, string> = {}): ChildWorker {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/worker-child.ts')], {
-    cwd: ROOT, env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -105,8 +133,26 @@ export async function startRedisServer(opts: { aof?: boolean } = {}): Promise<Se
   let proc: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
-      '--appendonly', opts.aof ? 'yes' : 'no', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--dir',
+        dir,
+        '--appendonly',
+        opts.aof ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    );
     await waitFor('redis to listen', () => canConnect(port), 10000, 50);
   };
   const stop = async () => {
@@ -133,9 +179,22 @@ export async function startPgServer(opts: { fast?: boolean } = {}): Promise<Serv
   let proc: ChildProcess | undefined;
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
-    proc = spawn(process.execPath, [path.join(ROOT, 'scripts/embedded-pg.mjs'), '--dir', dir, '--port', String(port), ...(opts.fast === false ? [] : ['--fast'])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'scripts/embedded-pg.mjs'),
+        '--dir',
+        dir,
+        '--port',
+        String(port),
+        ...(opts.fast === false ? [] : ['--fast']),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
-      proc!.stdout!.on('data', (d) => { if (String(d).includes('"ready"')) resolve(); });
+      proc!.stdout!.on('data', (d) => {
+        if (String(d).includes('"ready"')) resolve();
+      });
       proc!.on('exit', (code) => reject(new Error(`embedded postgres exited with ${code}`)));
     });
   };
@@ -153,7 +212,10 @@ export async function startPgServer(opts: { fast?: boolean } = {}): Promise<Serv
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => { s.destroy(); resolve(true); });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }

@@ -4,7 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { probeMedia, synthesize, verifyExport, type RenderProvider, type RenderRequest } from '../../services/render-worker/src';
+import {
+  probeMedia,
+  synthesize,
+  verifyExport,
+  type RenderProvider,
+  type RenderRequest,
+} from '../../services/render-worker/src';
 
 /** Top-level MP4 boxes in file order (faststart puts `moov` before `mdat`). */
 export function mp4TopLevelBoxes(file: string): string[] {
@@ -28,7 +34,9 @@ export function mp4TopLevelBoxes(file: string): string[] {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
 }
 
 export function renderProviderContract(label: string, factory: () => RenderProvider | Promise<RenderProvider>): void {
@@ -40,14 +48,25 @@ export function renderProviderContract(label: string, factory: () => RenderProvi
     let image: string;
     let n = 0;
     const request = (extra: Partial<RenderRequest> = {}): RenderRequest => ({
-      runId: '00000000-0000-4000-8000-000000000001', segment: ++n, title: 'Acme Kettle Pro', audioPath: audio,
-      stagingDir: path.join(sandbox, 'staging', `seg-${n}`), signal: new AbortController().signal, ...extra,
+      runId: '00000000-0000-4000-8000-000000000001',
+      segment: ++n,
+      title: 'Acme Kettle Pro',
+      audioPath: audio,
+      stagingDir: path.join(sandbox, 'staging', `seg-${n}`),
+      signal: new AbortController().signal,
+      ...extra,
     });
 
     beforeAll(async () => {
       provider = await factory();
       sandbox = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'render-contract-'));
-      audio = (await synthesize(path.join(sandbox, 'voice'), { text: 'The Acme Kettle Pro boils a litre in three minutes.', rate: 175, voice: 'en' })).path;
+      audio = (
+        await synthesize(path.join(sandbox, 'voice'), {
+          text: 'The Acme Kettle Pro boils a litre in three minutes.',
+          rate: 175,
+          voice: 'en',
+        })
+      ).path;
       audioS = (await probeMedia(audio)).duration_s;
       image = path.join(sandbox, 'product.png');
       execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=800x600', '-frames:v', '1', image]);
@@ -63,10 +82,12 @@ export function renderProviderContract(label: string, factory: () => RenderProvi
       expect(result.credits).toBeGreaterThanOrEqual(0);
       expect(path.relative(req.stagingDir, result.path).startsWith('..')).toBe(false);
       const probe = await probeMedia(result.path);
-      expect(probe.streams).toEqual(expect.arrayContaining([
-        expect.objectContaining({ codec_type: 'video', codec_name: 'h264', pix_fmt: 'yuv420p' }),
-        expect.objectContaining({ codec_type: 'audio', codec_name: 'aac' }),
-      ]));
+      expect(probe.streams).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ codec_type: 'video', codec_name: 'h264', pix_fmt: 'yuv420p' }),
+          expect.objectContaining({ codec_type: 'audio', codec_name: 'aac' }),
+        ]),
+      );
       expect(Math.abs(probe.duration_s - audioS)).toBeLessThanOrEqual(0.5);
       const boxes = mp4TopLevelBoxes(result.path);
       expect(boxes.indexOf('moov')).toBeGreaterThanOrEqual(0);
@@ -89,7 +110,9 @@ export function renderProviderContract(label: string, factory: () => RenderProvi
     });
 
     it('honours an aborted signal: the render rejects', async () => {
-      await expect(provider.render(request({ signal: AbortSignal.abort(new Error('stop now')) }))).rejects.toThrow('stop now');
+      await expect(provider.render(request({ signal: AbortSignal.abort(new Error('stop now')) }))).rejects.toThrow(
+        'stop now',
+      );
       const controller = new AbortController();
       const running = provider.render(request({ signal: controller.signal }));
       controller.abort(new Error('stopped mid-render'));

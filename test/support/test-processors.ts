@@ -3,9 +3,24 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PanicError, STAGES, TransientError, type PanicKind, type StageProcessor, type StageProcessors } from '@rayvault/shared';
+import {
+  PanicError,
+  STAGES,
+  TransientError,
+  type PanicKind,
+  type StageProcessor,
+  type StageProcessors,
+} from '@rayvault/shared';
 
-export type TestInput = { steps?: number; stepMs?: number; panicAt?: string; panicKind?: PanicKind; gateAt?: string; failAt?: string; poisonAt?: string };
+export type TestInput = {
+  steps?: number;
+  stepMs?: number;
+  panicAt?: string;
+  panicKind?: PanicKind;
+  gateAt?: string;
+  failAt?: string;
+  poisonAt?: string;
+};
 
 export function effectsFile(stateDir: string, runId: string): string {
   return path.join(stateDir, 'effects', `${runId}.log`);
@@ -35,9 +50,23 @@ export function stepsProcessor(stateDir: string): StageProcessor {
       });
     }
     if (input.failAt === ctx.stage) throw new TransientError(`test failure at ${ctx.stage}`);
-    if (input.panicAt === ctx.stage) throw new PanicError(input.panicKind ?? 'panic_browser_frozen', `test panic at ${ctx.stage}`);
+    if (input.panicAt === ctx.stage)
+      throw new PanicError(input.panicKind ?? 'panic_browser_frozen', `test panic at ${ctx.stage}`);
     if (input.gateAt === ctx.stage && ctx.run.refetch_count === 0) {
-      return { gate: { diff: [{ field: 'price', values: [{ source: 'a', tier: 5, value: '10.00 USD' }, { source: 'b', tier: 4, value: '12.00 USD' }] }], summary: 'price differs' } };
+      return {
+        gate: {
+          diff: [
+            {
+              field: 'price',
+              values: [
+                { source: 'a', tier: 5, value: '10.00 USD' },
+                { source: 'b', tier: 4, value: '12.00 USD' },
+              ],
+            },
+          ],
+          summary: 'price differs',
+        },
+      };
     }
     await ctx.emit('test_stage_output', { stage: ctx.stage });
     return { output: { stage: ctx.stage, steps: n } };

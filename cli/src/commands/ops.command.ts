@@ -1,4 +1,11 @@
-import { intakeState, runDoctor, setIntakePaused, STAGE_QUEUES, type DoctorReport, type Runtime } from '@rayvault/shared';
+import {
+  intakeState,
+  runDoctor,
+  setIntakePaused,
+  STAGE_QUEUES,
+  type DoctorReport,
+  type Runtime,
+} from '@rayvault/shared';
 import type { Command } from 'commander';
 import { cliActor } from '../config';
 import { printJson, withRuntime } from '../context';
@@ -6,20 +13,35 @@ import { printJson, withRuntime } from '../context';
 const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
 export async function queueCounts(rt: Runtime): Promise<Record<string, Record<string, number>>> {
-  return Object.fromEntries(await Promise.all(STAGE_QUEUES.map(async (q) =>
-    [q, { ...(await rt.queues[q].getJobCounts(...COUNT_STATES)), paused: Number(await rt.queues[q].isPaused()) }] as const)));
+  return Object.fromEntries(
+    await Promise.all(
+      STAGE_QUEUES.map(
+        async (q) =>
+          [
+            q,
+            { ...(await rt.queues[q].getJobCounts(...COUNT_STATES)), paused: Number(await rt.queues[q].isPaused()) },
+          ] as const,
+      ),
+    ),
+  );
 }
 
 function printDoctor(r: DoctorReport) {
   process.stdout.write(`${r.line}  infra | workers | pipeline\n`);
-  for (const d of r.dependencies) process.stdout.write(`  ${d.ok ? 'ok  ' : 'DOWN'} ${d.name.padEnd(9)} ${d.ok ? `${d.latency_ms} ms` : `${d.outage}: ${d.error}`}\n`);
+  for (const d of r.dependencies)
+    process.stdout.write(
+      `  ${d.ok ? 'ok  ' : 'DOWN'} ${d.name.padEnd(9)} ${d.ok ? `${d.latency_ms} ms` : `${d.outage}: ${d.error}`}\n`,
+    );
   for (const f of r.findings) process.stdout.write(`  ${f.level.padEnd(4)} ${f.code.padEnd(18)} ${f.message}\n`);
   if (!r.findings.length) process.stdout.write('  all clear, let it run\n');
 }
 
 export function registerOps(program: Command): void {
-  program.command('doctor').description('health verdict [infra|workers|pipeline] with findings; exit 1 on any FAIL')
-    .option('--health', 'full health check (the default)').option('--json', 'print JSON')
+  program
+    .command('doctor')
+    .description('health verdict [infra|workers|pipeline] with findings; exit 1 on any FAIL')
+    .option('--health', 'full health check (the default)')
+    .option('--json', 'print JSON')
     .action(async (o) => {
       const report = await withRuntime((rt) => runDoctor(rt));
       if (o.json) printJson(report);
@@ -27,30 +49,63 @@ export function registerOps(program: Command): void {
       if (Object.values(report.verdict).includes('FAIL')) process.exitCode = 1;
     });
 
-  program.command('queues').description('per-queue counts, intake state and workers').option('--json', 'print JSON')
+  program
+    .command('queues')
+    .description('per-queue counts, intake state and workers')
+    .option('--json', 'print JSON')
     .action(async (o) => {
       const out = await withRuntime(async (rt) => ({
-        queues: await queueCounts(rt), intake: await intakeState(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX), workers: await rt.store.listWorkers(),
+        queues: await queueCounts(rt),
+        intake: await intakeState(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX),
+        workers: await rt.store.listWorkers(),
       }));
       if (o.json) return printJson(out);
-      process.stdout.write(`intake: ${out.intake.paused ? `PAUSED by ${out.intake.by} (${out.intake.reason ?? 'no reason'})` : 'open'}\n`);
-      for (const [q, c] of Object.entries(out.queues)) process.stdout.write(`  ${q.padEnd(9)} ${[...COUNT_STATES, 'paused' as const].map((s) => `${s} ${c[s] ?? 0}`).join('  ')}\n`);
-      for (const w of out.workers) process.stdout.write(`  worker ${w.id.padEnd(24)} ${w.state.padEnd(8)} heartbeat ${Math.round(w.heartbeat_age_ms / 1000)} s ago  ${w.current_job ?? ''}\n`);
+      process.stdout.write(
+        `intake: ${out.intake.paused ? `PAUSED by ${out.intake.by} (${out.intake.reason ?? 'no reason'})` : 'open'}\n`,
+      );
+      for (const [q, c] of Object.entries(out.queues))
+        process.stdout.write(
+          `  ${q.padEnd(9)} ${[...COUNT_STATES, 'paused' as const].map((s) => `${s} ${c[s] ?? 0}`).join('  ')}\n`,
+        );
+      for (const w of out.workers)
+        process.stdout.write(
+          `  worker ${w.id.padEnd(24)} ${w.state.padEnd(8)} heartbeat ${Math.round(w.heartbeat_age_ms / 1000)} s ago  ${w.current_job ?? ''}\n`,
+        );
     });
 
-  program.command('drain').description('stop intake (no new runs) and let workers finish what is queued; reports what remains')
-    .option('--operator <name>').option('--reason <text>').option('--json', 'print JSON')
+  program
+    .command('drain')
+    .description('stop intake (no new runs) and let workers finish what is queued; reports what remains')
+    .option('--operator <name>')
+    .option('--reason <text>')
+    .option('--json', 'print JSON')
     .action(async (o) => {
       const out = await withRuntime(async (rt) => {
         await setIntakePaused(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX, true, o.operator ?? cliActor(), o.reason);
         const counts = await queueCounts(rt);
-        return { intake: 'paused', remaining: Object.fromEntries(Object.entries(counts).map(([q, c]) => [q, (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0)])) };
+        return {
+          intake: 'paused',
+          remaining: Object.fromEntries(
+            Object.entries(counts).map(([q, c]) => [
+              q,
+              (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
+            ]),
+          ),
+        };
       });
       if (o.json) return printJson(out);
-      process.stdout.write(`intake paused; still to finish: ${Object.entries(out.remaining).map(([q, n]) => `${q} ${n}`).join(', ')}\n`);
+      process.stdout.write(
+        `intake paused; still to finish: ${Object.entries(out.remaining)
+          .map(([q, n]) => `${q} ${n}`)
+          .join(', ')}\n`,
+      );
     });
 
-  program.command('resume-intake').description('accept new runs again after a drain').option('--operator <name>').option('--json', 'print JSON')
+  program
+    .command('resume-intake')
+    .description('accept new runs again after a drain')
+    .option('--operator <name>')
+    .option('--json', 'print JSON')
     .action(async (o) => {
       await withRuntime((rt) => setIntakePaused(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX, false, o.operator ?? 'cli'));
       if (o.json) return printJson({ intake: 'open' });

@@ -4,7 +4,11 @@ import { stateLayout, type Runtime } from '@rayvault/shared';
 import { BAPTISM_CHECKS, type BaptismCheck, type BaptismCheckName } from './baptism-checks';
 
 export type BaptismReport = {
-  level: 'A' | 'B'; verdict: 'PASS' | 'FAIL'; at: string; state_dir: string; checks: BaptismCheck[];
+  level: 'A' | 'B';
+  verdict: 'PASS' | 'FAIL';
+  at: string;
+  state_dir: string;
+  checks: BaptismCheck[];
   /** Where the report was written (`state/baptism/<timestamp>.{json,txt}`). */
   files: { json: string; txt: string } | null;
 };
@@ -24,19 +28,35 @@ export async function runBaptism(rt: Runtime, opts: { full: boolean }): Promise<
       checks.push({ name, level: 'FAIL', message: 'not checked: postgres unreachable' });
       continue;
     }
-    const result = await BAPTISM_CHECKS[name](rt).catch((err: Error): BaptismCheck => ({ name, level: 'FAIL', message: err.message }));
+    const result = await BAPTISM_CHECKS[name](rt).catch((err: Error): BaptismCheck => ({
+      name,
+      level: 'FAIL',
+      message: err.message,
+    }));
     if (name === 'infra') dbUp = (result.details as Record<string, boolean>).postgres;
     checks.push(result);
   }
-  const report: BaptismReport = { level: opts.full ? 'B' : 'A', verdict: checks.some((c) => c.level === 'FAIL') ? 'FAIL' : 'PASS',
-    at: new Date().toISOString(), state_dir: rt.stateDir, checks, files: null };
+  const report: BaptismReport = {
+    level: opts.full ? 'B' : 'A',
+    verdict: checks.some((c) => c.level === 'FAIL') ? 'FAIL' : 'PASS',
+    at: new Date().toISOString(),
+    state_dir: rt.stateDir,
+    checks,
+    files: null,
+  };
   report.files = writeBaptismReport(stateLayout(rt.stateDir).baptism, report);
   return report;
 }
 
 export function baptismText(r: BaptismReport): string {
   const lines = r.checks.map((c) => `${c.level.padEnd(4)}  ${c.name.padEnd(11)} ${c.message}`);
-  return [`BAPTISM ${r.level} (${r.level === 'A' ? 'dry, no worker' : 'full, after kill tests'}) ${r.at}`, ...lines, `verdict: ${r.verdict}`].join('\n') + '\n';
+  return (
+    [
+      `BAPTISM ${r.level} (${r.level === 'A' ? 'dry, no worker' : 'full, after kill tests'}) ${r.at}`,
+      ...lines,
+      `verdict: ${r.verdict}`,
+    ].join('\n') + '\n'
+  );
 }
 
 function writeBaptismReport(dir: string, r: BaptismReport): { json: string; txt: string } {

@@ -6,14 +6,21 @@ const ms = (def: number, min: number) => z.coerce.number().int().min(min).defaul
 /** Variables only the evidence worker reads. */
 export const evidenceFields = z.object({
   /** Tiers whose sources must agree on critical claims, CSV of 1-5 (default "4,5"). */
-  RAYVAULT_GATING_TIERS: z.string().default('4,5').transform((s, ctx) => {
-    const tiers = s.split(',').map((t) => t.trim()).filter(Boolean).map(Number);
-    if (!tiers.length || tiers.some((t) => !Number.isInteger(t) || t < 1 || t > 5)) {
-      ctx.addIssue({ code: 'custom', message: 'comma-separated tiers between 1 and 5, e.g. "4,5"' });
-      return z.NEVER;
-    }
-    return [...new Set(tiers)].sort((a, b) => a - b);
-  }),
+  RAYVAULT_GATING_TIERS: z
+    .string()
+    .default('4,5')
+    .transform((s, ctx) => {
+      const tiers = s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+        .map(Number);
+      if (!tiers.length || tiers.some((t) => !Number.isInteger(t) || t < 1 || t > 5)) {
+        ctx.addIssue({ code: 'custom', message: 'comma-separated tiers between 1 and 5, e.g. "4,5"' });
+        return z.NEVER;
+      }
+      return [...new Set(tiers)].sort((a, b) => a - b);
+    }),
   /** Refetches a conflict may survive before the run panics with panic_integrity_failure. */
   RAYVAULT_MAX_REFETCHES: z.coerce.number().int().min(0).default(2),
   /** One HTTP request to a source; slower answers count as a transient failure. */
@@ -60,7 +67,11 @@ export type EvidenceOptions = {
 };
 
 /** Options from the parsed config, then `overrides`. */
-export function resolveEvidenceOptions(e: EvidenceConfig, cacheDir: string, overrides: Partial<EvidenceOptions> = {}): EvidenceOptions {
+export function resolveEvidenceOptions(
+  e: EvidenceConfig,
+  cacheDir: string,
+  overrides: Partial<EvidenceOptions> = {},
+): EvidenceOptions {
   return {
     gatingTiers: e.RAYVAULT_GATING_TIERS,
     maxRefetches: e.RAYVAULT_MAX_REFETCHES,

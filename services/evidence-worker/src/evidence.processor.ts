@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { InvalidInputError, PanicError, TransientError, type Runtime, type StageContext, type StageOutcome, type StageProcessor } from '@rayvault/shared';
+import {
+  InvalidInputError,
+  PanicError,
+  TransientError,
+  type Runtime,
+  type StageContext,
+  type StageOutcome,
+  type StageProcessor,
+} from '@rayvault/shared';
 import { factsToClaims, summarizeProduct } from './claims/claims';
 import { findConflicts, summarizeDiff } from './claims/conflicts';
 import { collectSources, type SourceResult } from './collect-sources';
@@ -16,19 +24,40 @@ import { parseProduct, sourceLabels, stateLayout } from '@rayvault/shared';
  * gate; one that survives `maxRefetches` refetches is panic_integrity_failure.
  * Options come from the config (RAYVAULT_GATING_TIERS, …), then `overrides`.
  */
-export function createEvidenceProcessor(rt: Runtime, config: EvidenceConfig, overrides: Partial<EvidenceOptions> = {}): StageProcessor {
+export function createEvidenceProcessor(
+  rt: Runtime,
+  config: EvidenceConfig,
+  overrides: Partial<EvidenceOptions> = {},
+): StageProcessor {
   const o = resolveEvidenceOptions(config, stateLayout(rt.stateDir).evidenceCache, overrides);
-  const breakers = createBreakers({ redis: rt.fastRedis, prefix: rt.config.RAYVAULT_QUEUE_PREFIX, log: rt.log, cooldownMs: o.breakerCooldownMs, volumeThreshold: o.breakerVolume });
+  const breakers = createBreakers({
+    redis: rt.fastRedis,
+    prefix: rt.config.RAYVAULT_QUEUE_PREFIX,
+    log: rt.log,
+    cooldownMs: o.breakerCooldownMs,
+    volumeThreshold: o.breakerVolume,
+  });
   rt.releasers.push('evidence-breakers', () => breakers.shutdown());
   const reader = createSourceReader({
-    breakers, cache: createContentCache(o.cacheDir, o.cacheTtlMs), timeoutMs: o.fetchTimeoutMs, retries: o.fetchRetries, retryBaseMs: o.retryBaseMs, maxBytes: o.maxBytes, allow: o.allow,
+    breakers,
+    cache: createContentCache(o.cacheDir, o.cacheTtlMs),
+    timeoutMs: o.fetchTimeoutMs,
+    retries: o.fetchRetries,
+    retryBaseMs: o.retryBaseMs,
+    maxBytes: o.maxBytes,
+    allow: o.allow,
   });
   const pool = createExtractPool({ timeoutMs: o.extractTimeoutMs, onFallback: (why) => rt.log.warn(why) });
   rt.releasers.push('evidence-extract-threads', () => pool.close());
   return (ctx) => collectEvidence(ctx, reader, pool, o);
 }
 
-async function collectEvidence(ctx: StageContext, reader: SourceReader, pool: ExtractPool, o: EvidenceOptions): Promise<StageOutcome> {
+async function collectEvidence(
+  ctx: StageContext,
+  reader: SourceReader,
+  pool: ExtractPool,
+  o: EvidenceOptions,
+): Promise<StageOutcome> {
   const product = parseProduct(ctx.run.product, `product of run ${ctx.run.id}`);
   const results = await collectSources(ctx, reader, pool, product.sources, sourceLabels(product.sources));
   const answered = results.filter((r): r is Extract<SourceResult, { ok: true }> => r.ok);
@@ -36,13 +65,21 @@ async function collectEvidence(ctx: StageContext, reader: SourceReader, pool: Ex
 
   const claims = answered.flatMap((r) => factsToClaims(r.facts, r.source, r.tier));
   const digest = createHash('sha256').update(JSON.stringify(claims)).digest('hex').slice(0, 8);
-  await ctx.record('rv_record_claims', { p_event_id: `${ctx.run.id}:evidence:${ctx.attempt}:claims:${digest}`, p_attempt: ctx.attempt, p_claims: claims });
+  await ctx.record('rv_record_claims', {
+    p_event_id: `${ctx.run.id}:evidence:${ctx.attempt}:claims:${digest}`,
+    p_attempt: ctx.attempt,
+    p_claims: claims,
+  });
 
   const diff = findConflicts(claims, o.gatingTiers);
   if (diff.length) {
     const summary = summarizeDiff(diff, o.gatingTiers);
     if (ctx.run.refetch_count >= o.maxRefetches) {
-      throw new PanicError('panic_integrity_failure', `${summary}; still in conflict after ${ctx.run.refetch_count} refetch(es) (RAYVAULT_MAX_REFETCHES=${o.maxRefetches})`, { details: { diff } });
+      throw new PanicError(
+        'panic_integrity_failure',
+        `${summary}; still in conflict after ${ctx.run.refetch_count} refetch(es) (RAYVAULT_MAX_REFETCHES=${o.maxRefetches})`,
+        { details: { diff } },
+      );
     }
     ctx.log.warn({ diff }, 'critical claims disagree: opening the gate');
     return { gate: { diff, summary } };
@@ -60,7 +97,9 @@ async function collectEvidence(ctx: StageContext, reader: SourceReader, pool: Ex
 /** A source as the run output lists it: where it was read from, or why it failed (facts are in the claims). */
 function sourceReport(r: SourceResult) {
   const head = { source: r.source, tier: r.tier, location: r.location, ok: r.ok };
-  return r.ok ? { ...head, from: r.from, sha256: r.sha256, fetched_at: r.fetched_at, warnings: r.warnings } : { ...head, reason: r.reason, error: r.error };
+  return r.ok
+    ? { ...head, from: r.from, sha256: r.sha256, fetched_at: r.fetched_at, warnings: r.warnings }
+    : { ...head, reason: r.reason, error: r.error };
 }
 
 /**
@@ -76,7 +115,11 @@ function requireTrustedAnswer(results: readonly SourceResult[], gatingTiers: rea
   const which = trusted.length ? `no tier ${gatingTiers.join('/')} source answered` : 'no source answered';
   // A refused destination, an oversized page or a 404 fails the same way next time: retrying only hides it.
   if (pool.every((r) => !r.ok && !r.transient)) {
-    throw new InvalidInputError(`${which} (${why}); none of these failures passes by retrying: fix the product's sources (or RAYVAULT_FETCH_ALLOW for an intranet source) and submit the run again`);
+    throw new InvalidInputError(
+      `${which} (${why}); none of these failures passes by retrying: fix the product's sources (or RAYVAULT_FETCH_ALLOW for an intranet source) and submit the run again`,
+    );
   }
-  throw new TransientError(`${which} (${why}); the job retries with backoff; check the source sites and their circuit state in /api/health`);
+  throw new TransientError(
+    `${which} (${why}); the job retries with backoff; check the source sites and their circuit state in /api/health`,
+  );
 }

@@ -3,7 +3,13 @@ import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types'
 import { isPanicKind, type ParsedAlert } from './alert-format';
 import { encodeButton, isRunStatus, type ButtonAction } from './callback-data';
 
-const LABEL: Record<ButtonAction, string> = { approve: '✅ Approve', refetch: '🔄 Refetch', abort: '🛑 Abort', unlock: '🔓 Unlock', resume: '▶️ Resume' };
+const LABEL: Record<ButtonAction, string> = {
+  approve: '✅ Approve',
+  refetch: '🔄 Refetch',
+  abort: '🛑 Abort',
+  unlock: '🔓 Unlock',
+  resume: '▶️ Resume',
+};
 
 /** The gate or panic a keyboard decides: one run, in one status, at one attempt. */
 export type ButtonTarget = { runId: string; expected: RunStatus; attempt: number };
@@ -12,16 +18,35 @@ export type ButtonTarget = { runId: string; expected: RunStatus; attempt: number
 function plan(alert: ParsedAlert): { actions: ButtonAction[][]; expected: RunStatus } | null {
   if (!alert.runId) return null;
   const status = isRunStatus(alert.status) ? alert.status : undefined;
-  if (alert.kind === 'gate' || alert.kind === 'stale_gate') return { actions: [['approve', 'refetch'], ['abort', 'unlock']], expected: status ?? 'waiting_approval' };
+  if (alert.kind === 'gate' || alert.kind === 'stale_gate')
+    return {
+      actions: [
+        ['approve', 'refetch'],
+        ['abort', 'unlock'],
+      ],
+      expected: status ?? 'waiting_approval',
+    };
   // A panicked run is resumed from its checkpoint or aborted; a failed one (dead letter) re-driven or aborted.
-  if (isPanicKind(alert.kind) && (status ?? 'panic') === 'panic') return { actions: [['resume', 'abort'], ['unlock']], expected: 'panic' };
-  if (alert.kind === 'dead_letter' && status === 'failed') return { actions: [['resume', 'abort']], expected: 'failed' };
+  if (isPanicKind(alert.kind) && (status ?? 'panic') === 'panic')
+    return { actions: [['resume', 'abort'], ['unlock']], expected: 'panic' };
+  if (alert.kind === 'dead_letter' && status === 'failed')
+    return { actions: [['resume', 'abort']], expected: 'failed' };
   return null;
 }
 
 export function keyboard(target: ButtonTarget, rows: ButtonAction[][]): InlineKeyboardMarkup | undefined {
   const inline_keyboard: InlineKeyboardButton[][] = rows
-    .map((row) => row.map((action) => ({ text: LABEL[action], callback_data: encodeButton({ action, runId: target.runId, expected: target.expected, attempt: target.attempt }) })))
+    .map((row) =>
+      row.map((action) => ({
+        text: LABEL[action],
+        callback_data: encodeButton({
+          action,
+          runId: target.runId,
+          expected: target.expected,
+          attempt: target.attempt,
+        }),
+      })),
+    )
     .filter((row) => row.length > 0);
   return inline_keyboard.length ? { inline_keyboard } : undefined;
 }
@@ -35,12 +60,19 @@ export function alertKeyboard(alert: ParsedAlert): { markup?: InlineKeyboardMark
   const p = plan(alert);
   if (!p) return { withheld: false };
   if (alert.attempt === undefined) return { withheld: true };
-  return { markup: keyboard({ runId: alert.runId!, expected: p.expected, attempt: alert.attempt }, p.actions), withheld: false };
+  return {
+    markup: keyboard({ runId: alert.runId!, expected: p.expected, attempt: alert.attempt }, p.actions),
+    withheld: false,
+  };
 }
 
 /** After an unlock the run still waits for its decision: the same buttons without Unlock. */
 export function decisionKeyboard(target: ButtonTarget): InlineKeyboardMarkup | undefined {
-  const rows: ButtonAction[][] = target.expected === 'waiting_approval' ? [['approve', 'refetch'], ['abort']]
-    : target.expected === 'panic' ? [['resume', 'abort']] : [];
+  const rows: ButtonAction[][] =
+    target.expected === 'waiting_approval'
+      ? [['approve', 'refetch'], ['abort']]
+      : target.expected === 'panic'
+        ? [['resume', 'abort']]
+        : [];
   return keyboard(target, rows);
 }

@@ -8,7 +8,8 @@ import { escapeHtml, formatAlert, htmlToPlain, type ParsedAlert } from './alert-
 import { backoffMs, classifyDeliveryError, type DeliveryDecision } from './delivery-errors';
 import type { MessageMap } from './message-map';
 
-const WITHHELD = '<i>No buttons: this alert does not say which gate or panic it is for. Decide on the dashboard or with <code>rayvault approve|refetch|abort|resume</code>.</i>';
+const WITHHELD =
+  '<i>No buttons: this alert does not say which gate or panic it is for. Decide on the dashboard or with <code>rayvault approve|refetch|abort|resume</code>.</i>';
 
 /** telegraf types its signal with the abort-controller shim; node-fetch accepts the native one. */
 type CallSignal = NonNullable<Parameters<Telegram['callApi']>[2]>['signal'];
@@ -33,25 +34,45 @@ export type DeliveryDeps = {
  * are waited out rather than exhausting the job.
  */
 export function createAlertProcessor(deps: DeliveryDeps) {
-  const count = (alert: ParsedAlert, result: string) => bumpCounter(deps.redis, deps.prefix, 'telegram_deliveries', { kind: alert.kind, result });
+  const count = (alert: ParsedAlert, result: string) =>
+    bumpCounter(deps.redis, deps.prefix, 'telegram_deliveries', { kind: alert.kind, result });
 
   function send(html: string, markup: InlineKeyboardMarkup | undefined, plain: boolean): Promise<Message.TextMessage> {
     const text = plain ? htmlToPlain(html) : html;
     // callApi (what telegram.sendMessage wraps) takes a signal: a hung Bot API must not hold the job for telegraf's 500 s.
-    return deps.telegram.callApi('sendMessage', {
-      chat_id: deps.chatId, text, ...(plain ? {} : { parse_mode: 'HTML' as const }),
-      link_preview_options: { is_disabled: true }, ...(markup ? { reply_markup: markup } : {}),
-    }, { signal: AbortSignal.timeout(deps.apiTimeoutMs) as CallSignal });
+    return deps.telegram.callApi(
+      'sendMessage',
+      {
+        chat_id: deps.chatId,
+        text,
+        ...(plain ? {} : { parse_mode: 'HTML' as const }),
+        link_preview_options: { is_disabled: true },
+        ...(markup ? { reply_markup: markup } : {}),
+      },
+      { signal: AbortSignal.timeout(deps.apiTimeoutMs) as CallSignal },
+    );
   }
 
-  async function retryLater(job: Job, token: string | undefined, alert: ParsedAlert, d: DeliveryDecision, log: Logger): Promise<never> {
+  async function retryLater(
+    job: Job,
+    token: string | undefined,
+    alert: ParsedAlert,
+    d: DeliveryDecision,
+    log: Logger,
+  ): Promise<never> {
     await count(alert, d.type);
     if (d.type === 'permanent' || d.type === 'bad_markup') {
       log.error({ reason: d.reason }, 'Telegram refused the alert for good: kept as a failed job');
       throw new UnrecoverableError(`Telegram refused the alert: ${d.reason}`);
     }
-    const delayMs = d.type === 'rate_limited' ? d.retryAfterMs : backoffMs(job.attemptsStarted, deps.retryBaseMs, deps.retryMaxMs);
-    log.warn({ reason: d.reason, delayMs }, d.type === 'rate_limited' ? 'Telegram rate limit: waiting retry_after' : 'Bot API unreachable: alert retried later');
+    const delayMs =
+      d.type === 'rate_limited' ? d.retryAfterMs : backoffMs(job.attemptsStarted, deps.retryBaseMs, deps.retryMaxMs);
+    log.warn(
+      { reason: d.reason, delayMs },
+      d.type === 'rate_limited'
+        ? 'Telegram rate limit: waiting retry_after'
+        : 'Bot API unreachable: alert retried later',
+    );
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }
@@ -60,7 +81,13 @@ export function createAlertProcessor(deps: DeliveryDeps) {
     const parsed = alertSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid alert payload: ${parsed.error.message}`);
     const alert = parsed.data;
-    const log = deps.log.child({ queue: ALERTS_QUEUE, jobId: job.id, runId: alert.runId, kind: alert.kind, attempt: job.attemptsStarted });
+    const log = deps.log.child({
+      queue: ALERTS_QUEUE,
+      jobId: job.id,
+      runId: alert.runId,
+      kind: alert.kind,
+      attempt: job.attemptsStarted,
+    });
 
     const already = await deps.messages.delivered(alert.dedupeKey);
     if (already) {
@@ -80,12 +107,17 @@ export function createAlertProcessor(deps: DeliveryDeps) {
       if (d.type !== 'bad_markup') return retryLater(job, token, alert, d, log);
       // A formatting bug must not lose the alert: it goes out as plain text.
       log.error({ reason: d.reason }, 'Telegram refused our HTML: resending as plain text');
-      sent = await send(html, markup, true).catch((e: unknown) => retryLater(job, token, alert, classifyDeliveryError(e), log));
+      sent = await send(html, markup, true).catch((e: unknown) =>
+        retryLater(job, token, alert, classifyDeliveryError(e), log),
+      );
       stored = escapeHtml(htmlToPlain(html));
     }
     const chatId = String(sent.chat.id);
-    await deps.messages.recordDelivery(alert.dedupeKey, { chatId, messageId: sent.message_id, at: new Date().toISOString() },
-      { html: stored, dedupeKey: alert.dedupeKey, runId: alert.runId, notes: [] });
+    await deps.messages.recordDelivery(
+      alert.dedupeKey,
+      { chatId, messageId: sent.message_id, at: new Date().toISOString() },
+      { html: stored, dedupeKey: alert.dedupeKey, runId: alert.runId, notes: [] },
+    );
     await count(alert, 'sent');
     log.info({ messageId: sent.message_id }, 'alert delivered to Telegram');
     return { messageId: sent.message_id, duplicate: false };

@@ -16,10 +16,20 @@ const LABELS: Record<Exclude<AlertKind, PanicKind>, string> = {
   doctor: '🩺 <b>DOCTOR</b>',
 };
 
-const diffSchema = z.array(z.object({
-  field: z.string(),
-  values: z.array(z.object({ source: z.string().optional(), tier: z.union([z.number(), z.string()]).optional(), value: z.unknown() })).default([]),
-}));
+const diffSchema = z.array(
+  z.object({
+    field: z.string(),
+    values: z
+      .array(
+        z.object({
+          source: z.string().optional(),
+          tier: z.union([z.number(), z.string()]).optional(),
+          value: z.unknown(),
+        }),
+      )
+      .default([]),
+  }),
+);
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -27,11 +37,16 @@ export function escapeHtml(text: string): string {
 
 /** The plain text of our own HTML, for the rare resend without parse mode. */
 export function htmlToPlain(html: string): string {
-  return html.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  return html
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-const show = (v: unknown) => clip(typeof v === 'string' ? v : JSON.stringify(v) ?? String(v), 300);
+const show = (v: unknown) => clip(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 300);
 export const isPanicKind = (k: string): k is PanicKind => (PANIC_KINDS as readonly string[]).includes(k);
 
 export function kindLabel(kind: AlertKind): string {
@@ -45,8 +60,13 @@ export function formatDiff(raw: unknown, budget: number): string[] {
   const lines = ['', '<b>Evidence diff</b>'];
   let used = lines.join('\n').length;
   for (const [i, d] of parsed.data.entries()) {
-    const block = [`• <b>${escapeHtml(d.field)}</b>`, ...d.values.map((v) =>
-      `   tier ${escapeHtml(String(v.tier ?? '?'))} · ${escapeHtml(clip(v.source ?? '?', 80))}: <code>${escapeHtml(show(v.value))}</code>`)].join('\n');
+    const block = [
+      `• <b>${escapeHtml(d.field)}</b>`,
+      ...d.values.map(
+        (v) =>
+          `   tier ${escapeHtml(String(v.tier ?? '?'))} · ${escapeHtml(clip(v.source ?? '?', 80))}: <code>${escapeHtml(show(v.value))}</code>`,
+      ),
+    ].join('\n');
     if (used + block.length + 1 > budget) {
       lines.push(`… ${parsed.data.length - i} more field(s): see the dashboard`);
       break;
@@ -59,7 +79,9 @@ export function formatDiff(raw: unknown, budget: number): string[] {
 
 /** Other details as `key: value` lines (scalars and short values only). */
 function formatDetails(details: Record<string, unknown>): string[] {
-  const entries = Object.entries(details).filter(([k, v]) => k !== 'diff' && v !== undefined && v !== null).slice(0, 8);
+  const entries = Object.entries(details)
+    .filter(([k, v]) => k !== 'diff' && v !== undefined && v !== null)
+    .slice(0, 8);
   return entries.map(([k, v]) => `${escapeHtml(k)}: <code>${escapeHtml(clip(show(v), 200))}</code>`);
 }
 

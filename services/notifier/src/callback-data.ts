@@ -14,9 +14,17 @@ export type Button = { action: ButtonAction; runId: string; expected: RunStatus;
 
 const ACTION_CODE: Record<ButtonAction, string> = { approve: 'a', refetch: 'r', abort: 'x', unlock: 'u', resume: 's' };
 const STATUS_CODE: Record<RunStatus, string> = {
-  queued: 'q', running: 'r', waiting_approval: 'w', approved: 'a', done: 'd', failed: 'f', aborted: 'x', panic: 'p',
+  queued: 'q',
+  running: 'r',
+  waiting_approval: 'w',
+  approved: 'a',
+  done: 'd',
+  failed: 'f',
+  aborted: 'x',
+  panic: 'p',
 };
-const invert = <K extends string>(m: Record<K, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
+const invert = <K extends string>(m: Record<K, string>) =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
 const ACTION_BY_CODE = invert(ACTION_CODE);
 const STATUS_BY_CODE = invert(STATUS_CODE);
 
@@ -32,7 +40,12 @@ export function decodeButton(data: string): Button | null {
   const expected = STATUS_BY_CODE[m[3]];
   if (!action || !expected) return null;
   const h = m[2];
-  return { action, expected, attempt: parseInt(m[4], 36), runId: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}` };
+  return {
+    action,
+    expected,
+    attempt: parseInt(m[4], 36),
+    runId: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+  };
 }
 
 export function isRunStatus(s: string | undefined): s is RunStatus {

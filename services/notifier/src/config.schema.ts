@@ -7,12 +7,18 @@ const ms = (def: number, min: number) => z.coerce.number().int().min(min).defaul
 export const notifierFields = z.object({
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_CHAT_ID: z.string().optional(),
-  TELEGRAM_ADMIN_IDS: z.string().regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'comma-separated numeric Telegram user ids').optional(),
+  TELEGRAM_ADMIN_IDS: z
+    .string()
+    .regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'comma-separated numeric Telegram user ids')
+    .optional(),
   TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
   /** Public HTTPS URL Telegram posts updates to. Unset: long polling (the default). */
   TELEGRAM_WEBHOOK_URL: z.string().url().optional(),
   /** Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; required with a webhook. */
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -').optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -')
+    .optional(),
   /** Port the webhook receiver listens on (behind the HTTPS proxy of TELEGRAM_WEBHOOK_URL). */
   TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
   TELEGRAM_WEBHOOK_HOST: z.string().default('0.0.0.0'),
@@ -27,7 +33,11 @@ export const notifierFields = z.object({
 
 export const notifierConfigSchema = baseConfigSchema.extend(notifierFields.shape).superRefine((c, ctx) => {
   if (c.TELEGRAM_WEBHOOK_URL && !c.TELEGRAM_WEBHOOK_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_WEBHOOK_URL is set' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TELEGRAM_WEBHOOK_SECRET'],
+      message: 'required when TELEGRAM_WEBHOOK_URL is set',
+    });
   }
 });
 export type NotifierConfig = z.infer<typeof notifierConfigSchema>;
@@ -57,14 +67,25 @@ export type NotifierOptions = {
 };
 
 export function parseAdminIds(csv: string | undefined): Set<string> {
-  return new Set((csv ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (csv ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Options from the parsed config, then `overrides`. */
 export function resolveNotifierOptions(n: NotifierConfig, overrides: Partial<NotifierOptions> = {}): NotifierOptions {
-  const webhook = n.TELEGRAM_WEBHOOK_URL && n.TELEGRAM_WEBHOOK_SECRET
-    ? { url: n.TELEGRAM_WEBHOOK_URL, secret: n.TELEGRAM_WEBHOOK_SECRET, port: n.TELEGRAM_WEBHOOK_PORT, host: n.TELEGRAM_WEBHOOK_HOST }
-    : undefined;
+  const webhook =
+    n.TELEGRAM_WEBHOOK_URL && n.TELEGRAM_WEBHOOK_SECRET
+      ? {
+          url: n.TELEGRAM_WEBHOOK_URL,
+          secret: n.TELEGRAM_WEBHOOK_SECRET,
+          port: n.TELEGRAM_WEBHOOK_PORT,
+          host: n.TELEGRAM_WEBHOOK_HOST,
+        }
+      : undefined;
   return {
     botToken: n.TELEGRAM_BOT_TOKEN,
     chatId: n.TELEGRAM_CHAT_ID,

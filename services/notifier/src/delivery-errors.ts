@@ -14,14 +14,22 @@ export type DeliveryDecision =
   | { type: 'permanent'; reason: string };
 
 export function isTelegramError(err: unknown): err is TelegramError {
-  return err instanceof TelegramError || (err instanceof Error && typeof (err as { response?: { error_code?: unknown } }).response?.error_code === 'number');
+  return (
+    err instanceof TelegramError ||
+    (err instanceof Error && typeof (err as { response?: { error_code?: unknown } }).response?.error_code === 'number')
+  );
 }
 
 export function classifyDeliveryError(err: unknown): DeliveryDecision {
   if (isTelegramError(err)) {
     const code = err.code;
     const reason = `${code}: ${err.description}`;
-    if (code === 429) return { type: 'rate_limited', retryAfterMs: Math.max(1, Number(err.parameters?.retry_after ?? 5)) * 1000, reason };
+    if (code === 429)
+      return {
+        type: 'rate_limited',
+        retryAfterMs: Math.max(1, Number(err.parameters?.retry_after ?? 5)) * 1000,
+        reason,
+      };
     if (code >= 500 || code === 401 || code === 403 || code === 404 || code === 409) return { type: 'outage', reason };
     // A wrong TELEGRAM_CHAT_ID is fixed by the operator; the alert waits for it.
     if (code === 400 && /chat not found/i.test(err.description)) return { type: 'outage', reason };

@@ -12,7 +12,14 @@ async function main() {
   rt.releasers.push('notifier', () => notifier.close());
   await notifier.start();
   // Alive for the container health check while Redis (its alert queue) answers.
-  const alive = setInterval(() => void rt.fastRedis.ping().then(() => touchHealthFile(config.RAYVAULT_HEALTH_FILE), () => undefined), 10_000);
+  const alive = setInterval(
+    () =>
+      void rt.fastRedis.ping().then(
+        () => touchHealthFile(config.RAYVAULT_HEALTH_FILE),
+        () => undefined,
+      ),
+    10_000,
+  );
   rt.releasers.push('health-file', () => clearInterval(alive));
   touchHealthFile(config.RAYVAULT_HEALTH_FILE);
 }

@@ -3,7 +3,12 @@ import { redisKeys } from '@rayvault/shared';
 
 export type Delivered = { chatId: string; messageId: number; at: string };
 /** A sent message as we rendered it, plus the outcome notes appended by button presses (keyed, so re-applying one changes nothing). */
-export type MessageRecord = { html: string; dedupeKey: string; runId?: string; notes: Array<{ id: string; html: string }> };
+export type MessageRecord = {
+  html: string;
+  dedupeKey: string;
+  runId?: string;
+  notes: Array<{ id: string; html: string }>;
+};
 
 /**
  * Which Telegram message belongs to which alert (Redis hashes under the queue
@@ -21,7 +26,8 @@ export function createMessageMap(redis: Redis, prefix: string) {
       return raw ? (JSON.parse(raw) as Delivered) : null;
     },
     async recordDelivery(dedupeKey: string, d: Delivered, message: MessageRecord): Promise<void> {
-      await redis.multi()
+      await redis
+        .multi()
         .hset(deliveredKey, dedupeKey, JSON.stringify(d))
         .hset(messagesKey, field(d.chatId, d.messageId), JSON.stringify(message))
         .exec();

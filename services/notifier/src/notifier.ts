@@ -18,7 +18,11 @@ export type Notifier = {
 };
 
 /** Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. Options from `config`, then `overrides`. */
-export function createNotifier(rt: Runtime, config: NotifierConfig, overrides: Partial<NotifierOptions> = {}): Notifier {
+export function createNotifier(
+  rt: Runtime,
+  config: NotifierConfig,
+  overrides: Partial<NotifierOptions> = {},
+): Notifier {
   const options = resolveNotifierOptions(config, overrides);
   const log = rt.log.child({ component: 'notifier' });
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
@@ -30,7 +34,10 @@ export function createNotifier(rt: Runtime, config: NotifierConfig, overrides: P
   async function warnUnconfigured(): Promise<void> {
     const missing = [!options.botToken && 'TELEGRAM_BOT_TOKEN', !options.chatId && 'TELEGRAM_CHAT_ID'].filter(Boolean);
     const queued = await rt.alerter.queue.getJobCounts('waiting', 'delayed', 'prioritized').catch(() => null);
-    log.warn({ missing, queued }, `Telegram is not configured (${missing.join(', ')} missing): alerts stay queued and nothing is sent until it is set and the notifier restarts`);
+    log.warn(
+      { missing, queued },
+      `Telegram is not configured (${missing.join(', ')} missing): alerts stay queued and nothing is sent until it is set and the notifier restarts`,
+    );
   }
 
   return {
@@ -43,25 +50,52 @@ export function createNotifier(rt: Runtime, config: NotifierConfig, overrides: P
         return;
       }
       if (!options.adminIds.size) log.warn('TELEGRAM_ADMIN_IDS is empty: every button press will be refused');
-      const bot = new Telegraf(options.botToken, { telegram: { apiRoot: options.apiRoot, webhookReply: false }, handlerTimeout: 60_000 });
+      const bot = new Telegraf(options.botToken, {
+        telegram: { apiRoot: options.apiRoot, webhookReply: false },
+        handlerTimeout: 60_000,
+      });
       const messages = createMessageMap(rt.redis, prefix);
 
-      worker = new Worker(ALERTS_QUEUE, createAlertProcessor({
-        telegram: bot.telegram, chatId: options.chatId, messages, redis: rt.redis, prefix, log,
-        retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs, apiTimeoutMs: options.apiTimeoutMs,
-      }), { connection: rt.redis, prefix, concurrency: 1 });
+      worker = new Worker(
+        ALERTS_QUEUE,
+        createAlertProcessor({
+          telegram: bot.telegram,
+          chatId: options.chatId,
+          messages,
+          redis: rt.redis,
+          prefix,
+          log,
+          retryBaseMs: options.retryBaseMs,
+          retryMaxMs: options.retryMaxMs,
+          apiTimeoutMs: options.apiTimeoutMs,
+        }),
+        { connection: rt.redis, prefix, concurrency: 1 },
+      );
       worker.on('error', (err) => log.warn({ err }, 'alerts worker error'));
-      worker.on('failed', (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'));
+      worker.on(
+        'failed',
+        (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'),
+      );
 
       if (options.receiveUpdates) {
-        bot.on('callback_query', createPressHandler({ rt, chatId: options.chatId, adminIds: options.adminIds, messages, log }));
+        bot.on(
+          'callback_query',
+          createPressHandler({ rt, chatId: options.chatId, adminIds: options.adminIds, messages, log }),
+        );
         // Without this telegraf rethrows from the polling loop and polling stops.
         bot.catch((err, ctx) => log.error({ err, updateId: ctx.update.update_id }, 'update handler failed'));
         receiver = createUpdateReceiver(bot, options, log);
         await receiver.start();
       }
       await worker.waitUntilReady();
-      log.info({ apiRoot: options.apiRoot, mode: !options.receiveUpdates ? 'send-only' : options.webhook ? 'webhook' : 'polling', admins: options.adminIds.size }, 'notifier started');
+      log.info(
+        {
+          apiRoot: options.apiRoot,
+          mode: !options.receiveUpdates ? 'send-only' : options.webhook ? 'webhook' : 'polling',
+          admins: options.adminIds.size,
+        },
+        'notifier started',
+      );
     },
     close() {
       closing ??= (async () => {

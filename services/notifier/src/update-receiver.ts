@@ -23,10 +23,14 @@ export function createUpdateReceiver(bot: Telegraf, opts: ReceiverOptions, log: 
   let loop: Promise<void> | undefined;
   let server: http.Server | undefined;
   let wake: (() => void) | undefined;
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => { clearTimeout(timer); resolve(); };
-  });
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   /** Retries `fn` with backoff until it succeeds or the receiver closes. */
   async function persist(what: string, fn: () => Promise<unknown>): Promise<void> {

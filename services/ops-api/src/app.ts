@@ -26,8 +26,9 @@ import { runRoutes } from './runs/runs.routes';
  * The built dashboard (scripts/build.mjs bundles it): beside the bundle in
  * dist/, or, when ops-api runs from source, the last build's dist/dashboard.
  */
-const DASHBOARD_DIR = [path.join(__dirname, 'dashboard'), path.resolve(__dirname, '../../../dist/dashboard')]
-  .find((d) => existsSync(path.join(d, 'app.js')));
+const DASHBOARD_DIR = [path.join(__dirname, 'dashboard'), path.resolve(__dirname, '../../../dist/dashboard')].find(
+  (d) => existsSync(path.join(d, 'app.js')),
+);
 /** Client-side routes of the dashboard: each answers with its index.html. */
 const DASHBOARD_PAGES = ['/', '/runs', '/runs/:id', '/dead-letters', '/new'];
 const DASHBOARD_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -64,10 +65,23 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
   app.use(auth.identify());
 
   app.get('/metrics', async (req, res) => {
-    if (!principalOf(res) && !allowed(req.ip)) throw (res.locals.authError as HttpError | undefined) ?? new HttpError('unauthorized', 'metrics need a token or a HEALTH_ALLOWLIST address');
+    if (!principalOf(res) && !allowed(req.ip))
+      throw (
+        (res.locals.authError as HttpError | undefined) ??
+        new HttpError('unauthorized', 'metrics need a token or a HEALTH_ALLOWLIST address')
+      );
     res.type(metrics.contentType).send(await metrics.render());
   });
-  app.use(authRoutes({ auth, sessions, resolve, tokens: createTokenStore(rt.operations.tokens), audit, sessionTtlMs: o.sessionTtlMs }));
+  app.use(
+    authRoutes({
+      auth,
+      sessions,
+      resolve,
+      tokens: createTokenStore(rt.operations.tokens),
+      audit,
+      sessionTtlMs: o.sessionTtlMs,
+    }),
+  );
   app.use(queueRoutes(rt, { auth, audit }));
   app.use(runRoutes(rt, { auth, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
   app.use(deadLetterRoutes(rt, { auth, audit }));

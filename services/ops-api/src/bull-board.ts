@@ -14,7 +14,9 @@ const READS = new Set(['GET', 'HEAD']);
  */
 async function board(rt: Runtime, write: boolean): Promise<Router> {
   const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }] = await Promise.all([
-    import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/express'),
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/express'),
   ]);
   const adapter = new ExpressAdapter();
   adapter.setBasePath(BULL_BOARD_PATH);
@@ -33,13 +35,25 @@ function gate(d: { audit: OpsAudit; write: boolean }): RequestHandler {
   return async (req, res, next) => {
     if (READS.has(req.method)) return next();
     if (!d.write) {
-      throw new HttpError('forbidden', 'Bull Board is read-only (OPS_BULL_BOARD_WRITE is not 1): use the audited API (/api/ops/queues/:name/pause|resume|purge, /api/dead-letters/:queue/:jobId/redrive) or the rayvault CLI');
+      throw new HttpError(
+        'forbidden',
+        'Bull Board is read-only (OPS_BULL_BOARD_WRITE is not 1): use the audited API (/api/ops/queues/:name/pause|resume|purge, /api/dead-letters/:queue/:jobId/redrive) or the rayvault CLI',
+      );
     }
     const who = actorOf(res);
     try {
-      await d.audit.record({ type: 'bull_board', actor: who.name, target: BULL_BOARD_PATH + req.path, payload: { method: req.method, role: who.role, via: who.via, body: req.body ?? null } });
+      await d.audit.record({
+        type: 'bull_board',
+        actor: who.name,
+        target: BULL_BOARD_PATH + req.path,
+        payload: { method: req.method, role: who.role, via: who.via, body: req.body ?? null },
+      });
     } catch (err) {
-      throw new HttpError('dependency_unavailable', 'the audit event for this Bull Board change could not be written, so the change was not made: check the database, then retry', { cause: err });
+      throw new HttpError(
+        'dependency_unavailable',
+        'the audit event for this Bull Board change could not be written, so the change was not made: check the database, then retry',
+        { cause: err },
+      );
     }
     next();
   };
@@ -51,7 +65,10 @@ export function bullBoardRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit; w
   let loaded: Promise<Router> | undefined;
   const lazyBoard: RequestHandler = (req, res, next) => {
     // A load that failed is tried again on the next request.
-    loaded ??= board(rt, d.write).catch((err: unknown) => { loaded = undefined; throw err; });
+    loaded ??= board(rt, d.write).catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    });
     loaded.then((b) => b(req, res, next), next);
   };
   r.use(BULL_BOARD_PATH, d.auth.requireRole('admin', 'same-origin'), gate(d), lazyBoard);

@@ -13,20 +13,32 @@ export const opsApiFields = z.object({
   /** Interface the API listens on: loopback unless set (compose sets 0.0.0.0 inside the container). */
   OPS_BIND_HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest JSON body accepted (bytes or "64kb"); bigger bodies get 413. */
-  OPS_JSON_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 65536 or 64kb').default('64kb'),
+  OPS_JSON_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)?$/i, 'a size such as 65536 or 64kb')
+    .default('64kb'),
   /** Requests per minute per client IP on every route (health, Bull Board and the dashboard included); more get 429. */
   OPS_RATE_LIMIT_PER_MIN: perMinute(600),
   /** Failed token attempts per minute per client IP (a wrong bearer token on any route, a wrong /login); past it that client gets 429 on every route. */
   OPS_LOGIN_RATE_LIMIT_PER_MIN: perMinute(20),
   /** Browser session lifetime. */
-  OPS_SESSION_TTL_MS: z.coerce.number().int().min(60_000).default(12 * 3600_000),
+  OPS_SESSION_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(12 * 3600_000),
   /** Who may set X-Forwarded-For: a hop count or the proxies' addresses/CIDRs (or loopback, linklocal, uniquelocal); "true" and catch-all ranges are refused. */
-  OPS_TRUST_PROXY: z.string().optional().superRefine((v, ctx) => {
-    const problem = trustProxyProblem(v);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
+  OPS_TRUST_PROXY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = trustProxyProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** "1" lets admins add, edit, clean and pause jobs in Bull Board (each change audited first); read-only otherwise. */
-  OPS_BULL_BOARD_WRITE: z.enum(['0', '1'], { error: 'use 1 to let admins change jobs in Bull Board, 0 (default) for read-only' }).default('0'),
+  OPS_BULL_BOARD_WRITE: z
+    .enum(['0', '1'], { error: 'use 1 to let admins change jobs in Bull Board, 0 (default) for read-only' })
+    .default('0'),
 });
 
 export const opsApiConfigSchema = baseConfigSchema.extend({ ...opsApiFields.shape, ...pricingFields.shape });

@@ -13,7 +13,8 @@ async function main() {
   const { url } = await api.start();
   rt.releasers.push('http', () => api.close());
   touchHealthFile(config.RAYVAULT_HEALTH_FILE);
-  if (!config.RAYVAULT_ADMIN_TOKEN) log.warn('RAYVAULT_ADMIN_TOKEN is not set: only tokens created in the database can log in');
+  if (!config.RAYVAULT_ADMIN_TOKEN)
+    log.warn('RAYVAULT_ADMIN_TOKEN is not set: only tokens created in the database can log in');
   log.info({ url, dashboard: `${url}/`, bullBoard: `${url}/admin/queues` }, 'ops-api listening');
 }
 

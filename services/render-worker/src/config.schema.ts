@@ -11,11 +11,17 @@ export const mediaFields = z.object({
   /** espeak-ng speaking rate to start from, words per minute (espeak-ng -s). */
   RAYVAULT_VOICE_RATE: z.coerce.number().int().min(80).max(450).default(175),
   /** espeak-ng voice (espeak-ng --voices lists them). */
-  RAYVAULT_VOICE_NAME: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'an espeak-ng voice name such as en, en-us, pt-br').default('en'),
+  RAYVAULT_VOICE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_+-]{1,40}$/, 'an espeak-ng voice name such as en, en-us, pt-br')
+    .default('en'),
   /** `local` renders with ffmpeg; `browser` drives the web render studio with Chromium. */
   RAYVAULT_RENDER_PROVIDER: z.enum(['local', 'browser']).default('local'),
   /** Frame size of locally rendered segments, WIDTHxHEIGHT (even numbers for yuv420p). */
-  RAYVAULT_RENDER_SIZE: z.string().regex(/^\d{2,4}x\d{2,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720').default('1280x720'),
+  RAYVAULT_RENDER_SIZE: z
+    .string()
+    .regex(/^\d{2,4}x\d{2,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720')
+    .default('1280x720'),
 });
 
 /** The render worker's whole configuration: the media stages' variables and the browser provider's. */
@@ -39,11 +45,19 @@ export type MediaOptions = {
 };
 
 /** Options from the parsed config, then `overrides`. */
-export function resolveMediaOptions(c: z.infer<typeof mediaFields>, overrides: Partial<MediaOptions> = {}): MediaOptions {
+export function resolveMediaOptions(
+  c: z.infer<typeof mediaFields>,
+  overrides: Partial<MediaOptions> = {},
+): MediaOptions {
   const [width, height] = c.RAYVAULT_RENDER_SIZE.split('x').map(Number) as [number, number];
   return {
-    toleranceS: c.RAYVAULT_VOICE_TOLERANCE_S, maxTries: c.RAYVAULT_VOICE_MAX_TRIES, rate: c.RAYVAULT_VOICE_RATE, voice: c.RAYVAULT_VOICE_NAME,
-    provider: c.RAYVAULT_RENDER_PROVIDER, width: width - (width % 2), height: height - (height % 2),
+    toleranceS: c.RAYVAULT_VOICE_TOLERANCE_S,
+    maxTries: c.RAYVAULT_VOICE_MAX_TRIES,
+    rate: c.RAYVAULT_VOICE_RATE,
+    voice: c.RAYVAULT_VOICE_NAME,
+    provider: c.RAYVAULT_RENDER_PROVIDER,
+    width: width - (width % 2),
+    height: height - (height % 2),
     ...overrides,
   };
 }

@@ -3,8 +3,24 @@
 // the final-file name format and file hash (the CLI's index refresh reads names back)
 // and the render providers.
 export { createMediaProcessors } from './media-processors';
-export { mediaConfigSchema, mediaFields, resolveMediaOptions, type MediaConfig, type MediaOptions } from './config.schema';
-export { buildTimeline, checkContract, timelineCsv, timelineInputs, MEDIA_SLACK_S, type ContractResult, type Timeline, type TimelineInput, type TimelineRow } from './qc/timeline';
+export {
+  mediaConfigSchema,
+  mediaFields,
+  resolveMediaOptions,
+  type MediaConfig,
+  type MediaOptions,
+} from './config.schema';
+export {
+  buildTimeline,
+  checkContract,
+  timelineCsv,
+  timelineInputs,
+  MEDIA_SLACK_S,
+  type ContractResult,
+  type Timeline,
+  type TimelineInput,
+  type TimelineRow,
+} from './qc/timeline';
 export { listArtifacts, type Artifact } from './artifacts';
 export { createLocalProvider } from './render/local-provider';
 export { verifyExport } from './render/verify-export';

@@ -14,7 +14,10 @@ async function main() {
   rt.releasers.push('worker', () => host.close());
   await host.start();
   const options = resolveMediaOptions(config);
-  log.info({ provider: options.provider, toleranceS: options.toleranceS, maxTries: options.maxTries }, 'render worker ready');
+  log.info(
+    { provider: options.provider, toleranceS: options.toleranceS, maxTries: options.maxTries },
+    'render worker ready',
+  );
 }
 
 main().catch((err) => {

@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
-import { dedupeKeys, IntakePausedError, loadProductFile, loadSample, runDoctor, stateLayout, submitRun, TERMINAL_STATUSES, type Runtime } from '@rayvault/shared';
+import {
+  dedupeKeys,
+  IntakePausedError,
+  loadProductFile,
+  loadSample,
+  runDoctor,
+  stateLayout,
+  submitRun,
+  TERMINAL_STATUSES,
+  type Runtime,
+} from '@rayvault/shared';
 import type { SchedulerConfig } from './config.schema';
 import { readScheduleFile, type ScheduleEntry } from './schedule-file';
 
@@ -36,8 +46,16 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
       const minutes = Math.round(ageMs / 60_000);
       // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a moment).
       const period = Math.floor(ageMs / config.RAYVAULT_STALE_GATE_MS);
-      await rt.alerter.raise({ kind: 'stale_gate', runId: g.id, traceId: g.trace_id ?? undefined, status: g.status, attempt: g.attempt, title: `STALE_GATE: run ${g.id} waits for a decision`,
-        text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`, dedupeKey: dedupeKeys.staleGate(g.id, period) });
+      await rt.alerter.raise({
+        kind: 'stale_gate',
+        runId: g.id,
+        traceId: g.trace_id ?? undefined,
+        status: g.status,
+        attempt: g.attempt,
+        title: `STALE_GATE: run ${g.id} waits for a decision`,
+        text: `The gate has been open for ${minutes} min. Approve, Refetch or Abort it.`,
+        dedupeKey: dedupeKeys.staleGate(g.id, period),
+      });
     }
     return stale.length;
   }
@@ -46,8 +64,16 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     const report = await runDoctor(rt);
     const failing = report.findings.filter((f) => f.level === 'FAIL');
     if (failing.length) {
-      await rt.alerter.raise({ kind: 'doctor', title: `DOCTOR ${report.line}`, text: failing.map((f) => `${f.code}: ${f.message}`).join('\n'),
-        dedupeKey: dedupeKeys.doctor(report.line, failing.map((f) => f.code), Math.floor(Date.now() / 3600_000)) });
+      await rt.alerter.raise({
+        kind: 'doctor',
+        title: `DOCTOR ${report.line}`,
+        text: failing.map((f) => `${f.code}: ${f.message}`).join('\n'),
+        dedupeKey: dedupeKeys.doctor(
+          report.line,
+          failing.map((f) => f.code),
+          Math.floor(Date.now() / 3600_000),
+        ),
+      });
     }
     return report.line;
   }
@@ -56,12 +82,26 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
   async function retention(): Promise<number> {
     const cutoff = Date.now() - config.RAYVAULT_RETENTION_MS;
     let removed = 0;
-    const old = (dir: string) => { try { return readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => statSync(f).mtimeMs < cutoff); } catch { return []; } };
+    const old = (dir: string) => {
+      try {
+        return readdirSync(dir)
+          .map((f) => path.join(dir, f))
+          .filter((f) => statSync(f).mtimeMs < cutoff);
+      } catch {
+        return [];
+      }
+    };
     for (const file of old(stateLayout(rt.stateDir).checkpoints)) {
       const run = await rt.store.getRun(path.basename(file, '.json')).catch(() => null);
-      if (!run || TERMINAL_STATUSES.includes(run.status)) { rmSync(file, { force: true }); removed++; }
+      if (!run || TERMINAL_STATUSES.includes(run.status)) {
+        rmSync(file, { force: true });
+        removed++;
+      }
     }
-    for (const file of old(stateLayout(rt.stateDir).staging)) { rmSync(file, { recursive: true, force: true }); removed++; }
+    for (const file of old(stateLayout(rt.stateDir).staging)) {
+      rmSync(file, { recursive: true, force: true });
+      removed++;
+    }
     return removed;
   }
 
@@ -70,10 +110,18 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     const product = entry.sample ? await loadSample(entry.sample) : await loadProductFile(entry.product!);
     const script = product.script;
     try {
-      const run = await submitRun(rt, { id: scheduledRunId(entry.name, dueAt), product, input: script ? { script } : {}, actor: `schedule:${entry.name}` });
+      const run = await submitRun(rt, {
+        id: scheduledRunId(entry.name, dueAt),
+        product,
+        input: script ? { script } : {},
+        actor: `schedule:${entry.name}`,
+      });
       return run.id;
     } catch (err) {
-      if (err instanceof IntakePausedError) { rt.log.info({ schedule: entry.name }, 'intake paused: scheduled run skipped'); return 'skipped: intake paused'; }
+      if (err instanceof IntakePausedError) {
+        rt.log.info({ schedule: entry.name }, 'intake paused: scheduled run skipped');
+        return 'skipped: intake paused';
+      }
       throw err;
     }
   }
@@ -82,20 +130,42 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     entries,
     queue,
     async start() {
-      await queue.upsertJobScheduler('stale-gates', { every: config.RAYVAULT_STALE_GATE_CHECK_MS }, { name: 'stale-gates', data: { kind: 'stale_gates' } });
-      await queue.upsertJobScheduler('doctor', { every: config.RAYVAULT_DOCTOR_EVERY_MS }, { name: 'doctor', data: { kind: 'doctor' } });
-      await queue.upsertJobScheduler('retention', { every: config.RAYVAULT_RETENTION_EVERY_MS }, { name: 'retention', data: { kind: 'retention' } });
+      await queue.upsertJobScheduler(
+        'stale-gates',
+        { every: config.RAYVAULT_STALE_GATE_CHECK_MS },
+        { name: 'stale-gates', data: { kind: 'stale_gates' } },
+      );
+      await queue.upsertJobScheduler(
+        'doctor',
+        { every: config.RAYVAULT_DOCTOR_EVERY_MS },
+        { name: 'doctor', data: { kind: 'doctor' } },
+      );
+      await queue.upsertJobScheduler(
+        'retention',
+        { every: config.RAYVAULT_RETENTION_EVERY_MS },
+        { name: 'retention', data: { kind: 'retention' } },
+      );
       const wanted = new Set(entries.map((e) => `intake:${e.name}`));
-      for (const s of await queue.getJobSchedulers()) if (s.key.startsWith('intake:') && !wanted.has(s.key)) await queue.removeJobScheduler(s.key);
+      for (const s of await queue.getJobSchedulers())
+        if (s.key.startsWith('intake:') && !wanted.has(s.key)) await queue.removeJobScheduler(s.key);
       for (const e of entries) {
-        await queue.upsertJobScheduler(`intake:${e.name}`, e.pattern ? { pattern: e.pattern } : { every: e.every! }, { name: `intake:${e.name}`, data: { kind: 'intake', entry: e } });
+        await queue.upsertJobScheduler(`intake:${e.name}`, e.pattern ? { pattern: e.pattern } : { every: e.every! }, {
+          name: `intake:${e.name}`,
+          data: { kind: 'intake', entry: e },
+        });
       }
-      worker = new Worker<CronData>(QUEUE, async (job) => {
-        const d = job.data;
-        if (d.kind === 'intake') return intake(job, d.entry);
-        return d.kind === 'stale_gates' ? staleGates() : d.kind === 'doctor' ? doctor() : retention();
-      }, { connection, prefix, concurrency: 1 });
-      worker.on('failed', (job, err) => rt.log.warn({ err, job: job?.name }, 'cron job failed; it runs again at its next due time'));
+      worker = new Worker<CronData>(
+        QUEUE,
+        async (job) => {
+          const d = job.data;
+          if (d.kind === 'intake') return intake(job, d.entry);
+          return d.kind === 'stale_gates' ? staleGates() : d.kind === 'doctor' ? doctor() : retention();
+        },
+        { connection, prefix, concurrency: 1 },
+      );
+      worker.on('failed', (job, err) =>
+        rt.log.warn({ err, job: job?.name }, 'cron job failed; it runs again at its next due time'),
+      );
       worker.on('error', (err) => rt.log.warn({ err }, 'cron worker error'));
     },
     async close() {

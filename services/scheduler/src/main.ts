@@ -16,7 +16,10 @@ async function main() {
   const cron = createCronJobs(rt, config);
   rt.releasers.push('cron', () => cron.close());
   await cron.start();
-  log.info({ intervalMs: config.RAYVAULT_RECONCILE_MS, schedules: cron.entries.map((e) => e.name) }, 'scheduler started');
+  log.info(
+    { intervalMs: config.RAYVAULT_RECONCILE_MS, schedules: cron.entries.map((e) => e.name) },
+    'scheduler started',
+  );
 }
 
 main().catch((err) => {

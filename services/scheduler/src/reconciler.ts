@@ -22,19 +22,47 @@ export function createReconciler(rt: Runtime) {
       if (state === 'failed') {
         // Exhausted (a poison job that kills its worker, stalled too often): a dead letter, not a loop.
         const failed = await queue.getJob(jobId);
-        await rt.store.transition({ runId: run.id, to: 'failed', fence: null, actor: 'reconciler', reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
-          payload: { stage: run.stage, error: failed?.failedReason }, eventId: eventIds.deadLetter(jobId) }).catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
-        await rt.alerter.raise({ kind: 'dead_letter', runId: run.id, traceId: run.traceparent?.split('-')[1], status: 'failed', attempt: run.attempt, title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
-          text: failed?.failedReason ?? 'job failed', dedupeKey: dedupeKeys.deadLetter(jobId) });
+        await rt.store
+          .transition({
+            runId: run.id,
+            to: 'failed',
+            fence: null,
+            actor: 'reconciler',
+            reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
+            payload: { stage: run.stage, error: failed?.failedReason },
+            eventId: eventIds.deadLetter(jobId),
+          })
+          .catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
+        await rt.alerter.raise({
+          kind: 'dead_letter',
+          runId: run.id,
+          traceId: run.traceparent?.split('-')[1],
+          status: 'failed',
+          attempt: run.attempt,
+          title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
+          text: failed?.failedReason ?? 'job failed',
+          dedupeKey: dedupeKeys.deadLetter(jobId),
+        });
         continue;
       }
       // A finished job whose run did not move on (abandoned after a lost lock): replace it.
       if (state === 'completed') await queue.remove(jobId);
       await enqueueStage(rt.queues, job);
       requeued.push(run.id);
-      rt.log.warn({ runId: run.id, stage: run.stage, status: run.status, previousJobState: state }, 'reconciler re-queued run');
-      await rt.store.appendEvent({ eventId: randomUUID(), runId: run.id, fence: null, type: 'requeued', actor: 'reconciler',
-        payload: { stage: run.stage, attempt: run.attempt, previousJobState: state } }).catch(() => undefined);
+      rt.log.warn(
+        { runId: run.id, stage: run.stage, status: run.status, previousJobState: state },
+        'reconciler re-queued run',
+      );
+      await rt.store
+        .appendEvent({
+          eventId: randomUUID(),
+          runId: run.id,
+          fence: null,
+          type: 'requeued',
+          actor: 'reconciler',
+          payload: { stage: run.stage, attempt: run.attempt, previousJobState: state },
+        })
+        .catch(() => undefined);
     }
     return requeued;
   }

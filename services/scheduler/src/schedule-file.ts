@@ -4,13 +4,15 @@ import { ConfigError, isHttpUrl, SAMPLE_NAMES } from '@rayvault/shared';
 import { z } from 'zod';
 
 /** One scheduled intake: a sample or a product file, on a cron pattern or a fixed period. */
-const entrySchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only'),
-  pattern: z.string().min(9).optional(),
-  every: z.number().int().min(1000).optional(),
-  sample: z.enum(SAMPLE_NAMES).optional(),
-  product: z.string().min(1).optional(),
-}).strict()
+const entrySchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only'),
+    pattern: z.string().min(9).optional(),
+    every: z.number().int().min(1000).optional(),
+    sample: z.enum(SAMPLE_NAMES).optional(),
+    product: z.string().min(1).optional(),
+  })
+  .strict()
   .refine((e) => !e.pattern !== !e.every, 'give exactly one of pattern (cron) or every (ms)')
   .refine((e) => !e.sample !== !e.product, 'give exactly one of sample or product (a file)');
 
@@ -26,15 +28,25 @@ export function readScheduleFile(file: string): ScheduleEntry[] {
   }
   const parsed = z.array(entrySchema).safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(
+      `RAYVAULT_SCHEDULE_FILE ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
   const names = parsed.data.map((e) => e.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: entry name '${dup}' is used twice`);
-  const entries = parsed.data.map((e) => (e.product ? { ...e, product: path.resolve(path.dirname(file), e.product) } : e));
-  const local = entries.flatMap((e) => (e.product && localImageOf(e.product) ? [`  ${e.name}: ${e.product} names the local image ${localImageOf(e.product)}`] : []));
+  const entries = parsed.data.map((e) =>
+    e.product ? { ...e, product: path.resolve(path.dirname(file), e.product) } : e,
+  );
+  const local = entries.flatMap((e) =>
+    e.product && localImageOf(e.product)
+      ? [`  ${e.name}: ${e.product} names the local image ${localImageOf(e.product)}`]
+      : [],
+  );
   if (local.length) {
-    throw new ConfigError(`RAYVAULT_SCHEDULE_FILE ${file}: scheduled products must give their image as an http(s) URL (a local image file is for \`rayvault runs create\`, inside RAYVAULT_MEDIA_DIR):\n${local.join('\n')}`);
+    throw new ConfigError(
+      `RAYVAULT_SCHEDULE_FILE ${file}: scheduled products must give their image as an http(s) URL (a local image file is for \`rayvault runs create\`, inside RAYVAULT_MEDIA_DIR):\n${local.join('\n')}`,
+    );
   }
   return entries;
 }

@@ -22,13 +22,25 @@ export function createScheduler(rt: Runtime) {
   function loop() {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = tick().finally(() => { running = undefined; loop(); });
+      running = tick().finally(() => {
+        running = undefined;
+        loop();
+      });
     }, rt.config.RAYVAULT_RECONCILE_MS);
   }
   return {
     reconciler,
     watchdog,
-    start() { running = tick().finally(() => { running = undefined; loop(); }); },
-    async close() { stopped = true; clearTimeout(timer); await running; },
+    start() {
+      running = tick().finally(() => {
+        running = undefined;
+        loop();
+      });
+    },
+    async close() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
   };
 }

@@ -11,12 +11,18 @@ export const baseConfigSchema = z.object({
   /** Redis for queues, leases and heartbeats. */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Postgres connection string (local, compose, or Supabase's). */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres:postgres@127.0.0.1:5432/rayvault'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://postgres:postgres@127.0.0.1:5432/rayvault'),
   SUPABASE_URL: z.string().url().optional(),
   SUPABASE_SERVICE_KEY: z.string().min(1).optional(),
   /** Checkpoints, spool, renders and reports live here. */
   RAYVAULT_STATE_DIR: z.string().min(1).default('./state'),
-  RAYVAULT_WORKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only').optional(),
+  RAYVAULT_WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only')
+    .optional(),
   /** Queue key prefix; the braces are a Redis Cluster hash tag. */
   RAYVAULT_QUEUE_PREFIX: z.string().min(1).default('{rayvault}'),
   /** Run-lock lease; a dead worker's run is taken over after about this long. */
@@ -36,13 +42,16 @@ export const baseConfigSchema = z.object({
   RAYVAULT_HEALTH_FILE: z.string().optional(),
   RAYVAULT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Private destinations (hosts, host:port pairs, IPs or CIDRs, comma-separated) fetched URLs may reach; none by default. */
-  RAYVAULT_FETCH_ALLOW: z.string().optional().superRefine((v, ctx) => {
-    try {
-      parseFetchAllow(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^RAYVAULT_FETCH_ALLOW: /, '') });
-    }
-  }),
+  RAYVAULT_FETCH_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseFetchAllow(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^RAYVAULT_FETCH_ALLOW: /, '') });
+      }
+    }),
   /** Cap on a fetched body after gzip/br/deflate decoding (bytes). */
   RAYVAULT_FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024),
   /**

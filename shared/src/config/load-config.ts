@@ -34,7 +34,9 @@ export function loadConfig<S extends z.ZodType<BaseConfig>>(
   const issues = [...(parsed.error?.issues ?? []), ...(launch.error?.issues ?? [])];
   if (!parsed.success || !launch.success) {
     const lines = issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
+    throw new ConfigError(
+      `invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):\n${lines.join('\n')}`,
+    );
   }
   const cfg = parsed.data as z.infer<S>;
   // This process's logs must never show its own credentials, wherever a line would carry them.

@@ -1,5 +1,14 @@
 /** Run statuses and the legal transitions between them (mirrors run_transitions in SQL). */
-export const RUN_STATUSES = ['queued', 'running', 'waiting_approval', 'approved', 'done', 'failed', 'aborted', 'panic'] as const;
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'waiting_approval',
+  'approved',
+  'done',
+  'failed',
+  'aborted',
+  'panic',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {

@@ -41,7 +41,11 @@ export class TransientError extends RayVaultError {
 export class PanicError extends RayVaultError {
   readonly code = 'panic' as const;
   readonly retryable = false;
-  constructor(readonly kind: PanicKind, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    readonly kind: PanicKind,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(`${kind}: ${message}`, options);
     this.details = options?.details ?? {};
   }

@@ -28,5 +28,7 @@ export const HTTP_STATUS_BY_CODE = {
 export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
 
 export function isRayVaultError(err: unknown): err is RayVaultError {
-  return err instanceof RayVaultError || (typeof err === 'object' && err !== null && 'code' in err && 'retryable' in err);
+  return (
+    err instanceof RayVaultError || (typeof err === 'object' && err !== null && 'code' in err && 'retryable' in err)
+  );
 }

@@ -15,18 +15,42 @@ describe('run report read model', () => {
   });
 
   it('orders stages as the pipeline runs them and measures the wall time once every stage finished', () => {
-    const r = runReport({
-      run: { id: 'r1', status: 'done', stage: 'qc', product: { name: 'Kettle' }, output: {} },
-      ledger: [{ provider: 'dzine', credits: 30, n: 3 }, { provider: 'local', credits: 7, n: 1 }],
-      videos: [],
-      stages: [
-        { stage: 'voice', status: 'done', attempt: 1, worker_id: 'w', started_at: '2026-01-01T00:00:02.000Z', finished_at: '2026-01-01T00:00:05.000Z' },
-        { stage: 'evidence', status: 'done', attempt: 1, worker_id: 'w', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:02.000Z' },
-      ],
-    }, PRICES, '/nonexistent');
+    const r = runReport(
+      {
+        run: { id: 'r1', status: 'done', stage: 'qc', product: { name: 'Kettle' }, output: {} },
+        ledger: [
+          { provider: 'dzine', credits: 30, n: 3 },
+          { provider: 'local', credits: 7, n: 1 },
+        ],
+        videos: [],
+        stages: [
+          {
+            stage: 'voice',
+            status: 'done',
+            attempt: 1,
+            worker_id: 'w',
+            started_at: '2026-01-01T00:00:02.000Z',
+            finished_at: '2026-01-01T00:00:05.000Z',
+          },
+          {
+            stage: 'evidence',
+            status: 'done',
+            attempt: 1,
+            worker_id: 'w',
+            started_at: '2026-01-01T00:00:00.000Z',
+            finished_at: '2026-01-01T00:00:02.000Z',
+          },
+        ],
+      },
+      PRICES,
+      '/nonexistent',
+    );
     expect(r.credits).toEqual({ total: 37, entries: 4, by_provider: { dzine: 30, local: 7 } });
     expect(r.cost).toEqual(runCost(37, PRICES));
-    expect(r.timings.stages.map((s) => [s.stage, s.duration_s])).toEqual([['evidence', 2], ['voice', 3]]);
+    expect(r.timings.stages.map((s) => [s.stage, s.duration_s])).toEqual([
+      ['evidence', 2],
+      ['voice', 3],
+    ]);
     expect(r.timings.wall_s).toBe(5);
     expect(r.product).toBe('Kettle');
   });

@@ -3,7 +3,11 @@ import { readinessTotals, segmentReadiness } from './segment-readiness';
 
 describe('segment readiness', () => {
   it('a usable file is READY, with its drift from the target to the millisecond', () => {
-    expect(segmentReadiness({ duration_s: 4.0406 }, 4)).toEqual({ status: 'READY', duration_s: 4.0406, drift_s: 0.041 });
+    expect(segmentReadiness({ duration_s: 4.0406 }, 4)).toEqual({
+      status: 'READY',
+      duration_s: 4.0406,
+      drift_s: 0.041,
+    });
     expect(segmentReadiness({ duration_s: 3.9 }, 4)).toEqual({ status: 'READY', duration_s: 3.9, drift_s: -0.1 });
   });
 
@@ -13,7 +17,12 @@ describe('segment readiness', () => {
   });
 
   it('a file that cannot be used is MISSING and says why', () => {
-    expect(segmentReadiness({ problem: 'not rendered' }, 4)).toEqual({ status: 'MISSING', duration_s: null, drift_s: null, problem: 'not rendered' });
+    expect(segmentReadiness({ problem: 'not rendered' }, 4)).toEqual({
+      status: 'MISSING',
+      duration_s: null,
+      drift_s: null,
+      problem: 'not rendered',
+    });
   });
 
   it('totals count every segment, and sum durations and drifts of READY ones against every target', () => {
@@ -23,6 +32,13 @@ describe('segment readiness', () => {
       { ...segmentReadiness({ duration_s: 0.9 }, 1), target_s: 1 },
       { ...segmentReadiness({ problem: 'not rendered' }, null), target_s: null },
     ];
-    expect(readinessTotals(rows)).toEqual({ segments_total: 4, segments_ready: 2, segments_missing: 2, duration_s: 3, target_s: 6, drift_s: 0 });
+    expect(readinessTotals(rows)).toEqual({
+      segments_total: 4,
+      segments_ready: 2,
+      segments_missing: 2,
+      duration_s: 3,
+      target_s: 6,
+      drift_s: 0,
+    });
   });
 });

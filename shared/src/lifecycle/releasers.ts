@@ -44,7 +44,12 @@ export class Releasers {
    * Wire process signals: first graceful, second forceful, and a hard timeout.
    * `supervisorPid` (config.supervisorPid, from RAYVAULT_SUPERVISOR_PID) is `npm start`'s supervisor.
    */
-  onSignals(log: Logger, forceAfterMs: number, exit: (code: number) => void = process.exit, supervisorPid?: number): void {
+  onSignals(
+    log: Logger,
+    forceAfterMs: number,
+    exit: (code: number) => void = process.exit,
+    supervisorPid?: number,
+  ): void {
     let signalled = false;
     const handler = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -63,7 +68,10 @@ export class Releasers {
       void Promise.race([quiesced, new Promise((r) => setTimeout(r, QUIESCE_MAX_MS).unref())])
         .then(() => log.info({ signal }, 'shutting down gracefully'))
         .then(() => this.close(log))
-        .then(() => exit(0), () => exit(1));
+        .then(
+          () => exit(0),
+          () => exit(1),
+        );
     };
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);
@@ -71,7 +79,14 @@ export class Releasers {
     const supervisor = supervisorPid ?? 0;
     if (supervisor > 0) {
       setInterval(() => {
-        try { process.kill(supervisor, 0); } catch { if (!signalled) { log.warn({ supervisor }, 'supervisor gone: stopping'); handler('SIGTERM'); } }
+        try {
+          process.kill(supervisor, 0);
+        } catch {
+          if (!signalled) {
+            log.warn({ supervisor }, 'supervisor gone: stopping');
+            handler('SIGTERM');
+          }
+        }
       }, 1000).unref();
     }
   }
@@ -82,7 +97,11 @@ export function touchHealthFile(file: string | undefined): void {
   if (!file) return;
   try {
     const now = new Date();
-    try { utimesSync(file, now, now); } catch { writeFileSync(file, ''); }
+    try {
+      utimesSync(file, now, now);
+    } catch {
+      writeFileSync(file, '');
+    }
   } catch {
     // a health marker must never break the work it reports on
   }

@@ -18,10 +18,18 @@ export class RunLease {
   /** Set when Redis lost the key and it was re-set: the fence must be checked before trusting it. */
   needsFenceCheck = false;
 
-  private constructor(private readonly locks: Pick<RunLocks, 'renew' | 'release'>, readonly lease: Lease) {}
+  private constructor(
+    private readonly locks: Pick<RunLocks, 'renew' | 'release'>,
+    readonly lease: Lease,
+  ) {}
 
   /** Null when another holder has the run (a takeover waits for its lease to run out). */
-  static async acquire(locks: Pick<RunLocks, 'acquire' | 'renew' | 'release'>, runId: string, holder: string, at?: { attempt: number; stage: Stage }): Promise<RunLease | null> {
+  static async acquire(
+    locks: Pick<RunLocks, 'acquire' | 'renew' | 'release'>,
+    runId: string,
+    holder: string,
+    at?: { attempt: number; stage: Stage },
+  ): Promise<RunLease | null> {
     const lease = await locks.acquire(runId, holder, at);
     return lease ? new RunLease(locks, lease) : null;
   }

@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { createRunLocks } from './run-locks';
 
 let redis: Redis;
-beforeAll(() => { redis = new Redis(process.env.RV_TEST_REDIS_URL!); });
+beforeAll(() => {
+  redis = new Redis(process.env.RV_TEST_REDIS_URL!);
+});
 afterAll(() => redis.quit());
 
 const locks = () => createRunLocks(redis, `{locks-${randomUUID().slice(0, 8)}}`, 1000);

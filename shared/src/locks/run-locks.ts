@@ -69,7 +69,13 @@ export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
     async acquire(runId: string, owner: string, at?: { attempt: number; stage: Stage }): Promise<Lease | null> {
       const position = at ? `|${at.attempt}.${STAGES.indexOf(at.stage)}` : '';
       const lease = { runId, key: keyOf(runId), token: `${owner}|${randomUUID()}${position}` };
-      const ok = await cmd.rvAcquireLock(lease.key, lease.token, leaseMs, at?.attempt ?? '', at ? STAGES.indexOf(at.stage) : '');
+      const ok = await cmd.rvAcquireLock(
+        lease.key,
+        lease.token,
+        leaseMs,
+        at?.attempt ?? '',
+        at ? STAGES.indexOf(at.stage) : '',
+      );
       return Number(ok) === 1 ? lease : null;
     },
     async renew(lease: Lease): Promise<RenewResult> {

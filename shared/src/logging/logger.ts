@@ -30,7 +30,10 @@ export function createLogger(service: string, level = 'info', destination?: pino
       },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>,
+          );
         },
         streamWrite: maskKnownSecrets,
       },

@@ -52,7 +52,10 @@ function redactObject(value: object, depth: number, visited: WeakSet<object>): u
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
-    const next = isSecretKey(key) && item !== undefined && item !== null && item !== '' ? CENSOR : redactDeep(item, depth + 1, visited);
+    const next =
+      isSecretKey(key) && item !== undefined && item !== null && item !== ''
+        ? CENSOR
+        : redactDeep(item, depth + 1, visited);
     if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
   }
   return copy ?? value;

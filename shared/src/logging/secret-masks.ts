@@ -7,7 +7,8 @@
  */
 
 /** Field names whose values never reach a log line, at any depth. */
-export const SECRET_KEY = /pass(?:word|wd|phrase)?$|secret|token|authori[sz]ation|cookie|api[-_]?key|service[-_]?(?:role[-_]?)?key|private[-_]?key|credential|^(?:DATABASE_URL|REDIS_URL)$/i;
+export const SECRET_KEY =
+  /pass(?:word|wd|phrase)?$|secret|token|authori[sz]ation|cookie|api[-_]?key|service[-_]?(?:role[-_]?)?key|private[-_]?key|credential|^(?:DATABASE_URL|REDIS_URL)$/i;
 /** …except ids and counts of such things (`tokenId`, `token_count`), which are plain facts an operator needs. */
 const PLAIN_FACT = /(?:_id|Id|_ids|Ids|_count|Count)$/;
 
@@ -19,14 +20,19 @@ const URL_USERINFO = /\b([a-z][\w+.-]*:\/\/)([^\s/?#"']*)@/gi;
 const BOT_PATH = /bot\d+:[A-Za-z0-9_-]+/g;
 const BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}/g;
 /** ?password=…, &token=…, &apikey=…, &sig=… in URLs and form bodies. */
-const QUERY_SECRET = /([?&;](?:key|[\w.-]*?(?:pass(?:word|wd)?|token|secret|api[-_]?key|sig|signature|auth)[\w.-]*)=)[^&#\s"']+/gi;
+const QUERY_SECRET =
+  /([?&;](?:key|[\w.-]*?(?:pass(?:word|wd)?|token|secret|api[-_]?key|sig|signature|auth)[\w.-]*)=)[^&#\s"']+/gi;
 const AUTH_VALUE = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{6,}/gi;
 
 /** Masks credentials recognisable by their shape; cheap tests first, since most strings have none. */
 export function maskSecrets(text: string): string {
   let out = text;
   if (out.includes('://') && out.includes('@')) {
-    out = out.replace(URL_USERINFO, (_m, scheme: string, info: string) => `${scheme}${info.includes(':') ? `${info.slice(0, info.indexOf(':'))}:***` : '***'}@`);
+    out = out.replace(
+      URL_USERINFO,
+      (_m, scheme: string, info: string) =>
+        `${scheme}${info.includes(':') ? `${info.slice(0, info.indexOf(':'))}:***` : '***'}@`,
+    );
   }
   if (out.includes(':')) out = out.replace(BOT_PATH, 'bot***').replace(BOT_TOKEN, '***');
   if (out.includes('=')) out = out.replace(QUERY_SECRET, '$1***');

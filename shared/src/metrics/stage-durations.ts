@@ -27,7 +27,11 @@ type Cell = { buckets: number[]; sum: number; count: number };
 export type StageDurationSeries = { stage: string; outcome: string; buckets: number[]; sum: number; count: number };
 
 const key = redisKeys.stageSeconds;
-const emptyCell = (): Cell => ({ buckets: new Array<number>(STAGE_DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+const emptyCell = (): Cell => ({
+  buckets: new Array<number>(STAGE_DURATION_BUCKETS.length + 1).fill(0),
+  sum: 0,
+  count: 0,
+});
 
 function bucketIndex(seconds: number): number {
   const i = STAGE_DURATION_BUCKETS.findIndex((b) => seconds <= b);
@@ -55,7 +59,9 @@ export function createStageDurations(redis: Redis, prefix: string, flushMs: numb
     pending = new Map();
     const tx = redis.multi();
     for (const [series, c] of batch) {
-      c.buckets.forEach((n, i) => { if (n) tx.hincrby(key(prefix), `${series}|${i}`, n); });
+      c.buckets.forEach((n, i) => {
+        if (n) tx.hincrby(key(prefix), `${series}|${i}`, n);
+      });
       tx.hincrbyfloat(key(prefix), `${series}|sum`, c.sum);
       tx.hincrby(key(prefix), `${series}|count`, c.count);
     }
@@ -85,7 +91,10 @@ export function createStageDurations(redis: Redis, prefix: string, flushMs: numb
       c.sum += seconds;
       c.count++;
       // The timer runs only while something waits to be sent: an idle process wakes for nothing.
-      timer ??= setTimeout(() => { timer = undefined; void flush(); }, flushMs).unref();
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        void flush();
+      }, flushMs).unref();
     },
     flush,
     async close() {

@@ -2,14 +2,17 @@ import ipaddr from 'ipaddr.js';
 import { ConfigError } from '../errors/errors';
 
 type Addr = ipaddr.IPv4 | ipaddr.IPv6;
-type AllowEntry = { text: string; port?: number } & ({ kind: 'cidr'; range: [Addr, number] } | { kind: 'host'; host: string });
+type AllowEntry = { text: string; port?: number } & (
+  { kind: 'cidr'; range: [Addr, number] } | { kind: 'host'; host: string }
+);
 
 /** Destinations an operator lets the fetcher reach although they are private (RAYVAULT_FETCH_ALLOW, parsed). */
 export type FetchAllow = { readonly entries: readonly AllowEntry[] };
 
 export type AddressDecision = { ok: true } | { ok: false; reason: string };
 
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 
 /**
  * Parses RAYVAULT_FETCH_ALLOW: comma-separated host names (`wiki.corp`), IP
@@ -21,30 +24,45 @@ const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-
 export function parseFetchAllow(csv: string | undefined): FetchAllow {
   const entries: AllowEntry[] = [];
   const problems: string[] = [];
-  for (const text of (csv ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const text of (csv ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const entry = parseEntry(text);
     if (typeof entry === 'string') problems.push(`"${text}" ${entry}`);
     else entries.push(entry);
   }
-  if (problems.length) throw new ConfigError(`RAYVAULT_FETCH_ALLOW: ${problems.join('; ')} (expected hosts, host:port pairs, IPs or CIDRs, comma-separated)`);
+  if (problems.length)
+    throw new ConfigError(
+      `RAYVAULT_FETCH_ALLOW: ${problems.join('; ')} (expected hosts, host:port pairs, IPs or CIDRs, comma-separated)`,
+    );
   return { entries };
 }
 
 function parseEntry(text: string): AllowEntry | string {
   const lower = text.toLowerCase();
   if (lower.includes('/')) {
-    if (!ipaddr.isValidCIDR(lower) || (lower.includes('.') && !lower.includes(':') && !ipaddr.IPv4.isValidCIDRFourPartDecimal(lower))) return 'is not a valid CIDR';
+    if (
+      !ipaddr.isValidCIDR(lower) ||
+      (lower.includes('.') && !lower.includes(':') && !ipaddr.IPv4.isValidCIDRFourPartDecimal(lower))
+    )
+      return 'is not a valid CIDR';
     return { text, kind: 'cidr', range: unmapRange(ipaddr.parseCIDR(lower)) };
   }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(lower);
-  const [host, portText] = bracketed ? [bracketed[1], bracketed[2]] : ipaddr.IPv6.isValid(lower) ? [lower, undefined] : splitPort(lower);
+  const [host, portText] = bracketed
+    ? [bracketed[1], bracketed[2]]
+    : ipaddr.IPv6.isValid(lower)
+      ? [lower, undefined]
+      : splitPort(lower);
   const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) return 'has a bad port (1-65535)';
   if (ipaddr.IPv6.isValid(host) || ipaddr.IPv4.isValidFourPartDecimal(host)) {
     const addr = unmap(ipaddr.parse(host));
     return { text, port, kind: 'cidr', range: [addr, addr.kind() === 'ipv4' ? 32 : 128] };
   }
-  if (ipaddr.IPv4.isValid(host)) return 'is an IPv4 address in a short, octal or hex spelling: write it as four decimal parts';
+  if (ipaddr.IPv4.isValid(host))
+    return 'is an IPv4 address in a short, octal or hex spelling: write it as four decimal parts';
   const name = host.replace(/\.$/, '');
   return HOST_NAME.test(name) ? { text, port, kind: 'host', host: name } : 'is not a host name, IP address or CIDR';
 }
@@ -56,10 +74,14 @@ function splitPort(s: string): [string, string | undefined] {
 
 /** IPv4-mapped IPv6 (`::ffff:127.0.0.1`) is the IPv4 address it carries. */
 function unmap(addr: Addr): Addr {
-  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (addr as ipaddr.IPv6).toIPv4Address()
+    : addr;
 }
 function unmapRange([addr, bits]: [Addr, number]): [Addr, number] {
-  return addr.kind() === 'ipv6' && bits >= 96 && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? [unmap(addr), bits - 96] : [addr, bits];
+  return addr.kind() === 'ipv6' && bits >= 96 && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+    ? [unmap(addr), bits - 96]
+    : [addr, bits];
 }
 
 /**
@@ -77,18 +99,25 @@ export function decideAddress(ip: string, port: number, host: string, allow: Fet
   } catch {
     return { ok: false, reason: `${ip} is not an IP address` };
   }
-  const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const name = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (isAllowed(allow, addr, port, name)) return { ok: true };
   const what = specialRange(addr);
   if (!what) return { ok: true };
   const shown = addr.toString();
-  const subject = name && name !== shown && name !== ip ? `${host} resolves to ${shown}, ${what}` : `${shown} is ${what}`;
+  const subject =
+    name && name !== shown && name !== ip ? `${host} resolves to ${shown}, ${what}` : `${shown} is ${what}`;
   return { ok: false, reason: `${subject}; set RAYVAULT_FETCH_ALLOW to permit it` };
 }
 
 function isAllowed(allow: FetchAllow, addr: Addr, port: number, name: string): boolean {
-  return allow.entries.some((e) => (e.port === undefined || e.port === port)
-    && (e.kind === 'host' ? e.host === name : e.range[0].kind() === addr.kind() && addr.match(e.range)));
+  return allow.entries.some(
+    (e) =>
+      (e.port === undefined || e.port === port) &&
+      (e.kind === 'host' ? e.host === name : e.range[0].kind() === addr.kind() && addr.match(e.range)),
+  );
 }
 
 const IPV4_WORDS: Record<string, string> = {

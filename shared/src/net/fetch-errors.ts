@@ -8,7 +8,11 @@ import { RayVaultError } from '../errors/rayvault-error';
 export class DestinationRefusedError extends RayVaultError {
   readonly code = 'forbidden' as const;
   readonly retryable = false;
-  constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${url} refused: ${reason}`, options);
   }
 }
@@ -17,7 +21,10 @@ export class DestinationRefusedError extends RayVaultError {
 export class BodyTooLargeError extends RayVaultError {
   readonly code = 'payload_too_large' as const;
   readonly retryable = false;
-  constructor(readonly url: string, readonly maxBytes: number) {
+  constructor(
+    readonly url: string,
+    readonly maxBytes: number,
+  ) {
     super(`${url}: body exceeds RAYVAULT_FETCH_MAX_BYTES (${maxBytes} bytes) after decoding`);
   }
 }
@@ -26,7 +33,11 @@ export class BodyTooLargeError extends RayVaultError {
 export class FetchTimeoutError extends RayVaultError {
   readonly code = 'transient' as const;
   readonly retryable = true;
-  constructor(readonly url: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
     super(`${url} did not answer within ${timeoutMs} ms`, options);
   }
 }
@@ -35,7 +46,11 @@ export class FetchTimeoutError extends RayVaultError {
 export class FetchNetworkError extends RayVaultError {
   readonly code = 'transient' as const;
   readonly retryable = true;
-  constructor(readonly url: string, readonly netCode: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    readonly netCode: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${url} unreachable: ${netCode}`, options);
   }
 }

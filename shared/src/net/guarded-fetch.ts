@@ -2,7 +2,13 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { FetchAllow } from './address-policy';
-import { BadResponseError, DestinationRefusedError, FetchNetworkError, FetchTimeoutError, isDestinationRefused } from './fetch-errors';
+import {
+  BadResponseError,
+  DestinationRefusedError,
+  FetchNetworkError,
+  FetchTimeoutError,
+  isDestinationRefused,
+} from './fetch-errors';
 import { readBody } from './read-body';
 import { resolveDestination, type Destination } from './resolve-destination';
 
@@ -23,7 +29,12 @@ export type GuardedFetchOptions = {
   accept?: string;
 };
 
-export type GuardedResponse = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; url: string };
+export type GuardedResponse = {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  url: string;
+};
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -45,14 +56,17 @@ export async function guardedFetch(url: string, opts: GuardedFetchOptions): Prom
     for (let hop = 0; ; hop++) {
       const dest = await resolveDestination(href, opts.allow, signal).catch((err: unknown) => {
         // A refused redirect hop is reported against the URL the caller asked for, naming the hop.
-        throw hop > 0 && isDestinationRefused(err) ? new DestinationRefusedError(url, `redirect to ${err.url}: ${err.reason}`, { cause: err }) : err;
+        throw hop > 0 && isDestinationRefused(err)
+          ? new DestinationRefusedError(url, `redirect to ${err.url}: ${err.reason}`, { cause: err })
+          : err;
       });
       const headers = dest.url.origin === origin ? opts.headers : undefined;
       const res = await request(dest, headers, opts.accept, signal);
       const location = res.headers.location;
       if (REDIRECTS.has(res.statusCode ?? 0) && location) {
         res.destroy();
-        if (hop >= (opts.maxRedirects ?? 5)) throw new BadResponseError(`${url}: more than ${opts.maxRedirects ?? 5} redirects (last to ${location})`);
+        if (hop >= (opts.maxRedirects ?? 5))
+          throw new BadResponseError(`${url}: more than ${opts.maxRedirects ?? 5} redirects (last to ${location})`);
         href = new URL(location, dest.url).href;
         continue;
       }
@@ -67,17 +81,39 @@ export async function guardedFetch(url: string, opts: GuardedFetchOptions): Prom
 }
 
 /** One GET on a socket to the checked address. */
-function request(dest: Destination, headers: Record<string, string> | undefined, accept: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+function request(
+  dest: Destination,
+  headers: Record<string, string> | undefined,
+  accept: string | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const secure = dest.url.protocol === 'https:';
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request({
-      host: dest.ip, port: dest.port, path: `${dest.url.pathname}${dest.url.search}`, method: 'GET', agent: false, signal,
+      host: dest.ip,
+      port: dest.port,
+      path: `${dest.url.pathname}${dest.url.search}`,
+      method: 'GET',
+      agent: false,
+      signal,
       // The certificate is checked against the name, not the address we dialled.
       ...(secure && !net.isIP(dest.hostname) ? { servername: dest.hostname } : {}),
-      headers: { 'user-agent': 'RayVault/0.1', accept: accept ?? '*/*', 'accept-encoding': 'gzip, deflate, br', ...headers, host: dest.url.host },
+      headers: {
+        'user-agent': 'RayVault/0.1',
+        accept: accept ?? '*/*',
+        'accept-encoding': 'gzip, deflate, br',
+        ...headers,
+        host: dest.url.host,
+      },
     });
     req.on('response', resolve);
-    req.on('error', (err) => reject(signal.aborted ? err : new FetchNetworkError(dest.url.href, (err as NodeJS.ErrnoException).code ?? err.message, { cause: err })));
+    req.on('error', (err) =>
+      reject(
+        signal.aborted
+          ? err
+          : new FetchNetworkError(dest.url.href, (err as NodeJS.ErrnoException).code ?? err.message, { cause: err }),
+      ),
+    );
     req.end();
   });
 }

@@ -13,7 +13,12 @@ const MAX_ENCODINGS = 2;
  * (a 200 KB bomb never becomes 500 MB, an endless body stops at the cap).
  * `signal` (the fetch deadline) tears the pipeline down too.
  */
-export async function readBody(res: IncomingMessage, url: string, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+export async function readBody(
+  res: IncomingMessage,
+  url: string,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
   const decoders = decodersFor(res.headers['content-encoding'], url);
   const declared = Number(res.headers['content-length']);
   if (!decoders.length && Number.isFinite(declared) && declared > maxBytes) {
@@ -34,8 +39,14 @@ export async function readBody(res: IncomingMessage, url: string, maxBytes: numb
     await pipeline([res, ...decoders, sink], { signal });
   } catch (err) {
     res.destroy();
-    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_') || (err as NodeJS.ErrnoException).code === 'ERR_BROTLI_DECOMPRESSION_FAILED') {
-      throw new BadResponseError(`${url}: the ${String(res.headers['content-encoding'])} body is corrupt (${(err as Error).message})`, { cause: err });
+    if (
+      (err as NodeJS.ErrnoException).code?.startsWith('Z_') ||
+      (err as NodeJS.ErrnoException).code === 'ERR_BROTLI_DECOMPRESSION_FAILED'
+    ) {
+      throw new BadResponseError(
+        `${url}: the ${String(res.headers['content-encoding'])} body is corrupt (${(err as Error).message})`,
+        { cause: err },
+      );
     }
     if (err instanceof BodyTooLargeError || signal.aborted) throw err;
     throw new FetchNetworkError(url, (err as NodeJS.ErrnoException).code ?? (err as Error).message, { cause: err });
@@ -44,8 +55,14 @@ export async function readBody(res: IncomingMessage, url: string, maxBytes: numb
 }
 
 function decodersFor(header: string | undefined, url: string): Transform[] {
-  const codings = (header ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
-  if (codings.length > MAX_ENCODINGS) throw new BadResponseError(`${url}: ${codings.length} stacked content encodings (${header}); at most ${MAX_ENCODINGS} are decoded`);
+  const codings = (header ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
+  if (codings.length > MAX_ENCODINGS)
+    throw new BadResponseError(
+      `${url}: ${codings.length} stacked content encodings (${header}); at most ${MAX_ENCODINGS} are decoded`,
+    );
   // Encodings are listed in the order they were applied: undo them from the last.
   return codings.reverse().map((c) => {
     if (c === 'gzip' || c === 'x-gzip') return zlib.createGunzip();

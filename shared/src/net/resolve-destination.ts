@@ -21,7 +21,8 @@ export async function resolveDestination(href: string, allow: FetchAllow, signal
   } catch {
     throw new DestinationRefusedError(href, 'not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DestinationRefusedError(href, `only http and https URLs are fetched, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new DestinationRefusedError(href, `only http and https URLs are fetched, not ${url.protocol}`);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const addresses = net.isIP(hostname) ? [hostname] : await resolveAll(href, hostname, signal);
@@ -36,7 +37,9 @@ async function resolveAll(href: string, hostname: string, signal: AbortSignal): 
   signal.throwIfAborted();
   // dns.lookup cannot be cancelled: race it against the deadline instead.
   let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }),
+  );
   try {
     const found = await Promise.race([lookup(hostname, { all: true, verbatim: true }), aborted]);
     if (!found.length) throw Object.assign(new Error('no address'), { code: 'ENOTFOUND' });

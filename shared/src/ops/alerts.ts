@@ -6,7 +6,16 @@ import { PANIC_KINDS } from '../domain/panic';
 import { ALERTS_QUEUE } from '../queues/queues';
 import { currentTraceId } from '../telemetry/trace-context';
 
-export const ALERT_KINDS = ['gate', ...PANIC_KINDS, 'stale_worker', 'lost_lock', 'contract_fail', 'stale_gate', 'dead_letter', 'doctor'] as const;
+export const ALERT_KINDS = [
+  'gate',
+  ...PANIC_KINDS,
+  'stale_worker',
+  'lost_lock',
+  'contract_fail',
+  'stale_gate',
+  'dead_letter',
+  'doctor',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export const alertSchema = z.object({
@@ -23,7 +32,10 @@ export const alertSchema = z.object({
   /** Same key → one alert (duplicates collapsed). */
   dedupeKey: z.string(),
   /** The trace of the run the alert is about (by default the trace it is raised in): the id to open in Jaeger or Tempo. */
-  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
 });
 export type Alert = z.input<typeof alertSchema>;
 
@@ -32,7 +44,12 @@ export function createAlerter(connection: ConnectionOptions, prefix: string, log
   const queue = new Queue(ALERTS_QUEUE, {
     connection,
     prefix,
-    defaultJobOptions: { attempts: 50, backoff: { type: 'exponential', delay: 1000, jitter: 0.3 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: false },
+    defaultJobOptions: {
+      attempts: 50,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.3 },
+      removeOnComplete: { age: 7 * 86400 },
+      removeOnFail: false,
+    },
   });
   queue.on('error', (err) => log.warn({ err }, 'alerts queue error'));
   return {

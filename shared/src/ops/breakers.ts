@@ -23,12 +23,17 @@ export type BreakerRecord = {
 export const breakersKey = redisKeys.breakers;
 
 /** Every source host's circuit, with the cooldown left; an open circuit whose cooldown ran out reads as half_open. */
-export async function readBreakers(redis: Redis, prefix: string, now = Date.now()): Promise<Array<BreakerRecord & { cooldown_remaining_ms: number }>> {
+export async function readBreakers(
+  redis: Redis,
+  prefix: string,
+  now = Date.now(),
+): Promise<Array<BreakerRecord & { cooldown_remaining_ms: number }>> {
   const all = await redis.hgetall(breakersKey(prefix));
-  return Object.values(all).map((json) => {
-    const r = JSON.parse(json) as BreakerRecord;
-    const left = r.state === 'open' && r.opened_at ? Math.max(0, Date.parse(r.opened_at) + r.cooldown_ms - now) : 0;
-    return { ...r, state: r.state === 'open' && left === 0 ? 'half_open' : r.state, cooldown_remaining_ms: left };
-  }).sort((a, b) => a.source.localeCompare(b.source));
+  return Object.values(all)
+    .map((json) => {
+      const r = JSON.parse(json) as BreakerRecord;
+      const left = r.state === 'open' && r.opened_at ? Math.max(0, Date.parse(r.opened_at) + r.cooldown_ms - now) : 0;
+      return { ...r, state: r.state === 'open' && left === 0 ? 'half_open' : r.state, cooldown_remaining_ms: left };
+    })
+    .sort((a, b) => a.source.localeCompare(b.source));
 }
-

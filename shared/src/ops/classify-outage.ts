@@ -1,5 +1,12 @@
 /** How a dependency failed, in the operator's words (doctor, health). */
-export const OUTAGE_KINDS = ['dns_resolution', 'timeout', 'network_unreachable', 'connection_refused', 'auth_failed', 'provider_unavailable'] as const;
+export const OUTAGE_KINDS = [
+  'dns_resolution',
+  'timeout',
+  'network_unreachable',
+  'connection_refused',
+  'auth_failed',
+  'provider_unavailable',
+] as const;
 export type OutageKind = (typeof OUTAGE_KINDS)[number];
 
 export function classifyOutage(err: unknown): OutageKind {

@@ -9,18 +9,34 @@ import { redisKeys } from '../domain/keys';
  * deliveries) kept in one Redis hash, so the ops API can export what every
  * process counted. Field: `name{label="v",...}`.
  */
-export const COUNTER_NAMES = ['lock_renewals', 'lock_losses', 'panics', 'telegram_deliveries', 'spool_appends', 'fenced_writes'] as const;
+export const COUNTER_NAMES = [
+  'lock_renewals',
+  'lock_losses',
+  'panics',
+  'telegram_deliveries',
+  'spool_appends',
+  'fenced_writes',
+] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 const key = redisKeys.counters;
 
 export function counterField(name: CounterName, labels: Record<string, string> = {}): string {
-  const l = Object.entries(labels).sort().map(([k, v]) => `${k}="${v.replace(/"/g, '')}"`).join(',');
+  const l = Object.entries(labels)
+    .sort()
+    .map(([k, v]) => `${k}="${v.replace(/"/g, '')}"`)
+    .join(',');
   return l ? `${name}{${l}}` : name;
 }
 
 /** Never throws: a counter must not break the work it counts. */
-export async function bumpCounter(redis: Redis, prefix: string, name: CounterName, labels?: Record<string, string>, by = 1): Promise<void> {
+export async function bumpCounter(
+  redis: Redis,
+  prefix: string,
+  name: CounterName,
+  labels?: Record<string, string>,
+  by = 1,
+): Promise<void> {
   await redis.hincrby(key(prefix), counterField(name, labels), by).catch(() => undefined);
 }
 
@@ -37,7 +53,10 @@ export function countFencedWrites(rpc: Rpc, redis: Redis, prefix: string, log: L
     } catch (err) {
       if (err instanceof FencedWriteError) {
         void bumpCounter(redis, prefix, 'fenced_writes');
-        log.warn({ fn, runId: args.p_run, fence: args.p_fence }, 'write refused by fencing: another holder owns the run');
+        log.warn(
+          { fn, runId: args.p_run, fence: args.p_fence },
+          'write refused by fencing: another holder owns the run',
+        );
       }
       throw err;
     }

@@ -11,12 +11,21 @@ export class IntakePausedError extends RayVaultError {
 const key = redisKeys.intakePaused;
 
 /** Drain flag shared by the API, the scheduler and the CLI. Value: JSON {by, reason, at}. */
-export async function intakeState(redis: Redis, prefix: string): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
+export async function intakeState(
+  redis: Redis,
+  prefix: string,
+): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
   const v = await redis.get(key(prefix));
   return v ? { paused: true, ...(JSON.parse(v) as object) } : { paused: false };
 }
 
-export async function setIntakePaused(redis: Redis, prefix: string, paused: boolean, by: string, reason?: string): Promise<void> {
+export async function setIntakePaused(
+  redis: Redis,
+  prefix: string,
+  paused: boolean,
+  by: string,
+  reason?: string,
+): Promise<void> {
   if (paused) await redis.set(key(prefix), JSON.stringify({ by, reason, at: new Date().toISOString() }));
   else await redis.del(key(prefix));
 }

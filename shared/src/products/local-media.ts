@@ -2,7 +2,17 @@
 // product picture (`image`). A run's product and its claims can come from a
 // remote caller or a remote page, so a path is honoured only where the
 // operator put media on purpose, and only as a bounded regular file.
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors/errors';
 import { stateLayout } from '../housekeeping/state-layout';
@@ -26,14 +36,21 @@ function realpathOf(file: string, what: string, nextStep = ''): string {
   try {
     return realpathSync(file);
   } catch (err) {
-    throw new InvalidInputError(`${what} ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})${nextStep}`, { cause: err });
+    throw new InvalidInputError(
+      `${what} ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})${nextStep}`,
+      { cause: err },
+    );
   }
 }
 
 /** A regular file of at most `maxBytes`: not a device, FIFO or directory, and nothing that reads forever. */
 function checkRegular(st: Stats, file: string, what: string, maxBytes: number): void {
-  if (!st.isFile()) throw new InvalidInputError(`${what} ${file} is not a regular file: give a file, not a directory, device or pipe`);
-  if (st.size > maxBytes) throw new InvalidInputError(`${what} ${file} is ${st.size} bytes, over the ${maxBytes}-byte cap (RAYVAULT_FETCH_MAX_BYTES)`);
+  if (!st.isFile())
+    throw new InvalidInputError(`${what} ${file} is not a regular file: give a file, not a directory, device or pipe`);
+  if (st.size > maxBytes)
+    throw new InvalidInputError(
+      `${what} ${file} is ${st.size} bytes, over the ${maxBytes}-byte cap (RAYVAULT_FETCH_MAX_BYTES)`,
+    );
 }
 
 /**
@@ -41,10 +58,16 @@ function checkRegular(st: Stats, file: string, what: string, maxBytes: number): 
  * symlinks are resolved (a link pointing out of it is refused) and be a bounded regular file.
  */
 export function resolveMediaFile(file: string, limits: MediaLimits): string {
-  const dir = realpathOf(limits.mediaDir, 'the media directory (RAYVAULT_MEDIA_DIR)', ': create it and put product images there');
+  const dir = realpathOf(
+    limits.mediaDir,
+    'the media directory (RAYVAULT_MEDIA_DIR)',
+    ': create it and put product images there',
+  );
   const real = realpathOf(path.resolve(file), 'image');
   if (!inside(dir, real)) {
-    throw new InvalidInputError(`image ${file} is outside the media directory ${dir}: copy it into RAYVAULT_MEDIA_DIR, or give an http(s) URL`);
+    throw new InvalidInputError(
+      `image ${file} is outside the media directory ${dir}: copy it into RAYVAULT_MEDIA_DIR, or give an http(s) URL`,
+    );
   }
   checkRegular(statSync(real), file, 'image', limits.maxBytes);
   return real;
@@ -63,7 +86,9 @@ export function readMediaFile(file: string, limits: MediaLimits): Buffer {
     checkRegular(fstatSync(fd), file, 'image', limits.maxBytes);
     const opened = openedPath(fd);
     if (opened !== undefined && !inside(realpathSync(limits.mediaDir), opened)) {
-      throw new InvalidInputError(`image ${file} was moved out of the media directory while it was read (now ${opened}): refused`);
+      throw new InvalidInputError(
+        `image ${file} was moved out of the media directory while it was read (now ${opened}): refused`,
+      );
     }
     const buf = Buffer.alloc(fstatSync(fd).size);
     let at = 0;

@@ -13,7 +13,9 @@ export type SampleName = (typeof SAMPLE_NAMES)[number];
  * pages beside it): next to the bundle in a build (dist/samples), else in the
  * checkout.
  */
-export const SAMPLES_DIR = [path.join(__dirname, 'samples'), path.resolve(__dirname, '../../../samples')].find(existsSync) ?? path.resolve(__dirname, '../../../samples');
+export const SAMPLES_DIR =
+  [path.join(__dirname, 'samples'), path.resolve(__dirname, '../../../samples')].find(existsSync) ??
+  path.resolve(__dirname, '../../../samples');
 
 /** What a product file may name on this machine. */
 export type ProductFileOptions = {
@@ -56,24 +58,35 @@ export async function loadProductFile(file: string, options: ProductFileOptions 
   const dir = path.dirname(abs);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const sources = product.sources.map((s) => ('file' in s ? { ...s, file: path.resolve(dir, s.file) } : s));
-  const problems = sources.flatMap((s, i) => ('file' in s ? problemOf(`sources.${i}.file`, () => {
-    if (!existsSync(s.file)) throw new Error(`${s.file} does not exist`);
-    checkSourceFile(s.file, maxBytes);
-  }) : []));
+  const problems = sources.flatMap((s, i) =>
+    'file' in s
+      ? problemOf(`sources.${i}.file`, () => {
+          if (!existsSync(s.file)) throw new Error(`${s.file} does not exist`);
+          checkSourceFile(s.file, maxBytes);
+        })
+      : [],
+  );
   let image = product.image;
   if (image !== undefined && !isHttpUrl(image)) {
     const { mediaDir } = options;
-    problems.push(...problemOf('image', () => {
-      if (!mediaDir) throw new Error(`${image} is a local file; only a product given to the rayvault CLI may use one (inside RAYVAULT_MEDIA_DIR): give an http(s) URL`);
-      image = resolveMediaFile(path.resolve(dir, image!), { mediaDir, maxBytes });
-    }));
+    problems.push(
+      ...problemOf('image', () => {
+        if (!mediaDir)
+          throw new Error(
+            `${image} is a local file; only a product given to the rayvault CLI may use one (inside RAYVAULT_MEDIA_DIR): give an http(s) URL`,
+          );
+        image = resolveMediaFile(path.resolve(dir, image!), { mediaDir, maxBytes });
+      }),
+    );
   }
-  if (problems.length) throw new InvalidInputError(`${abs} names local files that cannot be used:\n${problems.join('\n')}`);
+  if (problems.length)
+    throw new InvalidInputError(`${abs} names local files that cannot be used:\n${problems.join('\n')}`);
   return { ...product, sources, ...(image !== undefined ? { image } : {}) };
 }
 
 /** A bundled sample product: `consistent` (trusted sources agree) or `conflict` (they disagree on price). */
 export function loadSample(name: SampleName): Promise<Product> {
-  if (!SAMPLE_NAMES.includes(name)) return Promise.reject(new InvalidInputError(`unknown sample '${name}': use ${SAMPLE_NAMES.join(' or ')}`));
+  if (!SAMPLE_NAMES.includes(name))
+    return Promise.reject(new InvalidInputError(`unknown sample '${name}': use ${SAMPLE_NAMES.join(' or ')}`));
   return loadProductFile(path.join(SAMPLES_DIR, name, 'product.json'));
 }

@@ -14,7 +14,10 @@ export const stageJobSchema = z.object({
   stage: z.enum(STAGES),
   attempt: z.number().int().min(1),
   /** W3C trace context of the span that queued the job: the stage attempt's parent. Absent when tracing is off. */
-  traceparent: z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/).optional(),
+  traceparent: z
+    .string()
+    .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/)
+    .optional(),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 
@@ -32,7 +35,12 @@ export function stageJobOptions(policy: JobPolicy): DefaultJobOptions {
 
 export type StageQueues = Record<Stage, Queue<StageJob>>;
 
-export function createStageQueues(connection: ConnectionOptions, prefix: string, policy: JobPolicy, log: Logger): StageQueues {
+export function createStageQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  policy: JobPolicy,
+  log: Logger,
+): StageQueues {
   const entries = STAGES.map((s) => {
     const q = new Queue<StageJob>(s, { connection, prefix, defaultJobOptions: stageJobOptions(policy) });
     q.on('error', (err) => log.warn({ err, queue: s }, 'queue error'));

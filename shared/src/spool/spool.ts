@@ -1,5 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, appendFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  appendFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError, isPanic } from '../errors/errors';
@@ -14,10 +26,20 @@ import type { Rpc } from '../store/types';
 export type SpoolRecord = { id: string; fn: string; args: Record<string, unknown>; at: string; crc: string };
 
 const checksum = (r: Omit<SpoolRecord, 'crc'>) =>
-  createHash('sha256').update(JSON.stringify([r.id, r.fn, r.args, r.at])).digest('hex').slice(0, 16);
+  createHash('sha256')
+    .update(JSON.stringify([r.id, r.fn, r.args, r.at]))
+    .digest('hex')
+    .slice(0, 16);
 
 /** `duplicates`: records the database had already (another replayer, or an earlier replay cut short). */
-export type ReplayReport = { files: number; applied: number; duplicates: number; rejected: number; quarantined: number; remaining: number };
+export type ReplayReport = {
+  files: number;
+  applied: number;
+  duplicates: number;
+  rejected: number;
+  quarantined: number;
+  remaining: number;
+};
 
 export function createSpool(dir: string, owner: string, log: Logger, onAppend: () => void = () => {}) {
   mkdirSync(dir, { recursive: true });
@@ -68,11 +90,16 @@ export type Spool = ReturnType<typeof createSpool>;
 /** Records waiting in the spool (all owners). */
 export function spoolDepth(dir: string): number {
   if (!existsSync(dir)) return 0;
-  return spoolFiles(dir).reduce((n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0);
+  return spoolFiles(dir).reduce(
+    (n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length,
+    0,
+  );
 }
 
 function spoolFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl') || f.endsWith('.replaying'))
+    .sort();
 }
 
 function parseLine(line: string): SpoolRecord | null {
@@ -89,7 +116,12 @@ function parseLine(line: string): SpoolRecord | null {
  * (fenced, illegal) is moved to `rejected/`; a torn or corrupt line to
  * `quarantine/`. Stops, keeping the rest, when the database is unreachable again.
  */
-export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress: (done: number, total: number) => void = () => {}): Promise<ReplayReport> {
+export async function replaySpool(
+  dir: string,
+  rpc: Rpc,
+  log: Logger,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<ReplayReport> {
   const report: ReplayReport = { files: 0, applied: 0, duplicates: 0, rejected: 0, quarantined: 0, remaining: 0 };
   if (!existsSync(dir)) return report;
   for (const name of spoolFiles(dir)) {
@@ -98,13 +130,22 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
       // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or finished writers.
       if (isLiveWriter(name)) continue;
       const claimed = work.replace(/\.jsonl$/, '.replaying');
-      try { renameSync(work, claimed); } catch { continue; }
+      try {
+        renameSync(work, claimed);
+      } catch {
+        continue;
+      }
       work = claimed;
     }
     // A `.replaying` file left by a crashed replayer may be taken by two replays at once (a worker start and
     // `rayvault replay-spool`): both apply it (idempotent), and the one that finds it gone moves on.
     let text: string;
-    try { text = readFileSync(work, 'utf8'); } catch (err) { if (isGone(err)) continue; throw err; }
+    try {
+      text = readFileSync(work, 'utf8');
+    } catch (err) {
+      if (isGone(err)) continue;
+      throw err;
+    }
     report.files++;
     const lines = text.split('\n').filter(Boolean);
     let i = 0;
@@ -133,7 +174,11 @@ export async function replaySpool(dir: string, rpc: Rpc, log: Logger, onProgress
       report.remaining += lines.length - i;
       return report;
     }
-    try { unlinkSync(work); } catch (err) { if (!isGone(err)) throw err; }
+    try {
+      unlinkSync(work);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
   }
   return report;
 }

@@ -4,14 +4,22 @@ const LEASE = 1000;
 function admission() {
   let t = 0;
   const timers: Array<{ at: number; fn: () => void; cancelled: boolean }> = [];
-  const a = createAdmission({ leaseMs: LEASE, now: () => t, setTimer: (fn, ms) => {
-    const timer = { at: t + ms, fn, cancelled: false };
-    timers.push(timer);
-    return () => (timer.cancelled = true);
-  } });
+  const a = createAdmission({
+    leaseMs: LEASE,
+    now: () => t,
+    setTimer: (fn, ms) => {
+      const timer = { at: t + ms, fn, cancelled: false };
+      timers.push(timer);
+      return () => (timer.cancelled = true);
+    },
+  });
   const advance = (ms: number) => {
     t += ms;
-    for (const timer of timers) if (!timer.cancelled && timer.at <= t) { timer.cancelled = true; timer.fn(); }
+    for (const timer of timers)
+      if (!timer.cancelled && timer.at <= t) {
+        timer.cancelled = true;
+        timer.fn();
+      }
   };
   return { a, advance };
 }

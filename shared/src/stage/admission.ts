@@ -17,12 +17,18 @@ export type Admit = { run: true; leave: () => void } | { run: false; retryInMs: 
 export const RETRY_SOON_MS = 250;
 const STOPPING = 'worker stopping: job left for another worker';
 
-export function createAdmission(o: { leaseMs: number; now?: () => number; setTimer?: (fn: () => void, ms: number) => () => void }) {
+export function createAdmission(o: {
+  leaseMs: number;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => () => void;
+}) {
   const now = o.now ?? Date.now;
-  const setTimer = o.setTimer ?? ((fn, ms) => {
-    const t = setTimeout(fn, ms).unref();
-    return () => clearTimeout(t);
-  });
+  const setTimer =
+    o.setTimer ??
+    ((fn, ms) => {
+      const t = setTimeout(fn, ms).unref();
+      return () => clearTimeout(t);
+    });
   let jobs = 0;
   let solo = false;
   let reservedUntil = 0;
@@ -45,7 +51,11 @@ export function createAdmission(o: { leaseMs: number; now?: () => number; setTim
       if (solo || (suspect ? jobs > 0 : reservedUntil > now())) {
         // A waiting suspect keeps others out until it gets its turn (or two leases pass).
         if (suspect) reservedUntil = now() + 2 * o.leaseMs;
-        return { run: false, retryInMs: RETRY_SOON_MS, why: suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here' };
+        return {
+          run: false,
+          retryInMs: RETRY_SOON_MS,
+          why: suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here',
+        };
       }
       jobs++;
       let cancelShare = () => {};

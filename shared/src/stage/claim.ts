@@ -26,13 +26,18 @@ export async function claimRun(port: StagePort, admission: Admission, job: Stage
   } catch (err) {
     // The lock connection may still be reconnecting after an outage while this job came through
     // the queue connection: not the job's fault, so no attempt is spent on it.
-    if (isRedisUnavailable(err)) return { kind: 'postpone', ms: port.backoffMs, why: 'redis unreachable for the run lock' };
+    if (isRedisUnavailable(err))
+      return { kind: 'postpone', ms: port.backoffMs, why: 'redis unreachable for the run lock' };
     throw err;
   }
   if (!lease) {
     // A dead holder's lock is about to expire (a takeover): come back just after it does, not a heartbeat later.
     const leftMs = await port.locks.expiresInMs(job.runId).catch(() => port.heartbeatMs);
-    return { kind: 'postpone', ms: lockWaitMs(leftMs, port.heartbeatMs, RETRY_SOON_MS), why: 'run lock held by another worker' };
+    return {
+      kind: 'postpone',
+      ms: lockWaitMs(leftMs, port.heartbeatMs, RETRY_SOON_MS),
+      why: 'run lock held by another worker',
+    };
   }
   const held = lease;
   const giveBack = () => held.release().catch(() => undefined);
@@ -41,7 +46,8 @@ export async function claimRun(port: StagePort, admission: Admission, job: Stage
     claim = await admission.claim(() => claimInSpan(port, job));
   } catch (err) {
     await giveBack();
-    if (err instanceof DatabaseUnavailableError) return { kind: 'postpone', ms: port.backoffMs, why: 'database unreachable' };
+    if (err instanceof DatabaseUnavailableError)
+      return { kind: 'postpone', ms: port.backoffMs, why: 'database unreachable' };
     throw err;
   }
   if (!claim) {
@@ -57,11 +63,20 @@ export async function claimRun(port: StagePort, admission: Admission, job: Stage
 
 // Its own short span: exported at once, so a try whose process dies later still shows who claimed it, at which fence.
 function claimInSpan(port: StagePort, job: StageJob): Promise<ClaimResult> {
-  return inSpan('stage claim', { attributes: { 'rayvault.worker_id': port.workerId, 'rayvault.stage': job.stage } }, async (span) => {
-    const c = await port.store.claimStage({ runId: job.runId, stage: job.stage, attempt: job.attempt, workerId: port.workerId });
-    span.setAttributes({ 'rayvault.fence': c.run.fence, 'rayvault.stale': c.stale });
-    return c;
-  });
+  return inSpan(
+    'stage claim',
+    { attributes: { 'rayvault.worker_id': port.workerId, 'rayvault.stage': job.stage } },
+    async (span) => {
+      const c = await port.store.claimStage({
+        runId: job.runId,
+        stage: job.stage,
+        attempt: job.attempt,
+        workerId: port.workerId,
+      });
+      span.setAttributes({ 'rayvault.fence': c.run.fence, 'rayvault.stale': c.stale });
+      return c;
+    },
+  );
 }
 
 /** Steps recorded in the database and saved on disk by an earlier holder of this attempt: the resume point. */

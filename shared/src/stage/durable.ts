@@ -5,7 +5,12 @@ import type { Spool } from '../spool/spool';
 import type { Rpc } from '../store/types';
 
 /** A write that must not be lost: straight to the database, or to the spool when it is unreachable. */
-export async function durableWrite(rpc: Rpc, spool: Spool, fn: string, args: Record<string, unknown>): Promise<'written' | 'spooled'> {
+export async function durableWrite(
+  rpc: Rpc,
+  spool: Spool,
+  fn: string,
+  args: Record<string, unknown>,
+): Promise<'written' | 'spooled'> {
   try {
     await rpc(fn, args);
     return 'written';
@@ -17,7 +22,12 @@ export async function durableWrite(rpc: Rpc, spool: Spool, fn: string, args: Rec
 }
 
 /** Retry `fn` while the database is unreachable (backoff up to 5 s), until it succeeds or `signal` aborts. */
-export async function untilDatabaseAnswers<T>(fn: () => Promise<T>, signal: AbortSignal, log: Logger, what: string): Promise<T> {
+export async function untilDatabaseAnswers<T>(
+  fn: () => Promise<T>,
+  signal: AbortSignal,
+  log: Logger,
+  what: string,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     signal.throwIfAborted();
     try {

@@ -1,4 +1,11 @@
-import { DatabaseUnavailableError, FencedWriteError, InvalidInputError, PanicError, ShutdownError, TransientError } from '../errors/errors';
+import {
+  DatabaseUnavailableError,
+  FencedWriteError,
+  InvalidInputError,
+  PanicError,
+  ShutdownError,
+  TransientError,
+} from '../errors/errors';
 import { decideFailure, failureReason, lockWaitMs } from './failure-policy';
 
 const tries = { made: 0, allowed: 5 };
@@ -20,8 +27,15 @@ it('maps each kind of error to what becomes of the job and the run', () => {
     plain: kindOf(new Error('boom')),
     lastTry: kindOf(new TransientError('503'), { made: 4, allowed: 5 }),
   }).toEqual({
-    shutdown: 'hand_back', lostLock: 'abandon', database: 'postpone', redis: 'postpone', panic: 'settle:panic',
-    badInput: 'settle:failed', transient: 'retry', plain: 'retry', lastTry: 'settle:failed',
+    shutdown: 'hand_back',
+    lostLock: 'abandon',
+    database: 'postpone',
+    redis: 'postpone',
+    panic: 'settle:panic',
+    badInput: 'settle:failed',
+    transient: 'retry',
+    plain: 'retry',
+    lastTry: 'settle:failed',
   });
 });
 

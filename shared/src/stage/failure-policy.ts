@@ -35,7 +35,8 @@ export function decideFailure(reason: Error, tries: { made: number; allowed: num
   if (reason instanceof DatabaseUnavailableError || isRedisUnavailable(reason)) return { kind: 'postpone', reason };
   if (isPanic(reason)) return { kind: 'settle', to: 'panic', reason };
   // Bad input or config stays bad: retrying it only delays the operator's verdict.
-  if ((isRayVaultError(reason) && !reason.retryable) || tries.made + 1 >= tries.allowed) return { kind: 'settle', to: 'failed', reason };
+  if ((isRayVaultError(reason) && !reason.retryable) || tries.made + 1 >= tries.allowed)
+    return { kind: 'settle', to: 'failed', reason };
   return { kind: 'retry', reason };
 }
 

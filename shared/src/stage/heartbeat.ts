@@ -46,16 +46,18 @@ export function createHeartbeat(deps: {
     let ok = true;
     let renewed = 0;
     // All renewals at once: sent together, one round trip of waiting.
-    await Promise.all([...sessions].map(async (s) => {
-      try {
-        const r = await s.lease.renew();
-        if (r === 'renewed' || r === 'reacquired') renewed++;
-        // A session that ended meanwhile is not lost: the next stage's worker took over its lock.
-        if (r === 'lost' && sessions.has(s)) lost(s, 'lock taken by another holder');
-      } catch {
-        ok = false;
-      }
-    }));
+    await Promise.all(
+      [...sessions].map(async (s) => {
+        try {
+          const r = await s.lease.renew();
+          if (r === 'renewed' || r === 'reacquired') renewed++;
+          // A session that ended meanwhile is not lost: the next stage's worker took over its lock.
+          if (r === 'lost' && sessions.has(s)) lost(s, 'lock taken by another holder');
+        } catch {
+          ok = false;
+        }
+      }),
+    );
     try {
       await rt.store.heartbeat({ ...deps.record(), latencyMs });
     } catch {
@@ -82,10 +84,23 @@ export function createHeartbeat(deps: {
     rt.log.error({ failures }, message);
     for (const s of sessions) {
       s.lease.needsFenceCheck = true;
-      await durableWrite(rt.store.rpc, rt.spool, 'rv_append_event', { p_event_id: randomUUID(), p_run: s.job.runId, p_fence: s.fence,
-        p_type: 'panic_heartbeat_uncertain', p_actor: rt.workerId, p_reason: message, p_payload: { failures } }).catch(() => undefined);
+      await durableWrite(rt.store.rpc, rt.spool, 'rv_append_event', {
+        p_event_id: randomUUID(),
+        p_run: s.job.runId,
+        p_fence: s.fence,
+        p_type: 'panic_heartbeat_uncertain',
+        p_actor: rt.workerId,
+        p_reason: message,
+        p_payload: { failures },
+      }).catch(() => undefined);
     }
-    await rt.alerter.raise({ kind: 'panic_heartbeat_uncertain', workerId: rt.workerId, title: `HEARTBEAT UNCERTAIN: ${rt.workerId}`, text: message, dedupeKey: dedupeKeys.heartbeatUncertain(rt.workerId, Date.now()) });
+    await rt.alerter.raise({
+      kind: 'panic_heartbeat_uncertain',
+      workerId: rt.workerId,
+      title: `HEARTBEAT UNCERTAIN: ${rt.workerId}`,
+      text: message,
+      dedupeKey: dedupeKeys.heartbeatUncertain(rt.workerId, Date.now()),
+    });
   }
 
   async function recover() {
@@ -112,17 +127,21 @@ export function createHeartbeat(deps: {
     if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      running = beat().catch((err) => rt.log.error({ err }, 'heartbeat crashed')).finally(() => {
-        running = undefined;
-        schedule(deps.intervalMs);
-      });
+      running = beat()
+        .catch((err) => rt.log.error({ err }, 'heartbeat crashed'))
+        .finally(() => {
+          running = undefined;
+          schedule(deps.intervalMs);
+        });
     }, ms);
   }
 
   return {
     start: () => schedule(0),
     /** Beat now (state changed) unless one is in flight. */
-    beatSoon: () => { if (!running) schedule(0); },
+    beatSoon: () => {
+      if (!running) schedule(0);
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);

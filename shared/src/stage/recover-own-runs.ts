@@ -9,7 +9,9 @@ import type { Runtime } from '../runtime';
  * and BullMQ job lock so the job is stalled now, not after the lease.
  */
 export async function recoverOwnRuns(rt: Runtime, stages: Stage[]): Promise<string[]> {
-  const mine = (await rt.store.runsInFlight()).filter((r) => r.worker_id === rt.workerId && r.status === 'running' && stages.includes(r.stage));
+  const mine = (await rt.store.runsInFlight()).filter(
+    (r) => r.worker_id === rt.workerId && r.status === 'running' && stages.includes(r.stage),
+  );
   const recovered: string[] = [];
   for (const run of mine) {
     if ((await rt.locks.holder(run.id)) === rt.workerId) await rt.locks.forceClear(run.id);
@@ -17,7 +19,13 @@ export async function recoverOwnRuns(rt: Runtime, stages: Stage[]): Promise<stri
     const queue = rt.queues[run.stage];
     const state = await queue.getJobState(jobId);
     if (state === 'active') await rt.redis.del(`${queue.toKey(jobId)}:lock`);
-    if (state === 'unknown') await enqueueStage(rt.queues, { runId: run.id, stage: run.stage, attempt: run.attempt, traceparent: run.traceparent ?? undefined });
+    if (state === 'unknown')
+      await enqueueStage(rt.queues, {
+        runId: run.id,
+        stage: run.stage,
+        attempt: run.attempt,
+        traceparent: run.traceparent ?? undefined,
+      });
     recovered.push(run.id);
     rt.log.info({ runId: run.id, stage: run.stage, jobState: state }, 'recovering own run from its checkpoint');
   }

@@ -5,7 +5,12 @@ import type { StageJob } from '../queues/queues';
 export class RunSession {
   private readonly controller = new AbortController();
 
-  constructor(readonly job: StageJob, readonly jobId: string, readonly lease: RunLease, readonly fence: number) {}
+  constructor(
+    readonly job: StageJob,
+    readonly jobId: string,
+    readonly lease: RunLease,
+    readonly fence: number,
+  ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;

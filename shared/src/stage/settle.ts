@@ -24,18 +24,45 @@ export type SettleHost = {
 export type LetGo = () => Promise<void>;
 
 /** A processor's outcome: open the gate, or complete the stage and hand the run to the next one. */
-export async function settleOutcome(port: StagePort, host: SettleHost, session: RunSession, outcome: StageOutcome, log: Logger, letGo: LetGo) {
+export async function settleOutcome(
+  port: StagePort,
+  host: SettleHost,
+  session: RunSession,
+  outcome: StageOutcome,
+  log: Logger,
+  letGo: LetGo,
+) {
   const { runId, stage, attempt } = session.job;
   const signal = session.signal;
   if ('gate' in outcome) {
     session.lease.handOff();
-    await untilDatabaseAnswers(() => port.store.transition({ runId, to: 'waiting_approval', fence: session.fence, actor: port.workerId,
-      payload: { diff: outcome.gate.diff, summary: outcome.gate.summary }, eventId: eventIds.gateOpened(session.job) }), signal, log, 'gate');
+    await untilDatabaseAnswers(
+      () =>
+        port.store.transition({
+          runId,
+          to: 'waiting_approval',
+          fence: session.fence,
+          actor: port.workerId,
+          payload: { diff: outcome.gate.diff, summary: outcome.gate.summary },
+          eventId: eventIds.gateOpened(session.job),
+        }),
+      signal,
+      log,
+      'gate',
+    );
     // Nobody holds a gated run: an approval may come at once.
     await letGo();
     host.setState('waiting', session);
-    await port.alert({ kind: 'gate', runId, status: 'waiting_approval', attempt, title: `GATE: run ${runId} needs a decision`,
-      text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.', details: { diff: outcome.gate.diff }, dedupeKey: dedupeKeys.gate(runId, attempt) });
+    await port.alert({
+      kind: 'gate',
+      runId,
+      status: 'waiting_approval',
+      attempt,
+      title: `GATE: run ${runId} needs a decision`,
+      text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.',
+      details: { diff: outcome.gate.diff },
+      dedupeKey: dedupeKeys.gate(runId, attempt),
+    });
     spanEvent('gate opened', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
     log.warn('gate opened: waiting for approval');
     host.onRunSettled(runId);
@@ -43,20 +70,39 @@ export async function settleOutcome(port: StagePort, host: SettleHost, session: 
   }
   // Spooled writes of this run must land before the hand-off, in order. Only ours can: a
   // previous holder's spooled writes carry its old fence and are refused whenever replayed.
-  await untilDatabaseAnswers(async () => {
-    if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
-  }, signal, log, 'spool');
+  await untilDatabaseAnswers(
+    async () => {
+      if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
+    },
+    signal,
+    log,
+    'spool',
+  );
   const next = nextStage(stage);
   session.lease.handOff();
-  await untilDatabaseAnswers(() => port.store.completeStage({ runId, stage, fence: session.fence, output: outcome.output ?? null, next,
-    eventId: eventIds.stageCompleted(session.job) }), signal, log, 'complete');
+  await untilDatabaseAnswers(
+    () =>
+      port.store.completeStage({
+        runId,
+        stage,
+        fence: session.fence,
+        output: outcome.output ?? null,
+        next,
+        eventId: eventIds.stageCompleted(session.job),
+      }),
+    signal,
+    log,
+    'complete',
+  );
   // The database now says nobody holds the run. The release and the hand-off go together:
   // the next stage's acquire takes over a lock left at this earlier stage, so it waits neither
   // for the release nor for a late renewal that set the lock again (once a 5 s stall).
   const released = letGo();
   if (next) {
     // If this fails the reconciler enqueues it from the database; the id makes that idempotent.
-    await port.enqueue({ runId, stage: next, attempt }).catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));
+    await port
+      .enqueue({ runId, stage: next, attempt })
+      .catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));
   }
   await released;
   if (!next) {
@@ -69,13 +115,27 @@ export async function settleOutcome(port: StagePort, host: SettleHost, session: 
 export type FailureEffect = { postponeMs: number; why: string } | { abandoned: string } | { rethrow: Error };
 
 /** Carries out what `decideFailure` chose; returns what becomes of the job. */
-export async function settleFailure(port: StagePort, host: SettleHost, session: RunSession, action: FailureAction, tryIndex: number, log: Logger): Promise<FailureEffect> {
+export async function settleFailure(
+  port: StagePort,
+  host: SettleHost,
+  session: RunSession,
+  action: FailureAction,
+  tryIndex: number,
+  log: Logger,
+): Promise<FailureEffect> {
   const { runId, stage } = session.job;
   const reason = action.reason;
   switch (action.kind) {
     case 'hand_back':
       // Best effort: if the database is away the reconciler and the next claim sort it out.
-      await port.store.releaseStage({ runId, fence: session.fence, actor: port.workerId, reason: reason.message, eventId: eventIds.stageReleased(session.job, session.fence) })
+      await port.store
+        .releaseStage({
+          runId,
+          fence: session.fence,
+          actor: port.workerId,
+          reason: reason.message,
+          eventId: eventIds.stageReleased(session.job, session.fence),
+        })
         .catch((e) => log.warn({ err: e }, 'could not hand the run back on shutdown'));
       return { postponeMs: 0, why: 'worker shutting down: stopped at the last checkpoint' };
     case 'abandon':
@@ -83,41 +143,96 @@ export async function settleFailure(port: StagePort, host: SettleHost, session: 
       port.countPanic('panic_lost_lock');
       spanEvent('lost the run lock', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
       log.error({ err: reason }, 'lost the run lock: stage aborted, no further writes');
-      await port.store.appendEvent({ eventId: randomUUID(), runId, fence: null, type: 'panic_lost_lock', actor: port.workerId, reason: reason.message, payload: { stage, staleFence: session.fence } }).catch(() => undefined);
-      await port.alert({ kind: 'lost_lock', runId, workerId: port.workerId, title: `LOST LOCK: ${port.workerId}`, text: reason.message, dedupeKey: dedupeKeys.lostLock(runId, session.fence) });
+      await port.store
+        .appendEvent({
+          eventId: randomUUID(),
+          runId,
+          fence: null,
+          type: 'panic_lost_lock',
+          actor: port.workerId,
+          reason: reason.message,
+          payload: { stage, staleFence: session.fence },
+        })
+        .catch(() => undefined);
+      await port.alert({
+        kind: 'lost_lock',
+        runId,
+        workerId: port.workerId,
+        title: `LOST LOCK: ${port.workerId}`,
+        text: reason.message,
+        dedupeKey: dedupeKeys.lostLock(runId, session.fence),
+      });
       // Abandoned, not failed: the run belongs to whoever holds the fence now, and the reconciler
       // re-queues it if nobody does. (If another worker took this very job over, BullMQ refuses
       // this completion for lack of the job lock, which is right too.)
       return { abandoned: 'lost lock' };
     case 'postpone':
-      log.warn({ err: reason }, 'dependency unreachable mid-stage: postponed from the last checkpoint, no attempt spent');
+      log.warn(
+        { err: reason },
+        'dependency unreachable mid-stage: postponed from the last checkpoint, no attempt spent',
+      );
       return { postponeMs: port.backoffMs, why: 'dependency unreachable' };
     case 'settle':
       await recordTerminal(port, host, session, action.to, reason, tryIndex, log);
       // A panic waits for an operator: BullMQ must not retry it.
       return { rethrow: action.to === 'panic' ? new UnrecoverableError(reason.message) : reason };
     case 'retry':
-      spanEvent('retry scheduled', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence, 'rayvault.try': tryIndex + 1 });
+      spanEvent('retry scheduled', {
+        'rayvault.worker_id': port.workerId,
+        'rayvault.fence': session.fence,
+        'rayvault.try': tryIndex + 1,
+      });
       log.warn({ err: reason }, 'stage failed: will retry with backoff');
       return { rethrow: reason };
   }
 }
 
-async function recordTerminal(port: StagePort, host: SettleHost, session: RunSession, to: 'panic' | 'failed', reason: Error, tryIndex: number, log: Logger) {
+async function recordTerminal(
+  port: StagePort,
+  host: SettleHost,
+  session: RunSession,
+  to: 'panic' | 'failed',
+  reason: Error,
+  tryIndex: number,
+  log: Logger,
+) {
   const { runId, stage, attempt } = session.job;
   const panic = isPanic(reason) ? reason : undefined;
   const payload = panic ? { kind: panic.kind, stage, details: panic.details } : { stage, error: reason.message };
-  await untilDatabaseAnswers(() => port.store.transition({ runId, to, fence: session.fence, actor: port.workerId, reason: reason.message, payload,
-    eventId: eventIds.stageSettled(session.job, to, tryIndex) }), AbortSignal.timeout(30000), log, to).catch((e) => log.error({ err: e }, `could not record ${to}`));
+  await untilDatabaseAnswers(
+    () =>
+      port.store.transition({
+        runId,
+        to,
+        fence: session.fence,
+        actor: port.workerId,
+        reason: reason.message,
+        payload,
+        eventId: eventIds.stageSettled(session.job, to, tryIndex),
+      }),
+    AbortSignal.timeout(30000),
+    log,
+    to,
+  ).catch((e) => log.error({ err: e }, `could not record ${to}`));
   if (panic) {
     host.setState('panic', session, reason.message);
     port.countPanic(panic.kind);
   }
   // A stage that already raised its own, more specific alert (CONTRACT FAIL) is not announced twice.
   if (!panic?.details?.alerted) {
-    await port.alert({ kind: panic ? panic.kind : 'dead_letter', runId, status: to, attempt, title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
-      text: reason.message, dedupeKey: dedupeKeys.stageSettled(session.job, to, tryIndex) });
+    await port.alert({
+      kind: panic ? panic.kind : 'dead_letter',
+      runId,
+      status: to,
+      attempt,
+      title: `${to.toUpperCase()}: run ${runId} at ${stage}`,
+      text: reason.message,
+      dedupeKey: dedupeKeys.stageSettled(session.job, to, tryIndex),
+    });
   }
   host.onRunSettled(runId);
-  log.error({ err: reason }, panic ? 'stage panicked: run needs an operator' : 'stage failed: attempts exhausted, kept as dead letter');
+  log.error(
+    { err: reason },
+    panic ? 'stage panicked: run needs an operator' : 'stage failed: attempts exhausted, kept as dead letter',
+  );
 }

@@ -20,7 +20,13 @@ export type ContextDeps = {
 };
 
 /** Builds the processor's view of a run session: checkpointed steps and fenced events. */
-export function createStageContext(deps: ContextDeps, session: RunSession, run: Run, steps: Record<string, unknown>, log: Logger): StageContext {
+export function createStageContext(
+  deps: ContextDeps,
+  session: RunSession,
+  run: Run,
+  steps: Record<string, unknown>,
+  log: Logger,
+): StageContext {
   const { runId, stage, attempt } = session.job;
   const { signal, fence } = session;
 
@@ -30,7 +36,9 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
       await durableWrite(deps.rpc, deps.spool, fn, args);
     } catch (err) {
       if (err instanceof FencedWriteError) {
-        const lost = new PanicError('panic_lost_lock', `run ${runId} was taken over (fence ${fence} is stale)`, { cause: err });
+        const lost = new PanicError('panic_lost_lock', `run ${runId} was taken over (fence ${fence} is stale)`, {
+          cause: err,
+        });
         session.abort(lost);
         throw lost;
       }
@@ -39,7 +47,14 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
   }
 
   return {
-    run, stage, attempt, fence, signal, log, steps, workerId: deps.workerId,
+    run,
+    stage,
+    attempt,
+    fence,
+    signal,
+    log,
+    steps,
+    workerId: deps.workerId,
     async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
       if (name in steps) {
         spanEvent('step skipped: checkpointed', { 'rayvault.step': name });
@@ -47,25 +62,42 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
         return steps[name] as T;
       }
       // One span per step run (its espeak-ng, ffmpeg or browser work and the checkpoint write).
-      return inSpan(`step ${name}`, { attributes: { 'rayvault.step': name, 'rayvault.stage': stage, 'rayvault.fence': fence } }, async () => {
-        await deps.whenCertain(signal);
-        signal.throwIfAborted();
-        const result = await fn();
-        signal.throwIfAborted();
-        deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
-        steps[name] = result ?? null;
-        await fenced('rv_checkpoint', checkpointArgs(session, name, result));
-        return result;
-      });
+      return inSpan(
+        `step ${name}`,
+        { attributes: { 'rayvault.step': name, 'rayvault.stage': stage, 'rayvault.fence': fence } },
+        async () => {
+          await deps.whenCertain(signal);
+          signal.throwIfAborted();
+          const result = await fn();
+          signal.throwIfAborted();
+          deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
+          steps[name] = result ?? null;
+          await fenced('rv_checkpoint', checkpointArgs(session, name, result));
+          return result;
+        },
+      );
     },
     async record(fn, args) {
       signal.throwIfAborted();
       // Idempotent per holder, as checkpoints are: a stale holder's repeat reaches the fence check.
-      await fenced(fn, { ...args, p_run: runId, p_fence: fence, p_event_id: eventIds.fencedRecord(args.p_event_id, fence) });
+      await fenced(fn, {
+        ...args,
+        p_run: runId,
+        p_fence: fence,
+        p_event_id: eventIds.fencedRecord(args.p_event_id, fence),
+      });
     },
     async emit(type, payload = {}) {
       signal.throwIfAborted();
-      await fenced('rv_append_event', { p_event_id: randomUUID(), p_run: runId, p_fence: fence, p_type: type, p_actor: deps.workerId, p_reason: null, p_payload: payload });
+      await fenced('rv_append_event', {
+        p_event_id: randomUUID(),
+        p_run: runId,
+        p_fence: fence,
+        p_type: type,
+        p_actor: deps.workerId,
+        p_reason: null,
+        p_payload: payload,
+      });
     },
   };
 }
@@ -77,5 +109,12 @@ export function createStageContext(deps: ContextDeps, session: RunSession, run: 
  */
 export function checkpointArgs(session: RunSession, step: string, result: unknown): Record<string, unknown> {
   const { runId, stage, attempt } = session.job;
-  return { p_run: runId, p_stage: stage, p_fence: session.fence, p_step: step, p_result: result ?? null, p_event_id: eventIds.checkpoint({ runId, stage, attempt }, step, session.fence) };
+  return {
+    p_run: runId,
+    p_stage: stage,
+    p_fence: session.fence,
+    p_step: step,
+    p_result: result ?? null,
+    p_event_id: eventIds.checkpoint({ runId, stage, attempt }, step, session.fence),
+  };
 }

@@ -25,9 +25,17 @@ function world(o: { claim?: () => Promise<ClaimResult>; lockFree?: boolean } = {
   const calls: string[] = [];
   const run = { id: RUN, status: 'running', stage: 'voice', attempt: 1, fence: 7, refetch_count: 0 } as unknown as Run;
   const port: StagePort = {
-    workerId: 'w1', leaseMs: 1000, heartbeatMs: 300, backoffMs: 2000, log, now: () => 1_000_000,
+    workerId: 'w1',
+    leaseMs: 1000,
+    heartbeatMs: 300,
+    backoffMs: 2000,
+    log,
+    now: () => 1_000_000,
     locks: {
-      acquire: async (runId) => (calls.push('lock'), o.lockFree === false ? null : { runId, key: `k:${runId}`, token: 't' }),
+      acquire: async (runId) => (
+        calls.push('lock'),
+        o.lockFree === false ? null : { runId, key: `k:${runId}`, token: 't' }
+      ),
       renew: async () => 'renewed',
       release: async () => (calls.push('unlock'), true),
       expiresInMs: async () => 400,
@@ -63,8 +71,12 @@ function world(o: { claim?: () => Promise<ClaimResult>; lockFree?: boolean } = {
 function job(o: { attemptsMade?: number; attempts?: number } = {}) {
   const delayed: number[] = [];
   const j = {
-    id: `${RUN}:voice:1`, data: { runId: RUN, stage: 'voice', attempt: 1 } satisfies StageJob, attemptsMade: o.attemptsMade ?? 0, stalledCounter: 0,
-    opts: { attempts: o.attempts ?? 5 }, moveToDelayed: async (at: number) => void delayed.push(at),
+    id: `${RUN}:voice:1`,
+    data: { runId: RUN, stage: 'voice', attempt: 1 } satisfies StageJob,
+    attemptsMade: o.attemptsMade ?? 0,
+    stalledCounter: 0,
+    opts: { attempts: o.attempts ?? 5 },
+    moveToDelayed: async (at: number) => void delayed.push(at),
   } as unknown as Job<StageJob>;
   return { j, delayed };
 }
@@ -73,7 +85,16 @@ it('completes a stage: claim, complete under its fence, enqueue the next, releas
   const { port, host, calls } = world();
   const processor: StageProcessor = async (ctx) => ({ output: { fence: ctx.fence } });
   expect(await createJobProcessor(port, host, 'voice', processor)(job().j, 'tok')).toEqual({ done: true });
-  expect(calls).toEqual(['lock', 'claim', 'state active', `complete ${RUN}:voice:1:complete fence=7 next=render`, 'unlock', 'enqueue render', 'observe voice completed', 'state idle']);
+  expect(calls).toEqual([
+    'lock',
+    'claim',
+    'state active',
+    `complete ${RUN}:voice:1:complete fence=7 next=render`,
+    'unlock',
+    'enqueue render',
+    'observe voice completed',
+    'state idle',
+  ]);
   expect(host.sessions.size).toBe(0);
 });
 
@@ -81,7 +102,9 @@ it('after the stop began, a fetched job is put back at once: no lock, no claim',
   const { port, host, calls } = world();
   await host.admission.stop();
   const { j, delayed } = job();
-  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(j, 'tok')).rejects.toBeInstanceOf(DelayedError);
+  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(j, 'tok')).rejects.toBeInstanceOf(
+    DelayedError,
+  );
   expect(delayed).toEqual([1_000_000]);
   expect(calls).toEqual([]);
 });
@@ -94,36 +117,57 @@ it('a stop that begins while the lock is being taken: the claim is refused and t
     await host.admission.stop();
     return lease;
   };
-  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(job().j, 'tok')).rejects.toBeInstanceOf(DelayedError);
+  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(job().j, 'tok')).rejects.toBeInstanceOf(
+    DelayedError,
+  );
   expect(calls).toEqual(['lock', 'unlock']);
 });
 
 it('a lock held elsewhere postpones the job until just after it expires', async () => {
   const { port, host, calls } = world({ lockFree: false });
   const { j, delayed } = job();
-  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(j, 'tok')).rejects.toBeInstanceOf(DelayedError);
+  await expect(createJobProcessor(port, host, 'voice', async () => ({}))(j, 'tok')).rejects.toBeInstanceOf(
+    DelayedError,
+  );
   expect(delayed).toEqual([1_000_000 + 300]);
   expect(calls).toEqual(['lock']);
 });
 
 it('bad input fails the run at once with an alert, however many tries are left', async () => {
   const { port, host, calls } = world();
-  const processor: StageProcessor = async () => { throw new InvalidInputError('voice: script missing'); };
-  await expect(createJobProcessor(port, host, 'voice', processor)(job().j, 'tok')).rejects.toThrow('voice: script missing');
-  expect(calls).toEqual(['lock', 'claim', 'state active', `transition failed ${RUN}:voice:1:failed:0`, 'alert dead_letter', 'settled', 'unlock', 'state idle']);
+  const processor: StageProcessor = async () => {
+    throw new InvalidInputError('voice: script missing');
+  };
+  await expect(createJobProcessor(port, host, 'voice', processor)(job().j, 'tok')).rejects.toThrow(
+    'voice: script missing',
+  );
+  expect(calls).toEqual([
+    'lock',
+    'claim',
+    'state active',
+    `transition failed ${RUN}:voice:1:failed:0`,
+    'alert dead_letter',
+    'settled',
+    'unlock',
+    'state idle',
+  ]);
 });
 
 it('the database going away mid-stage postpones the job without spending a try', async () => {
   const { port, host, calls } = world();
   const { j, delayed } = job({ attemptsMade: 4, attempts: 5 });
-  const processor: StageProcessor = async () => { throw new DatabaseUnavailableError('connect ECONNREFUSED'); };
+  const processor: StageProcessor = async () => {
+    throw new DatabaseUnavailableError('connect ECONNREFUSED');
+  };
   await expect(createJobProcessor(port, host, 'voice', processor)(j, 'tok')).rejects.toBeInstanceOf(DelayedError);
   expect(delayed).toEqual([1_000_000 + 2000]);
   expect(calls).toEqual(['lock', 'claim', 'state active', 'unlock', 'state idle']);
 });
 
 it('a claim the database finds stale is skipped and leaves no lock', async () => {
-  const { port, host, calls } = world({ claim: async () => ({ stale: true, run: { id: RUN, status: 'done', stage: 'qc', attempt: 1 } as unknown as Run }) });
+  const { port, host, calls } = world({
+    claim: async () => ({ stale: true, run: { id: RUN, status: 'done', stage: 'qc', attempt: 1 } as unknown as Run }),
+  });
   expect(await createJobProcessor(port, host, 'voice', async () => ({}))(job().j, 'tok')).toEqual({ skipped: 'stale' });
   expect(calls).toEqual(['lock', 'claim', 'unlock']);
 });

@@ -33,17 +33,37 @@ export type RunnerHost = SettleHost & {
 export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Stage, processor: StageProcessor) {
   return async (job: Job<StageJob>, token?: string): Promise<unknown> => {
     const parsed = stageJobSchema.safeParse(job.data);
-    if (!parsed.success || parsed.data.stage !== stage) throw new UnrecoverableError(`bad ${stage} job payload: ${parsed.error?.message ?? 'stage mismatch'}`);
+    if (!parsed.success || parsed.data.stage !== stage)
+      throw new UnrecoverableError(`bad ${stage} job payload: ${parsed.error?.message ?? 'stage mismatch'}`);
     const data = parsed.data;
     // One span per stage try, child of the span that queued the job (the run's creation or the
     // previous stage): retries and takeovers of the job are siblings in the run's trace.
-    return inSpan(`stage ${stage}`, { parent: contextFromTraceparent(data.traceparent), attributes: {
-      'rayvault.run_id': data.runId, 'rayvault.stage': stage, 'rayvault.attempt': data.attempt, 'rayvault.try': job.attemptsMade + 1,
-      'rayvault.worker_id': port.workerId, 'rayvault.stalled_count': job.stalledCounter, 'messaging.message.id': job.id ?? '' } }, () => admitted(job, token, data));
+    return inSpan(
+      `stage ${stage}`,
+      {
+        parent: contextFromTraceparent(data.traceparent),
+        attributes: {
+          'rayvault.run_id': data.runId,
+          'rayvault.stage': stage,
+          'rayvault.attempt': data.attempt,
+          'rayvault.try': job.attemptsMade + 1,
+          'rayvault.worker_id': port.workerId,
+          'rayvault.stalled_count': job.stalledCounter,
+          'messaging.message.id': job.id ?? '',
+        },
+      },
+      () => admitted(job, token, data),
+    );
   };
 
   async function admitted(job: Job<StageJob>, token: string | undefined, data: StageJob): Promise<unknown> {
-    const log = lazyChild(port.log, { queue: stage, jobId: job.id, runId: data.runId, attempt: data.attempt, try: job.attemptsMade + 1 });
+    const log = lazyChild(port.log, {
+      queue: stage,
+      jobId: job.id,
+      runId: data.runId,
+      attempt: data.attempt,
+      try: job.attemptsMade + 1,
+    });
     const postpone = async (ms: number, why: string): Promise<never> => {
       spanEvent('job postponed', { 'rayvault.why': why, 'rayvault.in_ms': ms });
       log.info({ why, inMs: ms }, 'job postponed');
@@ -58,7 +78,10 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
       if (claimed.kind === 'stale') {
         spanAttributes({ 'rayvault.outcome': 'stale' });
         const r = claimed.claim.run;
-        log.info({ status: r.status, runStage: r.stage, runAttempt: r.attempt }, 'job no longer matches the run: skipped');
+        log.info(
+          { status: r.status, runStage: r.stage, runAttempt: r.attempt },
+          'job no longer matches the run: skipped',
+        );
         return { skipped: 'stale' };
       }
       const session = new RunSession(data, job.id ?? stageJobId(data), claimed.lease, claimed.claim.run.fence);
@@ -68,7 +91,13 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
     }
   }
 
-  async function runClaimed(job: Job<StageJob>, session: RunSession, claim: Parameters<typeof resumedSteps>[2], log: Logger, postpone: (ms: number, why: string) => Promise<never>) {
+  async function runClaimed(
+    job: Job<StageJob>,
+    session: RunSession,
+    claim: Parameters<typeof resumedSteps>[2],
+    log: Logger,
+    postpone: (ms: number, why: string) => Promise<never>,
+  ) {
     // Out of the heartbeat first, or its next renewal would set the lock again.
     const letGo = async () => {
       host.sessions.delete(session);
@@ -79,12 +108,25 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
     host.setState('active', session);
     try {
       const steps = resumedSteps(port, session.job, claim);
-      const ctx = createStageContext({ rpc: port.store.rpc, spool: port.spool, checkpoints: port.checkpoints, workerId: port.workerId, whenCertain: host.whenCertain }, session, claim.run, steps.all, log);
+      const ctx = createStageContext(
+        {
+          rpc: port.store.rpc,
+          spool: port.spool,
+          checkpoints: port.checkpoints,
+          workerId: port.workerId,
+          whenCertain: host.whenCertain,
+        },
+        session,
+        claim.run,
+        steps.all,
+        log,
+      );
       announceStart(job, session, Object.keys(steps.all).length, log);
       try {
         // Steps the previous holder saved on disk but never got into the database (it died or froze in between): record them under our fence.
         for (const [name, result] of Object.entries(steps.local)) {
-          if (!(name in steps.recorded)) await durableWrite(port.store.rpc, port.spool, 'rv_checkpoint', checkpointArgs(session, name, result));
+          if (!(name in steps.recorded))
+            await durableWrite(port.store.rpc, port.spool, 'rv_checkpoint', checkpointArgs(session, name, result));
         }
         const outcome = (await raceAbort(processor(ctx), session.signal)) ?? {};
         await settleOutcome(port, host, session, outcome, log, letGo);
@@ -92,7 +134,14 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
         return { done: true };
       } catch (err) {
         const reason = failureReason(err, session.signal.aborted ? session.signal.reason : undefined);
-        const effect = await settleFailure(port, host, session, decideFailure(reason, { made: job.attemptsMade, allowed: job.opts.attempts ?? 1 }), job.attemptsMade, log);
+        const effect = await settleFailure(
+          port,
+          host,
+          session,
+          decideFailure(reason, { made: job.attemptsMade, allowed: job.opts.attempts ?? 1 }),
+          job.attemptsMade,
+          log,
+        );
         if ('postponeMs' in effect) return await postpone(effect.postponeMs, effect.why);
         if ('abandoned' in effect) return effect;
         throw effect.rethrow;
@@ -108,7 +157,12 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
     spanAttributes({ 'rayvault.fence': session.fence });
     // A takeover: the job stalled under a dead worker, or this attempt's steps were already begun.
     if (job.stalledCounter > 0 || resumed > 0) {
-      spanEvent('stage resumed', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence, 'rayvault.resumed_steps': resumed, 'rayvault.stalled_count': job.stalledCounter });
+      spanEvent('stage resumed', {
+        'rayvault.worker_id': port.workerId,
+        'rayvault.fence': session.fence,
+        'rayvault.resumed_steps': resumed,
+        'rayvault.stalled_count': job.stalledCounter,
+      });
     }
     log.info({ fence: session.fence, resumedSteps: resumed }, 'stage started');
   }

@@ -44,21 +44,36 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   // At the first signal, before the shutdown is announced: no claim of ours lands after that line.
   rt.releasers.quiesceFirst(() => admission.stop());
   const heartbeat = createHeartbeat({
-    rt, sessions, intervalMs: config.heartbeatMs,
-    record: () => ({ id: rt.workerId, state, queues: stages, currentRun: current?.job.runId ?? null, currentJob: current?.jobId ?? null, host: os.hostname(), pid: process.pid, lastError }),
+    rt,
+    sessions,
+    intervalMs: config.heartbeatMs,
+    record: () => ({
+      id: rt.workerId,
+      state,
+      queues: stages,
+      currentRun: current?.job.runId ?? null,
+      currentJob: current?.jobId ?? null,
+      host: os.hostname(),
+      pid: process.pid,
+      lastError,
+    }),
     flushSpool: () => flushSpool(),
-    onPanic: (message) => { state = 'panic'; lastError = message; },
+    onPanic: (message) => {
+      state = 'panic';
+      lastError = message;
+    },
   });
 
   const internals: RunnerHost = {
-    sessions, admission,
+    sessions,
+    admission,
     whenCertain: heartbeat.whenCertain,
     flushSpool,
     state: () => state,
     setState(next, session, error) {
       const changed = next !== state;
       state = next;
-      current = next === 'idle' ? undefined : session ?? current;
+      current = next === 'idle' ? undefined : (session ?? current);
       if (error) lastError = error;
       // A gate or a panic is published at once; active and idle, which flip with every job, wait for the regular beat.
       if (changed && (next === 'waiting' || next === 'panic')) heartbeat.beatSoon();
@@ -71,18 +86,24 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   const port = stagePort(rt);
   const workers = stages.map((stage) => {
     const process = createJobProcessor(port, internals, stage, options.processors[stage]!);
-    const w = new Worker(stage, async (job, token) => {
-      onceRun ??= job.data.runId;
-      return process(job, token);
-    }, {
-      connection: rt.redis, prefix: config.RAYVAULT_QUEUE_PREFIX, autorun: false,
-      concurrency: options.once ? 1 : options.concurrency ?? config.RAYVAULT_CONCURRENCY,
-      // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
-      lockDuration: config.RAYVAULT_LEASE_MS,
-      // The stalled check takes two passes; short ones keep recovery near lease + 1 s.
-      stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 4)),
-      maxStalledCount: config.RAYVAULT_MAX_STALLS,
-    });
+    const w = new Worker(
+      stage,
+      async (job, token) => {
+        onceRun ??= job.data.runId;
+        return process(job, token);
+      },
+      {
+        connection: rt.redis,
+        prefix: config.RAYVAULT_QUEUE_PREFIX,
+        autorun: false,
+        concurrency: options.once ? 1 : (options.concurrency ?? config.RAYVAULT_CONCURRENCY),
+        // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
+        lockDuration: config.RAYVAULT_LEASE_MS,
+        // The stalled check takes two passes; short ones keep recovery near lease + 1 s.
+        stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 4)),
+        maxStalledCount: config.RAYVAULT_MAX_STALLS,
+      },
+    );
     w.on('error', (err) => log.warn({ err, queue: stage }, 'worker error'));
     return w;
   });
@@ -97,7 +118,9 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     onceDone,
     async start() {
       await flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
-      await recoverOwnRuns(rt, stages).catch((err) => log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'));
+      await recoverOwnRuns(rt, stages).catch((err) =>
+        log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'),
+      );
       heartbeat.start();
       // Baptism B looks for pid files of dead workers (a stop that was not clean).
       mkdirSync(layout.pids, { recursive: true });

@@ -2,8 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { RunStatus, Stage } from '../domain/run-status';
 import {
-  duplicateSchema, eventHeadSchema, opsEventSchema, opsMetricsSchema, runChangesSchema, runPageSchema,
-  runsByStatusSchema, throughputSchema, tokenOwnerSchema, tokenRecordSchema, type ApiRole,
+  duplicateSchema,
+  eventHeadSchema,
+  opsEventSchema,
+  opsMetricsSchema,
+  runChangesSchema,
+  runPageSchema,
+  runsByStatusSchema,
+  throughputSchema,
+  tokenOwnerSchema,
+  tokenRecordSchema,
+  type ApiRole,
 } from './operations.schema';
 import type { Rpc } from './types';
 
@@ -34,21 +43,45 @@ export function createOperationsStore(rpc: Rpc) {
       /** The live token with this hash, or null (unknown or revoked). */
       find: (hash: string) => call('rv_api_token_find', { p_hash: hash }, tokenOwnerSchema.nullable()),
       /** RV409 (IllegalTransitionError) while a live token has the name. */
-      create: (a: { name: string; role: ApiRole; hash: string; actor: string }) => call('rv_api_token_create', {
-        p_name: a.name, p_role: a.role, p_hash: a.hash, p_actor: a.actor,
-      }, tokenRecordSchema),
+      create: (a: { name: string; role: ApiRole; hash: string; actor: string }) =>
+        call(
+          'rv_api_token_create',
+          {
+            p_name: a.name,
+            p_role: a.role,
+            p_hash: a.hash,
+            p_actor: a.actor,
+          },
+          tokenRecordSchema,
+        ),
       list: () => call('rv_api_token_list', {}, tokenRecordSchema.array()),
       /** RV404 (RunNotFoundError) when no live token has the name. */
-      revoke: (a: { name: string; actor: string; reason?: string }) => call('rv_api_token_revoke', {
-        p_name: a.name, p_actor: a.actor, p_reason: a.reason ?? null,
-      }, tokenRecordSchema),
+      revoke: (a: { name: string; actor: string; reason?: string }) =>
+        call(
+          'rv_api_token_revoke',
+          {
+            p_name: a.name,
+            p_actor: a.actor,
+            p_reason: a.reason ?? null,
+          },
+          tokenRecordSchema,
+        ),
     },
     /** The append-only ops_events audit; replaying an event id records nothing. */
     audit: {
-      record: (e: OpsEvent, eventId: string = randomUUID()) => call('rv_ops_event', {
-        p_event_id: eventId, p_type: e.type, p_actor: e.actor, p_reason: e.reason ?? null, p_target: e.target ?? null,
-        p_payload: e.payload ?? {},
-      }, duplicateSchema),
+      record: (e: OpsEvent, eventId: string = randomUUID()) =>
+        call(
+          'rv_ops_event',
+          {
+            p_event_id: eventId,
+            p_type: e.type,
+            p_actor: e.actor,
+            p_reason: e.reason ?? null,
+            p_target: e.target ?? null,
+            p_payload: e.payload ?? {},
+          },
+          duplicateSchema,
+        ),
       /** Newest first, at most 500. */
       recent: (limit = 50) => call('rv_ops_events', { p_limit: limit }, opsEventSchema.array()),
     },
@@ -57,10 +90,18 @@ export function createOperationsStore(rpc: Rpc) {
     /** Per status present: count, oldest open gate, newest creation, creations in the last 24 h. */
     runsByStatus: () => call('rv_ops_runs_by_status', {}, runsByStatusSchema),
     /** The runs list, newest first; `search` matches the product name (any case) or an id prefix. */
-    searchRuns: (a: RunSearch) => call('rv_ops_list_runs', {
-      p_status: a.status ?? null, p_stage: a.stage ?? null, p_limit: a.limit, p_offset: a.offset,
-      p_search: a.search || null,
-    }, runPageSchema),
+    searchRuns: (a: RunSearch) =>
+      call(
+        'rv_ops_list_runs',
+        {
+          p_status: a.status ?? null,
+          p_stage: a.stage ?? null,
+          p_limit: a.limit,
+          p_offset: a.offset,
+          p_search: a.search || null,
+        },
+        runPageSchema,
+      ),
     /** Completed stage tries and failed/panicked runs per stage and minute over the last hour. */
     stageThroughput: () => call('rv_ops_stage_throughput', {}, throughputSchema),
     /** The newest run event's seq (0 when none): where a change feed starts. */

@@ -50,13 +50,15 @@ export const opsMetricsSchema = z.object({
 });
 export type OpsMetrics = z.infer<typeof opsMetricsSchema>;
 
-export const runsByStatusSchema = z.array(z.object({
-  status: z.enum(RUN_STATUSES),
-  n: z.number(),
-  oldest_gate: timestamp.nullable(),
-  last_created: timestamp.nullable(),
-  recent: z.number(),
-}));
+export const runsByStatusSchema = z.array(
+  z.object({
+    status: z.enum(RUN_STATUSES),
+    n: z.number(),
+    oldest_gate: timestamp.nullable(),
+    last_created: timestamp.nullable(),
+    recent: z.number(),
+  }),
+);
 export type RunsByStatus = z.infer<typeof runsByStatusSchema>;
 
 const runStageSummary = z.object({
@@ -73,16 +75,18 @@ const runStageSummary = z.object({
  */
 export const runPageSchema = z.object({
   total: z.number(),
-  runs: z.array(z.looseObject({
-    id: z.string(),
-    status: z.enum(RUN_STATUSES),
-    stage: z.enum(STAGES),
-    attempt: z.number(),
-    product_name: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    stages: z.array(runStageSummary),
-  })),
+  runs: z.array(
+    z.looseObject({
+      id: z.string(),
+      status: z.enum(RUN_STATUSES),
+      stage: z.enum(STAGES),
+      attempt: z.number(),
+      product_name: z.string().nullable(),
+      created_at: z.string(),
+      updated_at: z.string(),
+      stages: z.array(runStageSummary),
+    }),
+  ),
 });
 export type RunPage = z.infer<typeof runPageSchema>;
 
@@ -94,7 +98,13 @@ export type StageThroughput = z.infer<typeof throughputSchema>;
 
 export const eventHeadSchema = z.number();
 
-export const runChangesSchema = z.array(z.object({
-  seq: z.number(), id: z.string(), status: z.enum(RUN_STATUSES), stage: z.enum(STAGES), updated_at: timestamp,
-}));
+export const runChangesSchema = z.array(
+  z.object({
+    seq: z.number(),
+    id: z.string(),
+    status: z.enum(RUN_STATUSES),
+    stage: z.enum(STAGES),
+    updated_at: timestamp,
+  }),
+);
 export type RunChanges = z.infer<typeof runChangesSchema>;

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import pg from 'pg';
-import { DatabaseUnavailableError, FencedWriteError, IllegalTransitionError, InvalidInputError, RunNotFoundError } from '../errors/errors';
+import {
+  DatabaseUnavailableError,
+  FencedWriteError,
+  IllegalTransitionError,
+  InvalidInputError,
+  RunNotFoundError,
+} from '../errors/errors';
 import { oneWritePerTurn } from '../infra/one-write-per-turn';
 import { isConnectionError } from '../infra/postgres';
 import type { Rpc } from './types';
@@ -14,7 +20,10 @@ function statementFor(fn: string, keys: string[]): { name: string; text: string 
   let st = statements.get(key);
   if (!st) {
     if (!/^rv_[a-z_]+$/.test(fn) || keys.some((k) => !/^p_[a-z_]+$/.test(k))) throw new Error(`bad rpc ${key}`);
-    st = { name: `${fn.slice(0, 40)}_${createHash('sha1').update(key).digest('hex').slice(0, 10)}`, text: `SELECT ${fn}(${keys.map((k, i) => `${k} => $${i + 1}`).join(', ')}) AS r` };
+    st = {
+      name: `${fn.slice(0, 40)}_${createHash('sha1').update(key).digest('hex').slice(0, 10)}`,
+      text: `SELECT ${fn}(${keys.map((k, i) => `${k} => $${i + 1}`).join(', ')}) AS r`,
+    };
     statements.set(key, st);
   }
   return st;
@@ -25,10 +34,16 @@ export function mapDbError(err: unknown): unknown {
   const e = err as { code?: string; message?: string };
   const cause = { cause: err };
   switch (e.code) {
-    case 'RV404': return new RunNotFoundError(e.message ?? 'run not found', cause);
-    case 'RV409': return new IllegalTransitionError(e.message ?? 'illegal transition', cause);
-    case 'RV412': return new FencedWriteError(e.message ?? 'stale fencing token', cause);
-    case 'RV422': case '22P02': case '23514': return new InvalidInputError(e.message ?? 'invalid input', cause);
+    case 'RV404':
+      return new RunNotFoundError(e.message ?? 'run not found', cause);
+    case 'RV409':
+      return new IllegalTransitionError(e.message ?? 'illegal transition', cause);
+    case 'RV412':
+      return new FencedWriteError(e.message ?? 'stale fencing token', cause);
+    case 'RV422':
+    case '22P02':
+    case '23514':
+      return new InvalidInputError(e.message ?? 'invalid input', cause);
   }
   if (isConnectionError(err)) return new DatabaseUnavailableError(`database unreachable: ${e.message}`, cause);
   return err;
@@ -60,7 +75,12 @@ const PIPELINED_CONNECTIONS = 2;
  * the process alive while idle (like the pool's own idle clients).
  */
 function pipelinedQuery(pool: pg.Pool, size: number) {
-  type Slot = { client: pg.Client & { ref(): void; unref(): void; connection: { stream: Writable } }; ready: Promise<unknown>; pending: number; idle?: NodeJS.Timeout };
+  type Slot = {
+    client: pg.Client & { ref(): void; unref(): void; connection: { stream: Writable } };
+    ready: Promise<unknown>;
+    pending: number;
+    idle?: NodeJS.Timeout;
+  };
   const slots: Array<Slot | undefined> = new Array(size);
   const idleMs = pool.options.idleTimeoutMillis || 10000;
   let next = 0;
@@ -81,7 +101,12 @@ function pipelinedQuery(pool: pg.Pool, size: number) {
   };
   const end = pool.end.bind(pool) as (cb?: () => void) => Promise<void> | void;
   pool.end = ((cb?: () => void) => {
-    slots.forEach((s, i) => { if (s) { drop(i, s); void s.client.end().catch(() => undefined); } });
+    slots.forEach((s, i) => {
+      if (s) {
+        drop(i, s);
+        void s.client.end().catch(() => undefined);
+      }
+    });
     return end(cb);
   }) as typeof pool.end;
 
@@ -101,14 +126,26 @@ function pipelinedQuery(pool: pg.Pool, size: number) {
     } finally {
       if (--slot.pending === 0 && slots[i] === slot) {
         slot.client.unref();
-        slot.idle = setTimeout(() => { drop(i, slot); void slot.client.end().catch(() => undefined); }, idleMs).unref();
+        slot.idle = setTimeout(() => {
+          drop(i, slot);
+          void slot.client.end().catch(() => undefined);
+        }, idleMs).unref();
       }
     }
   };
 }
 
 /** Arguments declared jsonb in the SQL functions; they travel as JSON text. */
-const JSONB_ARGS = new Set(['p_product', 'p_input', 'p_result', 'p_payload', 'p_output', 'p_claims', 'p_meta', 'p_data']);
+const JSONB_ARGS = new Set([
+  'p_product',
+  'p_input',
+  'p_result',
+  'p_payload',
+  'p_output',
+  'p_claims',
+  'p_meta',
+  'p_data',
+]);
 
 function toParam(key: string, v: unknown): unknown {
   if (v === null || v === undefined) return null;

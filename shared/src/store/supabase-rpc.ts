@@ -26,7 +26,8 @@ export function createSupabaseRpc(url: string, serviceKey: string): Rpc {
       const e = res.error as { code?: string; message: string; status?: number };
       // fetch failures and gateway errors surface without a SQLSTATE
       if (!e.code || /^5\d\d$/.test(String(res.status)) || /fetch failed|ECONNREFUSED|network/i.test(e.message)) {
-        if (!e.code?.startsWith('RV')) throw new DatabaseUnavailableError(`supabase unavailable: ${e.message}`, { cause: e });
+        if (!e.code?.startsWith('RV'))
+          throw new DatabaseUnavailableError(`supabase unavailable: ${e.message}`, { cause: e });
       }
       throw mapDbError(Object.assign(new Error(e.message), { code: e.code }));
     }

@@ -4,7 +4,14 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/errors';
 
 const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
-const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 /**
  * The standard OpenTelemetry variables RayVault documents (.env.example),
@@ -21,7 +28,10 @@ export const telemetryEnvSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
   OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
-  OTEL_TRACES_SAMPLER_ARG: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a ratio between 0 and 1').optional(),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a ratio between 0 and 1')
+    .optional(),
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
 });
 
@@ -38,13 +48,29 @@ let sdk: { shutdown(): Promise<void> } | undefined;
 export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const parsed = telemetryEnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`OpenTelemetry configuration refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix or unset the variable to start.`);
+    throw new ConfigError(
+      `OpenTelemetry configuration refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix or unset the variable to start.`,
+    );
   }
   const cfg = parsed.data;
-  if (sdk || cfg.OTEL_SDK_DISABLED === 'true' || !(cfg.OTEL_EXPORTER_OTLP_ENDPOINT ?? cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) return !!sdk;
-  const [{ NodeSDK, resources }, { PgInstrumentation }, { IORedisInstrumentation }, { HttpInstrumentation }, { ExpressInstrumentation }] = await Promise.all([
-    import('@opentelemetry/sdk-node'), import('@opentelemetry/instrumentation-pg'), import('@opentelemetry/instrumentation-ioredis'),
-    import('@opentelemetry/instrumentation-http'), import('@opentelemetry/instrumentation-express'),
+  if (
+    sdk ||
+    cfg.OTEL_SDK_DISABLED === 'true' ||
+    !(cfg.OTEL_EXPORTER_OTLP_ENDPOINT ?? cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  )
+    return !!sdk;
+  const [
+    { NodeSDK, resources },
+    { PgInstrumentation },
+    { IORedisInstrumentation },
+    { HttpInstrumentation },
+    { ExpressInstrumentation },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-ioredis'),
+    import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-express'),
   ]);
   const node = new NodeSDK({
     // OTEL_SERVICE_NAME, when set, names every process alike; rayvault.service still tells them apart.
@@ -79,7 +105,11 @@ function requireAgain(name: string): void {
     return;
   }
   const marker = `${path.sep}node_modules${path.sep}${name}${path.sep}`;
-  const dirs = new Set(Object.keys(require.cache).filter((f) => f.includes(marker)).map((f) => f.slice(0, f.lastIndexOf(marker) + marker.length - name.length - 1)));
+  const dirs = new Set(
+    Object.keys(require.cache)
+      .filter((f) => f.includes(marker))
+      .map((f) => f.slice(0, f.lastIndexOf(marker) + marker.length - name.length - 1)),
+  );
   for (const dir of dirs) createRequire(path.join(dir, 'index.js'))(name);
 }
 

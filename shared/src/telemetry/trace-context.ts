@@ -1,4 +1,15 @@
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 
 /**
  * The only tracing calls the rest of RayVault makes, on the OpenTelemetry API
@@ -25,22 +36,28 @@ export type SpanOptions = {
 export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = options.parent ?? context.active();
   const active = trace.getSpan(context.active())?.spanContext();
-  const links: Link[] = (options.root || options.linkActive) && active && isSpanContextValid(active) ? [{ context: active }] : [];
-  return tracer().startActiveSpan(name, { attributes: options.attributes, root: options.root, links }, parent, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (notFailures.has(e.name)) span.setAttribute('rayvault.outcome', 'postponed');
-      else {
-        span.recordException(e);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+  const links: Link[] =
+    (options.root || options.linkActive) && active && isSpanContextValid(active) ? [{ context: active }] : [];
+  return tracer().startActiveSpan(
+    name,
+    { attributes: options.attributes, root: options.root, links },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        if (notFailures.has(e.name)) span.setAttribute('rayvault.outcome', 'postponed');
+        else {
+          span.recordException(e);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+        }
+        throw err;
+      } finally {
+        span.end();
       }
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+    },
+  );
 }
 
 /** The W3C `traceparent` of the active span, to carry in a job; undefined when tracing is off. */

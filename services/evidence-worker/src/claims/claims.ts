@@ -23,11 +23,22 @@ export function factsToClaims(facts: Facts, source: string, tier: number): Claim
 }
 
 /** What the later stages need, each field from the most trusted source that states it. */
-export type ProductSummary = { name: string; brand: string | null; model: string | null; price: number | null; currency: string | null; image: string | null };
+export type ProductSummary = {
+  name: string;
+  brand: string | null;
+  model: string | null;
+  price: number | null;
+  currency: string | null;
+  image: string | null;
+};
 
-export function summarizeProduct(input: { name: string; image?: string }, sources: ReadonlyArray<{ tier: number; facts: Facts }>): ProductSummary {
+export function summarizeProduct(
+  input: { name: string; image?: string },
+  sources: ReadonlyArray<{ tier: number; facts: Facts }>,
+): ProductSummary {
   const byTrust = [...sources].sort((a, b) => b.tier - a.tier);
-  const pick = <K extends keyof Facts>(k: K): Facts[K] | undefined => byTrust.find((s) => s.facts[k] !== undefined)?.facts[k];
+  const pick = <K extends keyof Facts>(k: K): Facts[K] | undefined =>
+    byTrust.find((s) => s.facts[k] !== undefined)?.facts[k];
   const price = pick('price');
   return {
     name: input.name,

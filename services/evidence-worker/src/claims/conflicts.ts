@@ -8,7 +8,12 @@ export type DiffEntry = { field: string; values: Array<{ source: string; tier: n
 const KEY: Record<string, (v: string) => string> = {
   model_id: (v) => v.toLowerCase().replace(/[\s._-]/g, ''),
   ean: gtinKey,
-  compatibility: (v) => v.toLowerCase().split(/\s*;\s*/).sort().join(';'),
+  compatibility: (v) =>
+    v
+      .toLowerCase()
+      .split(/\s*;\s*/)
+      .sort()
+      .join(';'),
 };
 
 /** Critical fields where sources of the gating tiers state different values; empty when they agree. */
@@ -26,6 +31,8 @@ export function findConflicts(claims: readonly Claim[], gatingTiers: readonly nu
 
 /** One line for the alert: "tier 4/5 sources disagree on price: 1299.00 EUR (Shop A, tier 5) vs 1199.00 EUR (Shop B, tier 4)". */
 export function summarizeDiff(diff: readonly DiffEntry[], gatingTiers: readonly number[]): string {
-  const parts = diff.map((d) => `${d.field}: ${d.values.map((v) => `${v.value} (${v.source}, tier ${v.tier})`).join(' vs ')}`);
+  const parts = diff.map(
+    (d) => `${d.field}: ${d.values.map((v) => `${v.value} (${v.source}, tier ${v.tier})`).join(' vs ')}`,
+  );
   return `tier ${gatingTiers.join('/')} sources disagree on ${parts.join('; ')}`;
 }

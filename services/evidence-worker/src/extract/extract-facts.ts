@@ -35,7 +35,13 @@ export function extractFacts(html: string, baseUrl?: string): Extraction {
   if (products.length > 1) warnings.push(`${products.length} JSON-LD Product nodes: the first one is used`);
   const raw = boundFields(mergeFields(products[0] ? fieldsFromProduct(products[0]) : {}, metaFields(root)), warnings);
   const facts = normalizeFacts(raw, warnings, baseUrl);
-  return { facts, warnings: warnings.length > MAX_WARNINGS ? [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more warnings`] : warnings };
+  return {
+    facts,
+    warnings:
+      warnings.length > MAX_WARNINGS
+        ? [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more warnings`]
+        : warnings,
+  };
 }
 
 /** A hostile page could otherwise produce one warning per broken JSON-LD block. */

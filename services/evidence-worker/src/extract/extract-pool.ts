@@ -15,7 +15,13 @@ export type ExtractPoolOptions = {
   onFallback?: (why: string) => void;
 };
 
-type Task = { id: number; html: string; baseUrl?: string; resolve: (e: Extraction) => void; reject: (err: Error) => void };
+type Task = {
+  id: number;
+  html: string;
+  baseUrl?: string;
+  resolve: (e: Extraction) => void;
+  reject: (err: Error) => void;
+};
 type Slot = { worker: Worker | null; ready: boolean; task: Task | null; timer?: NodeJS.Timeout };
 type Reply = { ready: true } | { id: number; ok: true; result: Extraction } | { id: number; ok: false; error: string };
 
@@ -59,11 +65,23 @@ export function createExtractPool(o: ExtractPoolOptions) {
   };
   const send = (slot: Slot) => {
     if (!slot.task || !slot.ready || !slot.worker) return;
-    slot.timer = setTimeout(() => fail(slot, `extracting facts took longer than ${o.timeoutMs} ms (RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS): the page is ignored`), o.timeoutMs);
+    slot.timer = setTimeout(
+      () =>
+        fail(
+          slot,
+          `extracting facts took longer than ${o.timeoutMs} ms (RAYVAULT_EVIDENCE_EXTRACT_TIMEOUT_MS): the page is ignored`,
+        ),
+      o.timeoutMs,
+    );
     slot.worker.postMessage({ id: slot.task.id, html: slot.task.html, baseUrl: slot.task.baseUrl });
   };
   const spawn = (slot: Slot) => {
-    const worker = new Worker(BOOT, { eval: true, workerData: { entry }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 256 } });
+    const worker = new Worker(BOOT, {
+      eval: true,
+      workerData: { entry },
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 256 },
+    });
     worker.unref(); // an idle thread never keeps the process alive
     worker.on('message', (m: Reply) => {
       if (slot.worker !== worker) return;
@@ -72,7 +90,11 @@ export function createExtractPool(o: ExtractPoolOptions) {
         return send(slot);
       }
       if (slot.task?.id !== m.id) return;
-      finish(slot, (t) => (m.ok ? t.resolve(m.result) : t.reject(new SourceFetchError('extraction_failed', `extracting facts failed: ${m.error}`, false))));
+      finish(slot, (t) =>
+        m.ok
+          ? t.resolve(m.result)
+          : t.reject(new SourceFetchError('extraction_failed', `extracting facts failed: ${m.error}`, false)),
+      );
     });
     worker.on('error', (err) => slot.worker === worker && fail(slot, `the extraction thread failed: ${err.message}`));
     worker.on('exit', (code) => slot.worker === worker && fail(slot, `the extraction thread exited with code ${code}`));
@@ -92,7 +114,8 @@ export function createExtractPool(o: ExtractPoolOptions) {
     /** The page's facts, extracted in a thread; rejects with an `extraction_failed` SourceFetchError. */
     extract(html: string, baseUrl?: string): Promise<Extraction> {
       if (!entry) {
-        if (!warned) o.onFallback?.(`no extraction thread entry beside ${__dirname}: pages are parsed on the event loop`);
+        if (!warned)
+          o.onFallback?.(`no extraction thread entry beside ${__dirname}: pages are parsed on the event loop`);
         warned = true;
         return Promise.resolve().then(() => extractFacts(html, baseUrl));
       }
@@ -102,15 +125,18 @@ export function createExtractPool(o: ExtractPoolOptions) {
       });
     },
     async close(): Promise<void> {
-      for (const t of queue.splice(0)) t.reject(new SourceFetchError('extraction_failed', 'the evidence worker is shutting down', true));
-      await Promise.all(slots.map((slot) => {
-        const w = slot.worker;
-        slot.worker = null;
-        clearTimeout(slot.timer);
-        slot.task?.reject(new SourceFetchError('extraction_failed', 'the evidence worker is shutting down', true));
-        slot.task = null;
-        return w?.terminate();
-      }));
+      for (const t of queue.splice(0))
+        t.reject(new SourceFetchError('extraction_failed', 'the evidence worker is shutting down', true));
+      await Promise.all(
+        slots.map((slot) => {
+          const w = slot.worker;
+          slot.worker = null;
+          clearTimeout(slot.timer);
+          slot.task?.reject(new SourceFetchError('extraction_failed', 'the evidence worker is shutting down', true));
+          slot.task = null;
+          return w?.terminate();
+        }),
+      );
     },
   };
 }

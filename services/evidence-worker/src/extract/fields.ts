@@ -20,7 +20,8 @@ export type RawFields = {
 export function mergeFields(primary: RawFields, fallback: RawFields): RawFields {
   const out: RawFields = { ...fallback };
   for (const [k, v] of Object.entries(primary) as [keyof RawFields, unknown][]) {
-    if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)) (out as Record<string, unknown>)[k] = v;
+    if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0))
+      (out as Record<string, unknown>)[k] = v;
   }
   return out;
 }
@@ -30,7 +31,8 @@ export function textOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v.trim() || undefined;
   if (typeof v === 'number') return String(v);
   if (Array.isArray(v)) return textOf(v[0]);
-  if (v && typeof v === 'object') return textOf((v as Record<string, unknown>).name ?? (v as Record<string, unknown>)['@value']);
+  if (v && typeof v === 'object')
+    return textOf((v as Record<string, unknown>).name ?? (v as Record<string, unknown>)['@value']);
   return undefined;
 }
 
@@ -39,7 +41,17 @@ export function textOf(v: unknown): string | undefined {
  * dropped with a warning before any normalizer (or its regex) sees it, so a
  * page cannot make extraction slow, or fill claims and warnings, by size.
  */
-export const FIELD_LIMITS = { name: 500, brand: 200, model: 200, gtins: 64, price: 64, currency: 16, voltage: 100, compatibility: 2000, image: 2048 } as const;
+export const FIELD_LIMITS = {
+  name: 500,
+  brand: 200,
+  model: 200,
+  gtins: 64,
+  price: 64,
+  currency: 16,
+  voltage: 100,
+  compatibility: 2000,
+  image: 2048,
+} as const;
 const MAX_ITEMS = 50;
 
 /** `raw` with every field within FIELD_LIMITS; what was too long is named in `warnings`. */
@@ -61,7 +73,10 @@ function bounded(v: unknown, max: number, warn: (what: string) => void): unknown
   }
   if (Array.isArray(v)) {
     if (v.length > MAX_ITEMS) warn(`lists ${v.length} values (over ${MAX_ITEMS}): the rest`);
-    return v.slice(0, MAX_ITEMS).map((x) => bounded(x, max, warn)).filter((x) => x !== undefined);
+    return v
+      .slice(0, MAX_ITEMS)
+      .map((x) => bounded(x, max, warn))
+      .filter((x) => x !== undefined);
   }
   if (v && typeof v === 'object') return bounded(textOf(v), max, warn);
   return v;

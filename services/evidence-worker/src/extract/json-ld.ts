@@ -4,7 +4,9 @@ import { textOf, type RawFields } from './fields';
 type Node = Record<string, unknown>;
 
 const isProductType = (t: unknown): boolean =>
-  (Array.isArray(t) ? t : [t]).some((x) => typeof x === 'string' && /^(?:(?:https?:\/\/)?schema\.org\/|schema:)?Product$/.test(x));
+  (Array.isArray(t) ? t : [t]).some(
+    (x) => typeof x === 'string' && /^(?:(?:https?:\/\/)?schema\.org\/|schema:)?Product$/.test(x),
+  );
 
 /** Every schema.org Product node in the page's JSON-LD blocks: top level, arrays, `@graph`, nested. */
 export function jsonLdProducts(root: HTMLElement, warnings: string[]): Node[] {
@@ -30,7 +32,9 @@ export function jsonLdProducts(root: HTMLElement, warnings: string[]): Node[] {
 export function fieldsFromProduct(p: Node): RawFields {
   const offer = firstOffer(p.offers);
   const spec = offer?.priceSpecification as Node | undefined;
-  const props = (Array.isArray(p.additionalProperty) ? p.additionalProperty : p.additionalProperty ? [p.additionalProperty] : []) as Node[];
+  const props = (
+    Array.isArray(p.additionalProperty) ? p.additionalProperty : p.additionalProperty ? [p.additionalProperty] : []
+  ) as Node[];
   const prop = (re: RegExp) => props.find((x) => re.test(textOf(x.name) ?? '') || re.test(textOf(x.propertyID) ?? ''));
   const voltage = prop(/volt|tens[aã]o/i);
   const compat = prop(/compat/i);
@@ -38,7 +42,9 @@ export function fieldsFromProduct(p: Node): RawFields {
     name: textOf(p.name),
     brand: textOf(p.brand) ?? textOf(p.manufacturer),
     model: textOf(p.model) ?? textOf(p.mpn),
-    gtins: ['gtin13', 'gtin12', 'gtin14', 'gtin8', 'gtin', 'ean'].map((k) => p[k]).filter((v) => v !== undefined && v !== null),
+    gtins: ['gtin13', 'gtin12', 'gtin14', 'gtin8', 'gtin', 'ean']
+      .map((k) => p[k])
+      .filter((v) => v !== undefined && v !== null),
     price: offer?.price ?? offer?.lowPrice ?? spec?.price,
     currency: offer?.priceCurrency ?? spec?.priceCurrency,
     voltage: voltage?.value,

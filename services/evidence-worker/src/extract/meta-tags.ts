@@ -11,12 +11,16 @@ import type { RawFields } from './fields';
 export function metaFields(root: HTMLElement): RawFields {
   const meta = new Map<string, string>();
   for (const el of root.querySelectorAll('meta')) {
-    const key = (el.getAttribute('property') ?? el.getAttribute('name') ?? el.getAttribute('itemprop'))?.trim().toLowerCase();
+    const key = (el.getAttribute('property') ?? el.getAttribute('name') ?? el.getAttribute('itemprop'))
+      ?.trim()
+      .toLowerCase();
     const content = el.getAttribute('content');
     if (key && content !== undefined && !meta.has(key)) meta.set(key, content.trim());
   }
   const first = (...keys: string[]) => keys.map((k) => meta.get(k)).find((v) => v !== undefined && v !== '');
-  const gtins = ['product:ean', 'product:gtin', 'product:gtin13', 'product:upc', 'gtin13', 'gtin12', 'gtin', 'ean'].map((k) => meta.get(k)).filter(Boolean);
+  const gtins = ['product:ean', 'product:gtin', 'product:gtin13', 'product:upc', 'gtin13', 'gtin12', 'gtin', 'ean']
+    .map((k) => meta.get(k))
+    .filter(Boolean);
   return {
     name: first('og:title', 'product:name', 'name'),
     brand: first('product:brand', 'og:brand', 'brand'),

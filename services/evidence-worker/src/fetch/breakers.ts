@@ -17,29 +17,62 @@ export function createBreakers(o: BreakerOptions) {
   const records = new Map<string, BreakerRecord>();
 
   const save = (host: string, change: Partial<BreakerRecord>) => {
-    const prev = records.get(host) ?? { source: host, operation: 'fetch', state: 'closed', opened_at: null, cooldown_ms: o.cooldownMs, failures: 0, reason: null, last_error: null, last_failure_at: null, last_success_at: null, updated_at: '' };
+    const prev = records.get(host) ?? {
+      source: host,
+      operation: 'fetch',
+      state: 'closed',
+      opened_at: null,
+      cooldown_ms: o.cooldownMs,
+      failures: 0,
+      reason: null,
+      last_error: null,
+      last_failure_at: null,
+      last_success_at: null,
+      updated_at: '',
+    };
     const next: BreakerRecord = { ...prev, ...change, updated_at: new Date().toISOString() };
     records.set(host, next);
-    o.redis.hset(breakersKey(o.prefix), host, JSON.stringify(next)).catch((err) => o.log.debug({ err, host }, 'breaker state not saved'));
+    o.redis
+      .hset(breakersKey(o.prefix), host, JSON.stringify(next))
+      .catch((err) => o.log.debug({ err, host }, 'breaker state not saved'));
   };
 
   const circuitOf = (host: string) => {
     let c = circuits.get(host);
     if (c) return c;
     c = new CircuitBreaker((fn: () => Promise<unknown>) => fn(), {
-      name: host, timeout: false, resetTimeout: o.cooldownMs, volumeThreshold: o.volumeThreshold,
-      errorThresholdPercentage: 50, rollingCountTimeout: Math.max(60_000, o.cooldownMs), rollingCountBuckets: 10,
+      name: host,
+      timeout: false,
+      resetTimeout: o.cooldownMs,
+      volumeThreshold: o.volumeThreshold,
+      errorThresholdPercentage: 50,
+      rollingCountTimeout: Math.max(60_000, o.cooldownMs),
+      rollingCountBuckets: 10,
       // A 404 or a shutdown says nothing about the host's health.
       errorFilter: (err: unknown) => !(isSourceFetchError(err) && err.retryable),
     });
     // Emitted before 'open', so the log line of an opening circuit names the failure that opened it.
-    c.on('failure', (err: Error) => save(host, {
-      failures: (records.get(host)?.failures ?? 0) + 1, reason: isSourceFetchError(err) ? err.reason : null, last_error: err.message, last_failure_at: new Date().toISOString(),
-    }));
+    c.on('failure', (err: Error) =>
+      save(host, {
+        failures: (records.get(host)?.failures ?? 0) + 1,
+        reason: isSourceFetchError(err) ? err.reason : null,
+        last_error: err.message,
+        last_failure_at: new Date().toISOString(),
+      }),
+    );
     c.on('open', () => {
       const r = records.get(host);
-      o.log.warn({ event: 'ingestion_circuit_open', source: host, operation: 'fetch', cooldownMs: o.cooldownMs, reason: r?.reason, last_error: r?.last_error },
-        `ingestion_circuit_open: ${host} refused for ${o.cooldownMs} ms`);
+      o.log.warn(
+        {
+          event: 'ingestion_circuit_open',
+          source: host,
+          operation: 'fetch',
+          cooldownMs: o.cooldownMs,
+          reason: r?.reason,
+          last_error: r?.last_error,
+        },
+        `ingestion_circuit_open: ${host} refused for ${o.cooldownMs} ms`,
+      );
       save(host, { state: 'open', opened_at: new Date().toISOString() });
     });
     c.on('halfOpen', () => save(host, { state: 'half_open' }));
@@ -63,7 +96,12 @@ export function createBreakers(o: BreakerOptions) {
         if ((err as { code?: string }).code === 'EOPENBREAKER') {
           const r = records.get(host);
           const left = r?.opened_at ? Math.max(0, Date.parse(r.opened_at) + o.cooldownMs - Date.now()) : o.cooldownMs;
-          throw new SourceFetchError('circuit_open', `circuit open for ${host}: ${Math.ceil(left / 1000)} s of cooldown left (last error: ${r?.last_error ?? 'unknown'})`, true, { cause: err });
+          throw new SourceFetchError(
+            'circuit_open',
+            `circuit open for ${host}: ${Math.ceil(left / 1000)} s of cooldown left (last error: ${r?.last_error ?? 'unknown'})`,
+            true,
+            { cause: err },
+          );
         }
         throw err;
       }

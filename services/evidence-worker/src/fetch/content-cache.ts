@@ -33,7 +33,12 @@ export function createContentCache(dir: string, ttlMs: number) {
       }
     },
     async put(url: string, body: string, contentType: string | null): Promise<CachedPage> {
-      const meta: PageMeta = { url, fetched_at: new Date().toISOString(), sha256: sha256(body), content_type: contentType };
+      const meta: PageMeta = {
+        url,
+        fetched_at: new Date().toISOString(),
+        sha256: sha256(body),
+        content_type: contentType,
+      };
       // Body first: metadata that exists always describes a complete body.
       await atomicWrite(`${base(url)}.body`, body);
       await atomicWrite(`${base(url)}.json`, JSON.stringify(meta));

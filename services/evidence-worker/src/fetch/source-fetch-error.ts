@@ -2,7 +2,14 @@ import { RayVaultError, type ErrorCode } from '@rayvault/shared';
 
 /** Why a source could not be read; the health view and run events show it as `reason`. */
 export type FetchFailureReason =
-  | 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'too_large' | 'circuit_open' | 'file_unreadable'
+  | 'timeout'
+  | 'network'
+  | 'http_5xx'
+  | 'http_429'
+  | 'http_4xx'
+  | 'too_large'
+  | 'circuit_open'
+  | 'file_unreadable'
   /** The URL or a redirect hop points at a private address RAYVAULT_FETCH_ALLOW does not permit. */
   | 'refused'
   /** Too many redirects, or a body in an unknown or corrupt encoding. */
@@ -16,7 +23,12 @@ export type FetchFailureReason =
  */
 export class SourceFetchError extends RayVaultError {
   readonly code: ErrorCode;
-  constructor(readonly reason: FetchFailureReason, message: string, readonly retryable: boolean, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: FetchFailureReason,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.code = retryable ? 'transient' : 'dependency_unavailable';
   }

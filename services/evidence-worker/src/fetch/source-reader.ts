@@ -9,7 +9,13 @@ import { sha256, type ContentCache } from './content-cache';
 import { fetchPage } from './http-fetch';
 import { SourceFetchError, isSourceFetchError } from './source-fetch-error';
 
-export type SourceContent = { body: string; from: 'file' | 'cache' | 'network'; sha256: string; fetchedAt: string; url?: string };
+export type SourceContent = {
+  body: string;
+  from: 'file' | 'cache' | 'network';
+  sha256: string;
+  fetchedAt: string;
+  url?: string;
+};
 
 export type ReaderDeps = {
   breakers: Breakers;
@@ -34,24 +40,45 @@ export function createSourceReader(deps: ReaderDeps) {
       return { body, from: 'file', sha256: sha256(body), fetchedAt: new Date().toISOString() };
     } catch (err) {
       if (isSourceFetchError(err)) throw err;
-      throw new SourceFetchError('file_unreadable', `cannot read source file ${path.resolve(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, false, { cause: err });
+      throw new SourceFetchError(
+        'file_unreadable',
+        `cannot read source file ${path.resolve(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        false,
+        { cause: err },
+      );
     }
   }
 
-  async function fromUrl(url: string, o: { signal: AbortSignal; forceRefetch: boolean; log: Logger; label: string }): Promise<SourceContent> {
+  async function fromUrl(
+    url: string,
+    o: { signal: AbortSignal; forceRefetch: boolean; log: Logger; label: string },
+  ): Promise<SourceContent> {
     const cached = o.forceRefetch ? null : await deps.cache.get(url);
     if (cached) return { body: cached.body, from: 'cache', sha256: cached.sha256, fetchedAt: cached.fetched_at, url };
     const host = new URL(url).host;
     for (let attempt = 0; ; attempt++) {
       try {
-        const page = await deps.breakers.fire(host, () => fetchPage(url, { timeoutMs: deps.timeoutMs, maxBytes: deps.maxBytes, allow: deps.allow, signal: o.signal }));
+        const page = await deps.breakers.fire(host, () =>
+          fetchPage(url, { timeoutMs: deps.timeoutMs, maxBytes: deps.maxBytes, allow: deps.allow, signal: o.signal }),
+        );
         const stored = await deps.cache.put(url, page.body, page.contentType);
         return { body: page.body, from: 'network', sha256: stored.sha256, fetchedAt: stored.fetched_at, url };
       } catch (err) {
         if (!isSourceFetchError(err)) throw err; // the stage was aborted
         const last = !err.retryable || err.reason === 'circuit_open' || attempt >= deps.retries;
-        o.log.warn({ event: 'ingestion_failure', source: o.label, host, operation: 'fetch', reason: err.reason, last_error: err.message, try: attempt + 1, willRetry: !last },
-          `ingestion_failure: ${err.message}`);
+        o.log.warn(
+          {
+            event: 'ingestion_failure',
+            source: o.label,
+            host,
+            operation: 'fetch',
+            reason: err.reason,
+            last_error: err.message,
+            try: attempt + 1,
+            willRetry: !last,
+          },
+          `ingestion_failure: ${err.message}`,
+        );
         if (last) throw err;
         const delay = deps.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
         await sleep(delay, undefined, { signal: o.signal }).catch(() => o.signal.throwIfAborted());
@@ -60,7 +87,10 @@ export function createSourceReader(deps: ReaderDeps) {
   }
 
   return {
-    read(source: Source, o: { signal: AbortSignal; forceRefetch: boolean; log: Logger; label: string }): Promise<SourceContent> {
+    read(
+      source: Source,
+      o: { signal: AbortSignal; forceRefetch: boolean; log: Logger; label: string },
+    ): Promise<SourceContent> {
       return 'file' in source ? fromFile(source.file) : fromUrl(source.url, o);
     },
   };
@@ -76,7 +106,12 @@ async function readBoundedFile(file: string, maxBytes: number): Promise<string> 
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new SourceFetchError('file_unreadable', `source file ${file} is not a regular file`, false);
-    if (st.size > maxBytes) throw new SourceFetchError('too_large', `source file ${file} is ${st.size} bytes, over RAYVAULT_FETCH_MAX_BYTES (${maxBytes})`, false);
+    if (st.size > maxBytes)
+      throw new SourceFetchError(
+        'too_large',
+        `source file ${file} is ${st.size} bytes, over RAYVAULT_FETCH_MAX_BYTES (${maxBytes})`,
+        false,
+      );
     const buf = Buffer.alloc(st.size);
     let at = 0;
     while (at < buf.length) {

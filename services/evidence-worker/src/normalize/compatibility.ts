@@ -10,7 +10,11 @@ export function normalizeCompatibility(value: unknown): string[] {
 }
 
 function splitText(value: unknown): string[] {
-  if (typeof value === 'object' && value !== null && 'name' in value) return splitText((value as { name: unknown }).name);
+  if (typeof value === 'object' && value !== null && 'name' in value)
+    return splitText((value as { name: unknown }).name);
   if (typeof value !== 'string') return [];
-  return value.split(/[,;|\n]+/).map((s) => s.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  return value
+    .split(/[,;|\n]+/)
+    .map((s) => s.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
 }

@@ -3,7 +3,11 @@ const LENGTHS = new Set([8, 12, 13, 14]);
 
 /** Digits only: "4 006381 33393-1" → "4006381333931". */
 export function gtinDigits(value: unknown): string {
-  return typeof value === 'number' ? String(Math.trunc(value)) : typeof value === 'string' ? value.replace(/\D/g, '') : '';
+  return typeof value === 'number'
+    ? String(Math.trunc(value))
+    : typeof value === 'string'
+      ? value.replace(/\D/g, '')
+      : '';
 }
 
 /** GS1 check digit: weights 3,1,3,… from the right, excluding the check digit itself. */

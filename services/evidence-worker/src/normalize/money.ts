@@ -2,7 +2,16 @@
 export type Money = { amount: number; currency: string | null };
 
 // Longest symbols first: "R$" and "US$" before "$".
-const SYMBOLS: ReadonlyArray<[string, string]> = [['R$', 'BRL'], ['US$', 'USD'], ['C$', 'CAD'], ['A$', 'AUD'], ['€', 'EUR'], ['£', 'GBP'], ['¥', 'JPY'], ['$', 'USD']];
+const SYMBOLS: ReadonlyArray<[string, string]> = [
+  ['R$', 'BRL'],
+  ['US$', 'USD'],
+  ['C$', 'CAD'],
+  ['A$', 'AUD'],
+  ['€', 'EUR'],
+  ['£', 'GBP'],
+  ['¥', 'JPY'],
+  ['$', 'USD'],
+];
 
 /** "EUR", " usd " → ISO code; anything else → null. */
 export function normalizeCurrency(code: unknown): string | null {
@@ -20,9 +29,13 @@ export function normalizeCurrency(code: unknown): string | null {
  */
 export function parseMoney(value: unknown, currency?: unknown): Money | null {
   const explicit = normalizeCurrency(currency);
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? { amount: round2(value), currency: explicit } : null;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value >= 0 ? { amount: round2(value), currency: explicit } : null;
   if (typeof value !== 'string') return null;
-  const token = value.match(/\d[\d.,'\s\u00a0\u202f]*/)?.[0]?.replace(/[\s\u00a0\u202f']/g, '').replace(/[.,]+$/, '');
+  const token = value
+    .match(/\d[\d.,'\s\u00a0\u202f]*/)?.[0]
+    ?.replace(/[\s\u00a0\u202f']/g, '')
+    .replace(/[.,]+$/, '');
   if (!token) return null;
   const amount = Number(toPlainNumber(token));
   if (!Number.isFinite(amount)) return null;

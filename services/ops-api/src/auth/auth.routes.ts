@@ -9,15 +9,30 @@ import { actorOf, SESSION_COOKIE, type Auth } from './authenticate';
 import type { Sessions } from './sessions';
 import { hashToken, type TokenResolver, type TokenStore } from './tokens';
 
-type Deps = { auth: Auth; sessions: Sessions; resolve: TokenResolver; tokens: TokenStore; audit: OpsAudit; sessionTtlMs: number };
+type Deps = {
+  auth: Auth;
+  sessions: Sessions;
+  resolve: TokenResolver;
+  tokens: TokenStore;
+  audit: OpsAudit;
+  sessionTtlMs: number;
+};
 
 const loginBody = z.object({ token: z.string().min(1).max(512) });
-const tokenBody = z.object({ name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, '1-64 letters, digits, @ . _ -'), role: z.enum(API_ROLES) });
+const tokenBody = z.object({
+  name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, '1-64 letters, digits, @ . _ -'),
+  role: z.enum(API_ROLES),
+});
 const revokeBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 /** Plain HTTP from this machine is the only place a session cookie may travel without TLS (req.secure and req.ip follow OPS_TRUST_PROXY). */
 const plainLocal = (req: Request) => !req.secure && isLoopback(req.ip);
-const cookie = (req: Request): CookieOptions => ({ httpOnly: true, sameSite: 'strict', secure: !plainLocal(req), path: '/' });
+const cookie = (req: Request): CookieOptions => ({
+  httpOnly: true,
+  sameSite: 'strict',
+  secure: !plainLocal(req),
+  path: '/',
+});
 
 /** POST /login and /logout for browsers; /api/me; token management for admins. Wrong tokens count towards OPS_LOGIN_RATE_LIMIT_PER_MIN. */
 export function authRoutes(d: Deps): Router {
@@ -34,9 +49,10 @@ export function authRoutes(d: Deps): Router {
     const { sid, csrf } = await d.sessions.create(hash);
     await d.audit.record({ type: 'login', actor: owner.name, payload: { role: owner.role, ip: req.ip } });
     res.cookie(SESSION_COOKIE, sid, { ...cookie(req), maxAge: d.sessionTtlMs });
-    const warning = !req.secure && !plainLocal(req)
-      ? 'this connection is plain HTTP, so the browser keeps the Secure session cookie only over HTTPS: serve the API behind TLS (set OPS_TRUST_PROXY for the proxy) or open it from 127.0.0.1'
-      : undefined;
+    const warning =
+      !req.secure && !plainLocal(req)
+        ? 'this connection is plain HTTP, so the browser keeps the Secure session cookie only over HTTPS: serve the API behind TLS (set OPS_TRUST_PROXY for the proxy) or open it from 127.0.0.1'
+        : undefined;
     res.json({ name: owner.name, role: owner.role, csrf, ...(warning ? { warning } : {}) });
   });
 

@@ -58,36 +58,48 @@ export function createAuth(resolve: TokenResolver, sessions: Sessions) {
     if (!sid) return undefined;
     const session = await sessions.get(sid);
     const owner = session && (await resolve(session.tokenHash));
-    if (!session || !owner) return new HttpError('unauthorized', 'session expired or its token was revoked: log in again');
+    if (!session || !owner)
+      return new HttpError('unauthorized', 'session expired or its token was revoked: log in again');
     return { ...owner, via: 'session', csrf: session.csrf };
   }
 
   /** `quiet`: a token that cannot be checked (database down) counts as no token, for the health endpoints. */
-  const identify = (quiet = false): RequestHandler => async (req, res, next) => {
-    try {
-      const who = await identifyRequest(req);
-      if (who instanceof HttpError) {
-        res.locals.authError = who;
-        if (req.get('authorization')) markTokenRejected(res); // a stale cookie is not a guess; a wrong bearer token is
-      } else {
-        res.locals.principal = who;
-        if (who) markTokenAccepted(res);
+  const identify =
+    (quiet = false): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        const who = await identifyRequest(req);
+        if (who instanceof HttpError) {
+          res.locals.authError = who;
+          if (req.get('authorization')) markTokenRejected(res); // a stale cookie is not a guess; a wrong bearer token is
+        } else {
+          res.locals.principal = who;
+          if (who) markTokenAccepted(res);
+        }
+      } catch (err) {
+        if (!quiet) throw err;
       }
-    } catch (err) {
-      if (!quiet) throw err;
-    }
-    next();
-  };
+      next();
+    };
 
   function requireRole(role: ApiRole, csrf: 'token' | 'same-origin' = 'token'): RequestHandler {
     return (req, res, next) => {
       const p = principalOf(res);
-      if (!p) throw (res.locals.authError as HttpError | undefined) ?? new HttpError('unauthorized', 'log in at / or send Authorization: Bearer <token>');
-      if (!hasRole(p.role, role)) throw new HttpError('forbidden', `this needs the ${role} role; ${p.name} is ${p.role}`);
+      if (!p)
+        throw (
+          (res.locals.authError as HttpError | undefined) ??
+          new HttpError('unauthorized', 'log in at / or send Authorization: Bearer <token>')
+        );
+      if (!hasRole(p.role, role))
+        throw new HttpError('forbidden', `this needs the ${role} role; ${p.name} is ${p.role}`);
       if (p.via === 'session' && MUTATING.has(req.method)) {
         const sent = req.get(CSRF_HEADER);
         const ok = csrf === 'same-origin' ? sameOrigin(req) : !!sent && !!p.csrf && sameText(sent, p.csrf);
-        if (!ok) throw new HttpError('forbidden', `cookie-authenticated ${req.method} needs the ${CSRF_HEADER} header from /login`);
+        if (!ok)
+          throw new HttpError(
+            'forbidden',
+            `cookie-authenticated ${req.method} needs the ${CSRF_HEADER} header from /login`,
+          );
       }
       next();
     };

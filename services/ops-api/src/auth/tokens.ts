@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_ROLES, type ApiRole, type ApiTokenStore, type TokenOwner, type TokenRecord } from '@rayvault/shared';
 
-
 /** viewer < operator < admin. */
 export function hasRole(have: ApiRole, need: ApiRole): boolean {
   return API_ROLES.indexOf(have) >= API_ROLES.indexOf(need);
@@ -23,7 +22,8 @@ export function newToken(): string {
 export function createTokenResolver(tokens: ApiTokenStore, adminToken?: string) {
   const adminHash = adminToken ? Buffer.from(hashToken(adminToken), 'hex') : undefined;
   return async (hash: string): Promise<TokenOwner | null> => {
-    if (adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: BOOTSTRAP_ADMIN, role: 'admin' };
+    if (adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), adminHash))
+      return { name: BOOTSTRAP_ADMIN, role: 'admin' };
     return tokens.find(hash);
   };
 }

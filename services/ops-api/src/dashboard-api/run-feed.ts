@@ -17,7 +17,8 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
   let ticking = false;
   let sinceKeepalive = 0;
 
-  const send = (res: Response, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (res: Response, event: string, data: unknown) =>
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
   async function tick(): Promise<void> {
     if (ticking) return;
@@ -30,7 +31,12 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
       const rows = await rt.operations.runChangesSince(lastSeq);
       if (rows.length) {
         lastSeq = Math.max(lastSeq, ...rows.map((r) => r.seq));
-        const runs: RunChange[] = rows.map((r) => ({ id: r.id, status: r.status, stage: r.stage, updated_at: r.updated_at.toISOString() }));
+        const runs: RunChange[] = rows.map((r) => ({
+          id: r.id,
+          status: r.status,
+          stage: r.stage,
+          updated_at: r.updated_at.toISOString(),
+        }));
         for (const c of clients) send(c, 'runs', { runs });
         sinceKeepalive = 0;
       } else if ((sinceKeepalive += tickMs) >= (o.keepaliveMs ?? 15000)) {
@@ -54,7 +60,12 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
   return {
     /** Holds `res` open as an event stream until the client goes away. */
     subscribe(res: Response): void {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
       res.write('retry: 2000\n\n');
       send(res, 'hello', { at: new Date().toISOString() });
       clients.add(res);

@@ -1,17 +1,35 @@
 import { Router } from 'express';
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { runOperatorAction, STAGES, type OpsAudit, type Run, type Runtime, type Stage, type StageJob } from '@rayvault/shared';
+import {
+  runOperatorAction,
+  STAGES,
+  type OpsAudit,
+  type Run,
+  type Runtime,
+  type Stage,
+  type StageJob,
+} from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reasonBody } from '../http/schemas';
 import { parseInput } from '../http/validate';
 
-const listQuery = z.object({ queue: z.enum(STAGES).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const listQuery = z.object({
+  queue: z.enum(STAGES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 function view(stage: Stage, job: Job<StageJob>) {
-  return { queue: stage, job_id: job.id, run_id: job.data?.runId ?? null, attempt: job.data?.attempt ?? null, failed_reason: job.failedReason,
-    attempts_made: job.attemptsMade, failed_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null };
+  return {
+    queue: stage,
+    job_id: job.id,
+    run_id: job.data?.runId ?? null,
+    attempt: job.data?.attempt ?? null,
+    failed_reason: job.failedReason,
+    attempts_made: job.attemptsMade,
+    failed_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+  };
 }
 
 /**
@@ -25,18 +43,27 @@ export function deadLetterRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }
   r.get('/api/dead-letters', d.auth.requireRole('viewer'), async (req, res) => {
     const q = parseInput(listQuery, req.query);
     const stages = q.queue ? [q.queue] : [...STAGES];
-    const lists = await Promise.all(stages.map(async (s) => (await rt.queues[s].getFailed(0, q.limit - 1)).map((j) => view(s, j as Job<StageJob>))));
-    const jobs = lists.flat().sort((a, b) => (b.failed_at ?? '').localeCompare(a.failed_at ?? '')).slice(0, q.limit);
-    const counts = Object.fromEntries(await Promise.all(stages.map(async (s) => [s, await rt.queues[s].getFailedCount()] as const)));
+    const lists = await Promise.all(
+      stages.map(async (s) => (await rt.queues[s].getFailed(0, q.limit - 1)).map((j) => view(s, j as Job<StageJob>))),
+    );
+    const jobs = lists
+      .flat()
+      .sort((a, b) => (b.failed_at ?? '').localeCompare(a.failed_at ?? ''))
+      .slice(0, q.limit);
+    const counts = Object.fromEntries(
+      await Promise.all(stages.map(async (s) => [s, await rt.queues[s].getFailedCount()] as const)),
+    );
     res.json({ jobs, counts });
   });
 
   r.post('/api/dead-letters/:queue/:jobId/redrive', d.auth.requireRole('operator'), async (req, res) => {
     const stage = String(req.params.queue) as Stage;
-    if (!STAGES.includes(stage)) throw new HttpError('not_found', `no stage queue ${stage}: one of ${STAGES.join(', ')}`);
+    if (!STAGES.includes(stage))
+      throw new HttpError('not_found', `no stage queue ${stage}: one of ${STAGES.join(', ')}`);
     const jobId = String(req.params.jobId);
     const job = await rt.queues[stage].getJob(jobId);
-    if (!job || (await job.getState()) !== 'failed') throw new HttpError('not_found', `no dead letter ${jobId} in ${stage}`);
+    if (!job || (await job.getState()) !== 'failed')
+      throw new HttpError('not_found', `no dead letter ${jobId} in ${stage}`);
     const { reason } = parseInput(reasonBody, req.body);
     const actor = actorOf(res).name;
     const run = job.data?.runId ? await rt.store.getRun(job.data.runId) : null;
@@ -46,14 +73,34 @@ export function deadLetterRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }
       after = await runOperatorAction(rt, { runId: run.id, action: 'resume', actor, reason, expected: run.status });
       await job.remove();
       outcome = 'run resumed from its checkpoint as a new attempt';
-    } else if (run && run.stage === stage && run.attempt === job.data.attempt && ['queued', 'running', 'approved'].includes(run.status)) {
+    } else if (
+      run &&
+      run.stage === stage &&
+      run.attempt === job.data.attempt &&
+      ['queued', 'running', 'approved'].includes(run.status)
+    ) {
       await job.retry('failed');
       outcome = 'job retried';
     } else {
-      throw new HttpError('illegal_transition', `run ${job.data?.runId ?? '?'} is ${run?.status ?? 'unknown'} at ${run?.stage ?? '?'}: this job is superseded, nothing to re-drive`);
+      throw new HttpError(
+        'illegal_transition',
+        `run ${job.data?.runId ?? '?'} is ${run?.status ?? 'unknown'} at ${run?.stage ?? '?'}: this job is superseded, nothing to re-drive`,
+      );
     }
-    await d.audit.record({ type: 'dead_letter_redrive', actor, reason, target: `${stage}/${jobId}`, payload: { run_id: run.id, outcome } });
-    res.json({ queue: stage, job_id: jobId, run_id: run.id, outcome, run: after && { id: after.id, status: after.status, stage: after.stage, attempt: after.attempt } });
+    await d.audit.record({
+      type: 'dead_letter_redrive',
+      actor,
+      reason,
+      target: `${stage}/${jobId}`,
+      payload: { run_id: run.id, outcome },
+    });
+    res.json({
+      queue: stage,
+      job_id: jobId,
+      run_id: run.id,
+      outcome,
+      run: after && { id: after.id, status: after.status, stage: after.stage, attempt: after.attempt },
+    });
   });
   return r;
 }

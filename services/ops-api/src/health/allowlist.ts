@@ -18,7 +18,8 @@ export function parseAllowlist(value: string | undefined): (ip: string | undefin
     if (!entry) continue;
     const [addr, bits] = entry.split('/');
     const family = isIP(addr);
-    if (!family || (bits !== undefined && !/^\d+$/.test(bits))) throw new ConfigError(`HEALTH_ALLOWLIST: "${entry}" is not an IP or CIDR`);
+    if (!family || (bits !== undefined && !/^\d+$/.test(bits)))
+      throw new ConfigError(`HEALTH_ALLOWLIST: "${entry}" is not an IP or CIDR`);
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) list.addAddress(addr, type);
     else list.addSubnet(addr, Number(bits), type);

@@ -1,6 +1,14 @@
 import type { Redis } from 'ioredis';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { DOCTOR_DEFAULTS, intakeState, pendingMigrations, readBreakers, runDoctor, type DoctorReport, type Runtime } from '@rayvault/shared';
+import {
+  DOCTOR_DEFAULTS,
+  intakeState,
+  pendingMigrations,
+  readBreakers,
+  runDoctor,
+  type DoctorReport,
+  type Runtime,
+} from '@rayvault/shared';
 import { principalOf } from '../auth/authenticate';
 import { withTimeout } from '../http/timeout';
 
@@ -33,7 +41,9 @@ function cachedDoctor(rt: Runtime, ttlMs = 3000) {
   return () => {
     if (!last || Date.now() - last.at > ttlMs) {
       const entry = { at: Date.now(), report: runDoctor(rt) };
-      entry.report.catch(() => { if (last === entry) last = undefined; }); // a failed report is not reused
+      entry.report.catch(() => {
+        if (last === entry) last = undefined;
+      }); // a failed report is not reused
       last = entry;
     }
     return last.report;
@@ -52,7 +62,10 @@ export function healthStatus(report: DoctorReport): 'ok' | 'degraded' | 'down' {
  * migrations, workers, ingestion) only authenticated callers (token or
  * browser session) and HEALTH_ALLOWLIST addresses.
  */
-export function healthRoutes(rt: Runtime, o: { identify: RequestHandler; allowed: (ip: string | undefined) => boolean }): Router {
+export function healthRoutes(
+  rt: Runtime,
+  o: { identify: RequestHandler; allowed: (ip: string | undefined) => boolean },
+): Router {
   const r = Router();
   const doctor = cachedDoctor(rt);
   const trusted = (req: Request, res: Response) => !!principalOf(res) || o.allowed(req.ip);
@@ -65,14 +78,24 @@ export function healthRoutes(rt: Runtime, o: { identify: RequestHandler; allowed
     const redis = await check(() => pingRedis(rt.fastRedis));
     // The ping and the migration check test the pool's connection itself, so they stay off the stores.
     const postgres = await check(() => rt.pool.query('SELECT 1'));
-    let migrations: { ok: boolean; pending: string[]; error?: string } = { ok: false, pending: [], error: 'database unreachable' };
+    let migrations: { ok: boolean; pending: string[]; error?: string } = {
+      ok: false,
+      pending: [],
+      error: 'database unreachable',
+    };
     if (postgres.ok) {
       migrations = await withTimeout(pendingMigrations(rt.pool), 3000, 'no answer within 3000 ms')
-        .then((p) => ({ ok: p.length === 0, pending: p.map((m) => m.name), ...(p.length ? { error: 'run rayvault migrate' } : {}) }))
+        .then((p) => ({
+          ok: p.length === 0,
+          pending: p.map((m) => m.name),
+          ...(p.length ? { error: 'run rayvault migrate' } : {}),
+        }))
         .catch((err: Error) => ({ ok: false, pending: [], error: err.message }));
     }
     const checks = { redis, postgres, migrations };
-    const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+    const failing = Object.entries(checks)
+      .filter(([, c]) => !c.ok)
+      .map(([name]) => name);
     const status = failing.length ? 'not_ready' : 'ready';
     res.status(failing.length ? 503 : 200).json(trusted(req, res) ? { status, failing, checks } : { status, failing });
   });
@@ -101,15 +124,27 @@ async function telemetry(rt: Runtime, report: DoctorReport) {
     verdict: report.line,
     dependencies: report.dependencies,
     findings: report.findings,
-    workers: workers.map((w) => ({ id: w.id, state: w.state, queues: w.queues, current_run: w.current_run, current_job: w.current_job,
-      heartbeat_age_ms: w.heartbeat_age_ms, last_heartbeat_latency_ms: w.last_heartbeat_latency_ms, last_error: w.last_error, stopped_at: w.stopped_at })),
+    workers: workers.map((w) => ({
+      id: w.id,
+      state: w.state,
+      queues: w.queues,
+      current_run: w.current_run,
+      current_job: w.current_job,
+      heartbeat_age_ms: w.heartbeat_age_ms,
+      last_heartbeat_latency_ms: w.last_heartbeat_latency_ms,
+      last_error: w.last_error,
+      stopped_at: w.stopped_at,
+    })),
     ingestion: {
       circuits: redis ? await readBreakers(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => []) : [],
       intake: redis ? await intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => null) : null,
-      issues: report.findings.filter((f) => f.area !== 'workers' && f.level !== 'PASS')
+      issues: report.findings
+        .filter((f) => f.area !== 'workers' && f.level !== 'PASS')
         .map((f) => ({ source: f.area, operation: f.code, reason: f.level, last_error: f.message })),
     },
-    stale_gates: gates.filter((g) => Date.parse(g.updated_at) < staleBefore).map((g) => ({ id: g.id, since: g.updated_at })),
+    stale_gates: gates
+      .filter((g) => Date.parse(g.updated_at) < staleBefore)
+      .map((g) => ({ id: g.id, since: g.updated_at })),
     at: report.at,
   };
 }

@@ -19,8 +19,18 @@ export function markTokenAccepted(res: Response): void {
 /** Every request from one client (req.ip, so as OPS_TRUST_PROXY resolves it), on every route. */
 export function requestLimiter(perMinute: number): RequestHandler {
   return rateLimit({
-    windowMs: 60_000, limit: perMinute, standardHeaders: 'draft-8', legacyHeaders: false, identifier: 'requests',
-    handler: (_req, _res, next) => next(new HttpError('rate_limited', `more than ${perMinute} requests a minute from this address: slow down and retry after the Retry-After seconds`)),
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    identifier: 'requests',
+    handler: (_req, _res, next) =>
+      next(
+        new HttpError(
+          'rate_limited',
+          `more than ${perMinute} requests a minute from this address: slow down and retry after the Retry-After seconds`,
+        ),
+      ),
   });
 }
 
@@ -34,13 +44,25 @@ export function tokenGuessLimiter(perMinute: number): RequestHandler {
   const store = new MemoryStore();
   const key = (ip: string | undefined) => ipKeyGenerator(ip ?? '');
   const limiter = rateLimit({
-    windowMs: 60_000, limit: perMinute, standardHeaders: 'draft-8', legacyHeaders: false, identifier: 'failed-tokens', store,
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    identifier: 'failed-tokens',
+    store,
     // The same key the default would make (ipKeyGenerator), spelled out so markTokenAccepted can release it.
-    keyGenerator: (req) => key(req.ip), validate: { keyGeneratorIpFallback: false },
+    keyGenerator: (req) => key(req.ip),
+    validate: { keyGeneratorIpFallback: false },
     skipSuccessfulRequests: true,
     // Released early (markTokenAccepted) counts as not successful here, so it is not taken off twice.
     requestWasSuccessful: (_req, res) => res.locals.tokenRejected !== true && res.locals.tokenGuessReleased !== true,
-    handler: (_req, _res, next) => next(new HttpError('rate_limited', `more than ${perMinute} failed token attempts a minute from this address: check the token, then retry after the Retry-After seconds`)),
+    handler: (_req, _res, next) =>
+      next(
+        new HttpError(
+          'rate_limited',
+          `more than ${perMinute} failed token attempts a minute from this address: check the token, then retry after the Retry-After seconds`,
+        ),
+      ),
   });
   return (req, res, next) => {
     res.locals.releaseTokenGuess = () => {

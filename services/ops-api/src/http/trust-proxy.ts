@@ -9,7 +9,8 @@ const NAMED = ['loopback', 'linklocal', 'uniquelocal'] as const;
 const MAX_HOPS = 10;
 /** Shorter prefixes are "much of the internet", not a set of proxies (10/8 and fc00::/7, the private ranges, still pass). */
 const MIN_PREFIX = { 4: 8, 6: 7 } as const;
-const HOW = 'set the number of proxies in front of the API (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.5,10.1.0.0/24 or loopback)';
+const HOW =
+  'set the number of proxies in front of the API (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.5,10.1.0.0/24 or loopback)';
 
 function entryProblem(entry: string): string | undefined {
   if ((NAMED as readonly string[]).includes(entry)) return undefined;
@@ -21,7 +22,8 @@ function entryProblem(entry: string): string | undefined {
   if (bits === undefined) return undefined;
   const prefix = Number(bits);
   if (prefix > (family === 4 ? 32 : 128)) return `"${entry}": the prefix is longer than an IPv${family} address`;
-  if (prefix < MIN_PREFIX[family]) return `"${entry}" trusts nearly every address, so any client could claim any IP: ${HOW}`;
+  if (prefix < MIN_PREFIX[family])
+    return `"${entry}" trusts nearly every address, so any client could claim any IP: ${HOW}`;
   if (family === 6 && prefix <= 96) {
     // An IPv4 peer is matched as ::ffff:a.b.c.d, so a wide IPv6 range can trust every IPv4 client.
     const range = new BlockList();
@@ -35,8 +37,12 @@ function entryProblem(entry: string): string | undefined {
 export function trustProxyProblem(text: string | undefined): string | undefined {
   const v = text?.trim() ?? '';
   if (v === '' || v === 'false') return undefined;
-  if (v === 'true') return `"true" believes X-Forwarded-For from anyone, so any client could claim an allowlisted address: ${HOW}`;
-  if (/^\d+$/.test(v)) return Number(v) > MAX_HOPS ? `a hop count of ${v} is more proxies than any deployment has (at most ${MAX_HOPS}): ${HOW}` : undefined;
+  if (v === 'true')
+    return `"true" believes X-Forwarded-For from anyone, so any client could claim an allowlisted address: ${HOW}`;
+  if (/^\d+$/.test(v))
+    return Number(v) > MAX_HOPS
+      ? `a hop count of ${v} is more proxies than any deployment has (at most ${MAX_HOPS}): ${HOW}`
+      : undefined;
   const entries = v.split(',').map((e) => e.trim());
   if (entries.some((e) => e === '')) return `an empty entry in "${v}": ${HOW}`;
   for (const e of entries) {

@@ -1,11 +1,24 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { COUNTER_NAMES, readCounters, RUN_STATUSES, spoolDepth, workerStaleMs, type CounterName, type Runtime } from '@rayvault/shared';
+import {
+  COUNTER_NAMES,
+  readCounters,
+  RUN_STATUSES,
+  spoolDepth,
+  workerStaleMs,
+  type CounterName,
+  type Runtime,
+} from '@rayvault/shared';
 import { opsQueues, QUEUE_STATES, queueCounts } from '../queues/queue-overview';
 import { registerStageHistogram } from './stage-histogram';
 
 /** Labels each cluster-wide counter is bumped with (shared/src/ops/counters.ts callers). */
 const COUNTER_LABELS: Record<CounterName, string[]> = {
-  lock_renewals: [], lock_losses: [], panics: ['kind'], telegram_deliveries: ['kind', 'result'], spool_appends: [], fenced_writes: [],
+  lock_renewals: [],
+  lock_losses: [],
+  panics: ['kind'],
+  telegram_deliveries: ['kind', 'result'],
+  spool_appends: [],
+  fenced_writes: [],
 };
 
 /** `name{a="x",b="y"}` → [name, {a: 'x', b: 'y'}]. */
@@ -24,18 +37,64 @@ function parseField(field: string): [string, Record<string, string>] {
 export function createMetrics(rt: Runtime) {
   const registry = new Registry();
   const reg = [registry];
-  const queueJobs = new Gauge({ name: 'rayvault_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: reg });
+  const queueJobs = new Gauge({
+    name: 'rayvault_queue_jobs',
+    help: 'Jobs per queue and state',
+    labelNames: ['queue', 'state'],
+    registers: reg,
+  });
   registerStageHistogram(registry, rt);
   // From run_stages over a fixed 24 h window: a snapshot for the dashboard, not a quantile Prometheus can aggregate (the histogram is).
-  const recentDuration = new Gauge({ name: 'rayvault_stage_duration_last_24h_seconds', help: 'Stage durations finished in the last 24 h, from the database: statistic p50, p95 or max', labelNames: ['stage', 'statistic'], registers: reg });
-  const stagesFinished = new Gauge({ name: 'rayvault_stages_finished_last_24h', help: 'Stages finished in the last 24 h, from the database', labelNames: ['stage'], registers: reg });
+  const recentDuration = new Gauge({
+    name: 'rayvault_stage_duration_last_24h_seconds',
+    help: 'Stage durations finished in the last 24 h, from the database: statistic p50, p95 or max',
+    labelNames: ['stage', 'statistic'],
+    registers: reg,
+  });
+  const stagesFinished = new Gauge({
+    name: 'rayvault_stages_finished_last_24h',
+    help: 'Stages finished in the last 24 h, from the database',
+    labelNames: ['stage'],
+    registers: reg,
+  });
   const runs = new Gauge({ name: 'rayvault_runs', help: 'Runs by status', labelNames: ['status'], registers: reg });
-  const gates = new Gauge({ name: 'rayvault_gates_open', help: 'Runs waiting for an operator decision', registers: reg });
-  const gateAge = new Gauge({ name: 'rayvault_gate_oldest_age_seconds', help: 'How long the oldest open gate has waited for a decision (0 when none is open)', registers: reg });
-  const spool = new Gauge({ name: 'rayvault_spool_depth', help: 'Spooled writes not yet replayed into the database', registers: reg });
-  const workers = new Gauge({ name: 'rayvault_workers', help: 'Workers not stopped, by state', labelNames: ['state'], registers: reg });
-  const staleWorkers = new Gauge({ name: 'rayvault_workers_stale', help: 'Workers not stopped whose last heartbeat is older than the stale threshold (the doctor\'s STALE_WORKER)', registers: reg });
-  const counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, new Counter({ name: `rayvault_${n}_total`, help: `Cluster-wide ${n.replace(/_/g, ' ')}`, labelNames: COUNTER_LABELS[n], registers: reg })])) as Record<CounterName, Counter<string>>;
+  const gates = new Gauge({
+    name: 'rayvault_gates_open',
+    help: 'Runs waiting for an operator decision',
+    registers: reg,
+  });
+  const gateAge = new Gauge({
+    name: 'rayvault_gate_oldest_age_seconds',
+    help: 'How long the oldest open gate has waited for a decision (0 when none is open)',
+    registers: reg,
+  });
+  const spool = new Gauge({
+    name: 'rayvault_spool_depth',
+    help: 'Spooled writes not yet replayed into the database',
+    registers: reg,
+  });
+  const workers = new Gauge({
+    name: 'rayvault_workers',
+    help: 'Workers not stopped, by state',
+    labelNames: ['state'],
+    registers: reg,
+  });
+  const staleWorkers = new Gauge({
+    name: 'rayvault_workers_stale',
+    help: "Workers not stopped whose last heartbeat is older than the stale threshold (the doctor's STALE_WORKER)",
+    registers: reg,
+  });
+  const counters = Object.fromEntries(
+    COUNTER_NAMES.map((n) => [
+      n,
+      new Counter({
+        name: `rayvault_${n}_total`,
+        help: `Cluster-wide ${n.replace(/_/g, ' ')}`,
+        labelNames: COUNTER_LABELS[n],
+        registers: reg,
+      }),
+    ]),
+  ) as Record<CounterName, Counter<string>>;
   const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
 
   async function refresh() {
@@ -52,7 +111,12 @@ export function createMetrics(rt: Runtime) {
     gateAge.set(Math.max(0, figures.oldest_gate_age_s ?? 0));
     for (const s of figures.stage_durations) {
       stagesFinished.set({ stage: s.stage }, s.count);
-      for (const [statistic, v] of [['p50', s.p50], ['p95', s.p95], ['max', s.max]] as const) recentDuration.set({ stage: s.stage, statistic }, v);
+      for (const [statistic, v] of [
+        ['p50', s.p50],
+        ['p95', s.p95],
+        ['max', s.max],
+      ] as const)
+        recentDuration.set({ stage: s.stage, statistic }, v);
     }
     for (const [field, value] of Object.entries(raw)) {
       const [name, labels] = parseField(field);

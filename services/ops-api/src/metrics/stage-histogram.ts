@@ -30,7 +30,13 @@ export function registerStageHistogram(registry: Registry, rt: Runtime): void {
         values.push({ metricName: `${STAGE_HISTOGRAM}_sum`, labels, value: s.sum });
         values.push({ metricName: `${STAGE_HISTOGRAM}_count`, labels, value: count });
       }
-      return { name: STAGE_HISTOGRAM, help: collector.help, type: collector.type, aggregator: collector.aggregator, values };
+      return {
+        name: STAGE_HISTOGRAM,
+        help: collector.help,
+        type: collector.type,
+        aggregator: collector.aggregator,
+        values,
+      };
     },
   };
   registry.registerMetric(collector as unknown as Metric);

@@ -11,22 +11,47 @@ export type QueueCounts = Record<(typeof QUEUE_STATES)[number], number> & { is_p
  * object "constructor" or "__proto__" would find Object's own properties).
  */
 export function opsQueues(rt: Runtime): ReadonlyMap<string, Queue> {
-  return new Map<string, Queue>([...STAGES.map((s) => [s, rt.queues[s] as Queue] as const), ['alerts', rt.alerter.queue as Queue]]);
+  return new Map<string, Queue>([
+    ...STAGES.map((s) => [s, rt.queues[s] as Queue] as const),
+    ['alerts', rt.alerter.queue as Queue],
+  ]);
 }
 
 /** BullMQ 6 has no paused list: a paused queue's waiting jobs are its paused ones. */
 export async function queueCounts(q: Queue): Promise<QueueCounts> {
-  const [c, isPaused] = await Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'), q.isPaused()]);
+  const [c, isPaused] = await Promise.all([
+    q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+    q.isPaused(),
+  ]);
   const n = (k: string) => c[k] ?? 0;
-  return { waiting: n('waiting'), active: n('active'), delayed: n('delayed'), prioritized: n('prioritized'), completed: n('completed'), failed: n('failed'),
-    paused: isPaused ? n('waiting') + n('prioritized') : 0, is_paused: isPaused };
+  return {
+    waiting: n('waiting'),
+    active: n('active'),
+    delayed: n('delayed'),
+    prioritized: n('prioritized'),
+    completed: n('completed'),
+    failed: n('failed'),
+    paused: isPaused ? n('waiting') + n('prioritized') : 0,
+    is_paused: isPaused,
+  };
 }
 
 function workerView(w: WorkerRecord, staleMs: number) {
   const live = !w.stopped_at && w.heartbeat_age_ms <= staleMs;
-  return { id: w.id, state: w.state, live, queues: w.queues, current_run: w.current_run, current_job: w.current_job,
-    heartbeat_age_ms: w.heartbeat_age_ms, last_heartbeat_latency_ms: w.last_heartbeat_latency_ms, last_error: w.last_error,
-    host: w.host, pid: w.pid, stopped_at: w.stopped_at };
+  return {
+    id: w.id,
+    state: w.state,
+    live,
+    queues: w.queues,
+    current_run: w.current_run,
+    current_job: w.current_job,
+    heartbeat_age_ms: w.heartbeat_age_ms,
+    last_heartbeat_latency_ms: w.last_heartbeat_latency_ms,
+    last_error: w.last_error,
+    host: w.host,
+    pid: w.pid,
+    stopped_at: w.stopped_at,
+  };
 }
 
 /**
@@ -39,28 +64,56 @@ export async function queueOverview(rt: Runtime) {
   const seen = workers.filter((w) => !w.stopped_at);
   const queues = opsQueues(rt);
   try {
-    const [counts, intake, scheduled] = await withTimeout(Promise.all([
-      Promise.all([...queues].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
-      intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX),
-      Promise.all([...queues.values()].map((q) => q.getJobSchedulersCount())),
-    ]), 3000, 'redis did not answer within 3000 ms');
+    const [counts, intake, scheduled] = await withTimeout(
+      Promise.all([
+        Promise.all([...queues].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
+        intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX),
+        Promise.all([...queues.values()].map((q) => q.getJobSchedulersCount())),
+      ]),
+      3000,
+      'redis did not answer within 3000 ms',
+    );
     const byName = Object.fromEntries(counts);
     const live = seen.filter((w) => w.live);
-    const degraded = seen.some((w) => !w.live || w.state === 'panic') || counts.some(([, c]) => c.is_paused) || intake.paused;
+    const degraded =
+      seen.some((w) => !w.live || w.state === 'panic') || counts.some(([, c]) => c.is_paused) || intake.paused;
     const status = live.length === 0 ? 'offline' : degraded ? 'degraded' : 'online';
-    return { status, queues: byName, workers, scheduler: { scheduled_jobs: scheduled.reduce((a, b) => a + b, 0) }, intake };
+    return {
+      status,
+      queues: byName,
+      workers,
+      scheduler: { scheduled_jobs: scheduled.reduce((a, b) => a + b, 0) },
+      intake,
+    };
   } catch (err) {
-    return { status: 'offline' as const, error: `queues unavailable: ${(err as Error).message}`, queues: {}, workers, scheduler: null, intake: null };
+    return {
+      status: 'offline' as const,
+      error: `queues unavailable: ${(err as Error).message}`,
+      queues: {},
+      workers,
+      scheduler: null,
+      intake: null,
+    };
   }
 }
 
 /** What is still queued or running, per stage queue: what a drain waits for. */
 export async function remainingWork(rt: Runtime) {
-  const counts = await Promise.all(STAGES.map(async (s) => {
-    const c = await rt.queues[s].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return [s, { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, prioritized: c.prioritized ?? 0 }] as const;
-  }));
+  const counts = await Promise.all(
+    STAGES.map(async (s) => {
+      const c = await rt.queues[s].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return [
+        s,
+        { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, prioritized: c.prioritized ?? 0 },
+      ] as const;
+    }),
+  );
   const total = counts.reduce((n, [, c]) => n + c.waiting + c.active + c.delayed + c.prioritized, 0);
   const inFlight = await rt.store.runsInFlight();
-  return { jobs: Object.fromEntries(counts), jobs_total: total, runs_in_flight: inFlight.length, drained: total === 0 && inFlight.length === 0 };
+  return {
+    jobs: Object.fromEntries(counts),
+    jobs_total: total,
+    runs_in_flight: inFlight.length,
+    drained: total === 0 && inFlight.length === 0,
+  };
 }

@@ -42,11 +42,24 @@ export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Ro
     const body = parseInput(purgeBody, req.body);
     if (body.confirm !== q.name) throw new HttpError('invalid_input', `confirm must be the queue name "${q.name}"`);
     const removed = [...(await q.clean(0, 0, 'wait')), ...(await q.clean(0, 0, 'prioritized'))];
-    await d.audit.record({ type: 'queue_purge', actor: actorOf(res).name, reason: body.reason, target: q.name, payload: { removed } });
-    res.json({ queue: q.name, removed, note: 'runs of removed stage jobs stay queued in the database: abort them, or the reconciler queues them again' });
+    await d.audit.record({
+      type: 'queue_purge',
+      actor: actorOf(res).name,
+      reason: body.reason,
+      target: q.name,
+      payload: { removed },
+    });
+    res.json({
+      queue: q.name,
+      removed,
+      note: 'runs of removed stage jobs stay queued in the database: abort them, or the reconciler queues them again',
+    });
   });
 
-  const drainState = async () => ({ intake: await intakeState(rt.fastRedis, prefix), remaining: await remainingWork(rt) });
+  const drainState = async () => ({
+    intake: await intakeState(rt.fastRedis, prefix),
+    remaining: await remainingWork(rt),
+  });
   r.get('/api/ops/drain', requireRole('viewer'), async (_req, res) => {
     res.json(await drainState());
   });

@@ -13,10 +13,17 @@ const MAX_KEY = 255;
  * expected to resend it unchanged. Key and caller are hashed, so the id has a
  * fixed length and two long keys never collide on a shared prefix.
  */
-export function actionEventId(req: Request, scope: { runId: string; action: string; actor: string }): string | undefined {
+export function actionEventId(
+  req: Request,
+  scope: { runId: string; action: string; actor: string },
+): string | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
-  if (key.length === 0 || key.length > MAX_KEY) throw new HttpError('invalid_input', `Idempotency-Key must be 1-${MAX_KEY} characters: send a fresh UUID per action`);
+  if (key.length === 0 || key.length > MAX_KEY)
+    throw new HttpError(
+      'invalid_input',
+      `Idempotency-Key must be 1-${MAX_KEY} characters: send a fresh UUID per action`,
+    );
   const digest = createHash('sha256').update(`${scope.actor}\n${key}`, 'utf8').digest('base64url');
   return `api:${scope.runId}:${scope.action}:${digest}`;
 }

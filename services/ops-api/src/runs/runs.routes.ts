@@ -1,6 +1,19 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { forceUnlockRun, isHttpUrl, loadSample, OPERATOR_ACTIONS, parseProduct, RUN_STATUSES, runOperatorAction, SAMPLE_NAMES, STAGES, submitRun, type Product, type Runtime } from '@rayvault/shared';
+import {
+  forceUnlockRun,
+  isHttpUrl,
+  loadSample,
+  OPERATOR_ACTIONS,
+  parseProduct,
+  RUN_STATUSES,
+  runOperatorAction,
+  SAMPLE_NAMES,
+  STAGES,
+  submitRun,
+  type Product,
+  type Runtime,
+} from '@rayvault/shared';
 import { actorOf, type Auth } from '../auth/authenticate';
 import { HttpError } from '../http/errors';
 import { reason } from '../http/schemas';
@@ -43,10 +56,17 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
     } else {
       product = parseProduct(body.product, 'product');
       // A file source would read the server's disk on behalf of a remote caller.
-      if (product.sources.some((s) => 'file' in s)) throw new HttpError('invalid_input', 'sources submitted over the API must be http(s) URLs; file sources are for the CLI');
+      if (product.sources.some((s) => 'file' in s))
+        throw new HttpError(
+          'invalid_input',
+          'sources submitted over the API must be http(s) URLs; file sources are for the CLI',
+        );
       // So would a local image, and the render would then show (and upload to the studio) that file.
       if (product.image !== undefined && !isHttpUrl(product.image)) {
-        throw new HttpError('invalid_input', 'product.image submitted over the API must be an http(s) URL; a local image file is for the CLI (inside RAYVAULT_MEDIA_DIR)');
+        throw new HttpError(
+          'invalid_input',
+          'product.image submitted over the API must be an http(s) URL; a local image file is for the CLI (inside RAYVAULT_MEDIA_DIR)',
+        );
       }
     }
     const input = { ...(product.script ? { script: product.script } : {}), ...body.input };
@@ -56,7 +76,13 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
 
   r.get('/api/runs', requireRole('viewer'), async (req, res) => {
     const q = parseInput(listQuery, req.query);
-    const page = await rt.operations.searchRuns({ status: q.status, stage: q.stage, limit: q.limit, offset: q.offset, search: q.q });
+    const page = await rt.operations.searchRuns({
+      status: q.status,
+      stage: q.stage,
+      limit: q.limit,
+      offset: q.offset,
+      search: q.q,
+    });
     res.json({ ...page, limit: q.limit, offset: q.offset });
   });
 
@@ -72,7 +98,14 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
       const body = parseInput(actionBody, req.body);
       const actor = actorOf(res).name;
       const eventId = actionEventId(req, { runId: id, action, actor });
-      const run = await runOperatorAction(rt, { runId: id, action, actor, reason: body.reason, expected: body.expected, eventId });
+      const run = await runOperatorAction(rt, {
+        runId: id,
+        action,
+        actor,
+        reason: body.reason,
+        expected: body.expected,
+        eventId,
+      });
       res.json(run);
     });
   }
@@ -80,7 +113,12 @@ export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd
   r.post('/api/runs/:id/unlock', requireRole('admin'), async (req, res) => {
     const id = runId(req);
     const body = parseInput(unlockBody, req.body);
-    const { run, previous } = await forceUnlockRun(rt, { runId: id, operator: actorOf(res).name, reason: body.reason, force: body.force });
+    const { run, previous } = await forceUnlockRun(rt, {
+      runId: id,
+      operator: actorOf(res).name,
+      reason: body.reason,
+      force: body.force,
+    });
     res.json({ run, previous: { status: previous.status, worker_id: previous.worker_id, fence: previous.fence } });
   });
   return r;

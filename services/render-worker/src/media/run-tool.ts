@@ -12,7 +12,11 @@ const PACKAGE_OF: Record<string, string> = { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg'
 export class ToolError extends RayVaultError {
   readonly code: ErrorCode;
   readonly retryable: boolean;
-  constructor(message: string, readonly stderr: string, options: { missing: boolean; cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly stderr: string,
+    options: { missing: boolean; cause?: unknown },
+  ) {
     super(message, options);
     this.code = options.missing ? 'config_invalid' : 'internal';
     this.retryable = !options.missing;
@@ -30,7 +34,13 @@ export function runTool(tool: string, args: string[], signal?: AbortSignal): Pro
       if (signal?.aborted) return reject(signal.reason ?? err);
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT') {
-        return reject(new ToolError(`${tool} is not installed or not on PATH: install it (apt-get install ${PACKAGE_OF[tool] ?? tool})`, '', { missing: true, cause: err }));
+        return reject(
+          new ToolError(
+            `${tool} is not installed or not on PATH: install it (apt-get install ${PACKAGE_OF[tool] ?? tool})`,
+            '',
+            { missing: true, cause: err },
+          ),
+        );
       }
       const tail = stderr.trim().split('\n').slice(-3).join(' | ');
       reject(new ToolError(`${tool} failed: ${tail || e.message}`, stderr, { missing: false, cause: err }));

@@ -2,7 +2,14 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PanicError, stateLayout, type Alerter, type Rpc, type StageProcessor } from '@rayvault/shared';
 import { listArtifacts } from '../artifacts';
-import { buildTimeline, checkContract, timelineCsv, timelineInputs, type ContractResult, type Timeline } from './timeline';
+import {
+  buildTimeline,
+  checkContract,
+  timelineCsv,
+  timelineInputs,
+  type ContractResult,
+  type Timeline,
+} from './timeline';
 
 /** What qc leaves in `run.output.qc`. */
 export type QcOutput = { timeline: Timeline; contract: ContractResult; csv_path: string };
@@ -36,10 +43,16 @@ export function createQcProcessor(deps: QcDeps): StageProcessor {
       return { output };
     }
     await ctx.emit('contract_fail', { problems: contract.problems, total_s: timeline.total_s, csv_path: csvPath });
-    await deps.alerter.raise({ kind: 'contract_fail', runId: ctx.run.id, title: `CONTRACT FAIL: run ${ctx.run.id}`,
+    await deps.alerter.raise({
+      kind: 'contract_fail',
+      runId: ctx.run.id,
+      title: `CONTRACT FAIL: run ${ctx.run.id}`,
       text: `${contract.problems.join('\n')}\nCheck with: rayvault check-contract ${ctx.run.id}`,
       details: { problems: contract.problems, timeline: timeline.rows, total_s: timeline.total_s, csv_path: csvPath },
-      dedupeKey: `contract_fail:${ctx.run.id}:${ctx.attempt}:${ctx.fence}` });
-    throw new PanicError(contract.panic_kind!, `CONTRACT FAIL: ${contract.problems.join('; ')}`, { details: { problems: contract.problems, csv_path: csvPath, alerted: 'contract_fail' } });
+      dedupeKey: `contract_fail:${ctx.run.id}:${ctx.attempt}:${ctx.fence}`,
+    });
+    throw new PanicError(contract.panic_kind!, `CONTRACT FAIL: ${contract.problems.join('; ')}`, {
+      details: { problems: contract.problems, csv_path: csvPath, alerted: 'contract_fail' },
+    });
   };
 }

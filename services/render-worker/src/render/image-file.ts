@@ -10,9 +10,17 @@ import { ImageRefusedError } from './image-refused-error';
 type ImageFormat = { ext: string; codec: string; is: (b: Buffer) => boolean };
 
 const FORMATS: ImageFormat[] = [
-  { ext: 'png', codec: 'png', is: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+  {
+    ext: 'png',
+    codec: 'png',
+    is: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  },
   { ext: 'jpg', codec: 'mjpeg', is: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
-  { ext: 'webp', codec: 'webp', is: (b) => b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP' },
+  {
+    ext: 'webp',
+    codec: 'webp',
+    is: (b) => b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP',
+  },
   { ext: 'gif', codec: 'gif', is: (b) => /^GIF8[79]a$/.test(b.toString('latin1', 0, 6)) },
 ];
 
@@ -39,11 +47,15 @@ export async function stageImage(bytes: Buffer, dir: string, signal: AbortSignal
   }
   const [picture, ...more] = probe.streams;
   if (!picture || more.length || picture.codec_type !== 'video' || picture.codec_name !== format.codec) {
-    throw new ImageRefusedError(`ffprobe does not see one ${format.codec} picture in it (${probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).join(', ') || 'no streams'})`);
+    throw new ImageRefusedError(
+      `ffprobe does not see one ${format.codec} picture in it (${probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).join(', ') || 'no streams'})`,
+    );
   }
   const { width = 0, height = 0 } = picture;
   if (!width || !height || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-    throw new ImageRefusedError(`a ${width}x${height} picture: more than ${MAX_IMAGE_SIDE} px a side, or no size at all`);
+    throw new ImageRefusedError(
+      `a ${width}x${height} picture: more than ${MAX_IMAGE_SIDE} px a side, or no size at all`,
+    );
   }
   return file;
 }

@@ -29,10 +29,17 @@ export async function downloadImage(url: string, o: ImageSourceOptions, signal: 
   } catch {
     throw new ImageRefusedError('not a valid URL');
   }
-  if (RESERVED_TLDS.has(host.split('.').pop()!)) throw new ImageRefusedError(`${host} is a reserved documentation name (RFC 2606): not fetched`);
+  if (RESERVED_TLDS.has(host.split('.').pop()!))
+    throw new ImageRefusedError(`${host} is a reserved documentation name (RFC 2606): not fetched`);
   let res: Awaited<ReturnType<typeof guardedFetch>>;
   try {
-    res = await guardedFetch(url, { allow: o.allow, maxBytes: o.maxBytes, timeoutMs: o.timeoutMs, signal, accept: 'image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1' });
+    res = await guardedFetch(url, {
+      allow: o.allow,
+      maxBytes: o.maxBytes,
+      timeoutMs: o.timeoutMs,
+      signal,
+      accept: 'image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1',
+    });
   } catch (err) {
     if (signal.aborted) throw err;
     throw new ImageRefusedError((err as Error).message, { cause: err });

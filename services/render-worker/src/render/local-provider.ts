@@ -12,7 +12,10 @@ const CARD_COLOUR = '0x1f2937';
 let drawtext: Promise<boolean> | undefined;
 /** Some ffmpeg builds lack freetype; they get a plain colour card instead of a titled one. */
 function hasDrawtext(): Promise<boolean> {
-  drawtext ??= runTool('ffmpeg', ['-hide_banner', '-filters']).then((out) => /\sdrawtext\s/.test(out), () => false);
+  drawtext ??= runTool('ffmpeg', ['-hide_banner', '-filters']).then(
+    (out) => /\sdrawtext\s/.test(out),
+    () => false,
+  );
   return drawtext;
 }
 
@@ -30,7 +33,11 @@ function wrap(text: string, width = 32): string {
   return lines.slice(0, 4).join('\n');
 }
 
-async function pictureArgs(req: RenderRequest, o: LocalProviderOptions, partDir: string): Promise<{ input: string[]; filter: string }> {
+async function pictureArgs(
+  req: RenderRequest,
+  o: LocalProviderOptions,
+  partDir: string,
+): Promise<{ input: string[]; filter: string }> {
   const { width: w, height: h } = o;
   if (req.imagePath) {
     return {
@@ -45,7 +52,10 @@ async function pictureArgs(req: RenderRequest, o: LocalProviderOptions, partDir:
   const titleFile = path.join(partDir, 'title.txt');
   writeFileSync(titleFile, wrap(req.title));
   const size = Math.round(h / 12);
-  return { input, filter: `drawtext=textfile=${quoteFilterValue(titleFile)}:expansion=none:fontcolor=white:fontsize=${size}:line_spacing=${Math.round(size / 3)}:x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p` };
+  return {
+    input,
+    filter: `drawtext=textfile=${quoteFilterValue(titleFile)}:expansion=none:fontcolor=white:fontsize=${size}:line_spacing=${Math.round(size / 3)}:x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p`,
+  };
 }
 
 /**
@@ -62,14 +72,55 @@ export function createLocalProvider(options: LocalProviderOptions): RenderProvid
       const duration = await mediaDuration(req.audioPath, req.signal);
       const base = path.join(req.stagingDir, `seg-${String(req.segment).padStart(2, '0')}`);
       const pic = await pictureArgs(req, options, req.stagingDir);
-      await runTool('ffmpeg', [
-        '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...pic.input, '-i', req.audioPath,
-        '-map', '0:v:0', '-map', '1:a:0', '-vf', pic.filter,
-        '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'stillimage', '-pix_fmt', 'yuv420p', '-r', String(FPS),
-        '-c:a', 'aac', '-b:a', '128k', '-t', duration.toFixed(3),
-        '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact',
-        '-movflags', '+faststart', '-f', 'mp4', `${base}.part`,
-      ], req.signal);
+      await runTool(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-nostdin',
+          '-y',
+          ...pic.input,
+          '-i',
+          req.audioPath,
+          '-map',
+          '0:v:0',
+          '-map',
+          '1:a:0',
+          '-vf',
+          pic.filter,
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-tune',
+          'stillimage',
+          '-pix_fmt',
+          'yuv420p',
+          '-r',
+          String(FPS),
+          '-c:a',
+          'aac',
+          '-b:a',
+          '128k',
+          '-t',
+          duration.toFixed(3),
+          '-map_metadata',
+          '-1',
+          '-fflags',
+          '+bitexact',
+          '-flags:v',
+          '+bitexact',
+          '-flags:a',
+          '+bitexact',
+          '-movflags',
+          '+faststart',
+          '-f',
+          'mp4',
+          `${base}.part`,
+        ],
+        req.signal,
+      );
       renameSync(`${base}.part`, `${base}.mp4`);
       return { path: `${base}.mp4`, credits: 0, provider: 'local' };
     },

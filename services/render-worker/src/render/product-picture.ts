@@ -15,7 +15,8 @@ type ImageChoice = { image: string; origin: 'product' | 'page' };
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 
 /** The picture dir of one claim of the run (housekeeping removes earlier claims' dirs). */
-export const pictureDir = (o: PictureOptions, ctx: Pick<StageContext, 'run' | 'fence'>) => path.join(o.stagingRoot, ctx.run.id, `picture.f${ctx.fence}`);
+export const pictureDir = (o: PictureOptions, ctx: Pick<StageContext, 'run' | 'fence'>) =>
+  path.join(o.stagingRoot, ctx.run.id, `picture.f${ctx.fence}`);
 
 /**
  * The title (brand + name) and the image: the run's own `product.image` wins (the evidence
@@ -23,19 +24,29 @@ export const pictureDir = (o: PictureOptions, ctx: Pick<StageContext, 'run' | 'f
  * `product_image_refused` event and a title card, not a failed run.
  */
 export async function productPicture(ctx: PictureContext, o: PictureOptions): Promise<Picture> {
-  const claims = ((ctx.run.output.evidence as { product?: Record<string, unknown> } | undefined)?.product ?? {});
+  const claims = (ctx.run.output.evidence as { product?: Record<string, unknown> } | undefined)?.product ?? {};
   const name = str(claims.name) ?? str(ctx.run.product.name) ?? 'Product review';
   const brand = str(claims.brand);
   const title = brand && !name.toLowerCase().includes(brand.toLowerCase()) ? `${brand} ${name}` : name;
   const own = str(ctx.run.product.image);
   const page = str(claims.image);
-  const choice: ImageChoice | undefined = own ? { image: own, origin: 'product' } : page ? { image: page, origin: 'page' } : undefined;
+  const choice: ImageChoice | undefined = own
+    ? { image: own, origin: 'product' }
+    : page
+      ? { image: page, origin: 'page' }
+      : undefined;
   if (!choice) return { title };
   try {
-    return { imagePath: await stageImage(await imageBytes(choice, o, ctx.signal), pictureDir(o, ctx), ctx.signal), title };
+    return {
+      imagePath: await stageImage(await imageBytes(choice, o, ctx.signal), pictureDir(o, ctx), ctx.signal),
+      title,
+    };
   } catch (err) {
     if (!isImageRefused(err)) throw err;
-    ctx.log.warn({ image: choice.image, origin: choice.origin, reason: err.message }, 'product image refused: rendering a title card');
+    ctx.log.warn(
+      { image: choice.image, origin: choice.origin, reason: err.message },
+      'product image refused: rendering a title card',
+    );
     await ctx.emit('product_image_refused', { image: choice.image, origin: choice.origin, reason: err.message });
     return { title };
   }
@@ -44,6 +55,7 @@ export async function productPicture(ctx: PictureContext, o: PictureOptions): Pr
 async function imageBytes(choice: ImageChoice, o: ImageSourceOptions, signal: AbortSignal): Promise<Buffer> {
   if (isHttpUrl(choice.image)) return downloadImage(choice.image, o, signal);
   // A page's claims are a stranger's words: a path there (`/etc/shadow`) is never opened.
-  if (choice.origin === 'page') throw new ImageRefusedError('a source page named a local path; only http(s) image URLs from pages are fetched');
+  if (choice.origin === 'page')
+    throw new ImageRefusedError('a source page named a local path; only http(s) image URLs from pages are fetched');
   return readLocalImage(choice.image, o);
 }

@@ -22,14 +22,19 @@ export function createRenderProcessor(deps: RenderDeps): StageProcessor {
   const { final: finalDir, renderStaging: stagingRoot } = stateLayout(deps.stateDir);
   return async (ctx) => {
     const voice = ctx.run.output.voice as VoiceOutput | undefined;
-    if (!voice?.segments?.length) throw new InvalidInputError(`run ${ctx.run.id} has no voice output to render: resume it from the voice stage`);
+    if (!voice?.segments?.length)
+      throw new InvalidInputError(`run ${ctx.run.id} has no voice output to render: resume it from the voice stage`);
     const { provider } = deps;
     const pictures = { ...deps.images, stagingRoot };
     const picture = await productPicture(ctx, pictures);
     const indexed = await listArtifactsIfReachable(deps.rpc, ctx.run.id, ctx.log);
     const segments: RenderedSegment[] = [];
     for (const v of voice.segments) {
-      segments.push(await ctx.step(segmentStep(v.segment), () => renderSegment({ ctx, provider, picture, voice: v, finalDir, stagingRoot, indexed })));
+      segments.push(
+        await ctx.step(segmentStep(v.segment), () =>
+          renderSegment({ ctx, provider, picture, voice: v, finalDir, stagingRoot, indexed }),
+        ),
+      );
     }
     rmSync(pictureDir(pictures, ctx), { recursive: true, force: true });
     const credits = segments.reduce((a, s) => a + s.credits, 0);

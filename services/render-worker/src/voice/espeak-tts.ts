@@ -17,7 +17,11 @@ export function speechCachePath(cacheDir: string, s: Speech): string {
  * Synthesizes `s` to a WAV with espeak-ng, or returns the cached file of an identical
  * earlier synthesis. Written to a temp name and renamed, so a crash never leaves half a file.
  */
-export async function synthesize(cacheDir: string, s: Speech, signal?: AbortSignal): Promise<{ path: string; cached: boolean }> {
+export async function synthesize(
+  cacheDir: string,
+  s: Speech,
+  signal?: AbortSignal,
+): Promise<{ path: string; cached: boolean }> {
   const target = speechCachePath(cacheDir, s);
   if (existsSync(target)) return { path: target, cached: true };
   mkdirSync(cacheDir, { recursive: true });

@@ -3,7 +3,14 @@ import { mediaDuration } from '../media/probe';
 import { RATE_RANGE, synthesize } from './espeak-tts';
 import type { ScriptSegment } from './script';
 
-export type VoiceFit = { cacheDir: string; voice: string; rate: number; toleranceS: number; maxTries: number; signal?: AbortSignal };
+export type VoiceFit = {
+  cacheDir: string;
+  voice: string;
+  rate: number;
+  toleranceS: number;
+  maxTries: number;
+  signal?: AbortSignal;
+};
 
 /** A narrated segment that meets its contract (checkpointed per segment, so JSON only). */
 export type VoiceSegment = {
@@ -34,15 +41,26 @@ export async function fitSegment(fit: VoiceFit, seg: ScriptSegment, segment: num
     const drift = round3(duration - seg.target_s);
     history.push({ rate, duration_s: duration });
     if (Math.abs(drift) <= fit.toleranceS) {
-      return { segment, text: seg.text, target_s: seg.target_s, audio_path: audio.path, duration_s: duration, drift_s: drift, rate, tries };
+      return {
+        segment,
+        text: seg.text,
+        target_s: seg.target_s,
+        audio_path: audio.path,
+        duration_s: duration,
+        drift_s: drift,
+        rate,
+        tries,
+      };
     }
     const next = clampRate((rate * duration) / seg.target_s);
     if (next === rate) break;
     rate = next;
   }
   const last = history[history.length - 1]!;
-  throw new PanicError('panic_voice_contract_drift',
+  throw new PanicError(
+    'panic_voice_contract_drift',
     `segment ${segment}: ${last.duration_s} s after ${history.length} tries for a target of ${seg.target_s} s ± ${fit.toleranceS} s ` +
-    `(last rate ${last.rate} wpm): edit the segment text or its target, then resume the run`,
-    { details: { segment, target_s: seg.target_s, tolerance_s: fit.toleranceS, tries: history } });
+      `(last rate ${last.rate} wpm): edit the segment text or its target, then resume the run`,
+    { details: { segment, target_s: seg.target_s, tolerance_s: fit.toleranceS, tries: history } },
+  );
 }

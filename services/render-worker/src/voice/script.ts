@@ -10,15 +10,17 @@ export type ScriptSegment = z.infer<typeof scriptSegmentSchema>;
 export const scriptSchema = z.array(scriptSegmentSchema).min(1, 'the script has no segments').max(99);
 
 /** The claims the evidence stage settled on; any may be missing (null). */
-const productClaimsSchema = z.object({
-  name: z.string().nullish(),
-  brand: z.string().nullish(),
-  price: z.union([z.number(), z.string()]).nullish(),
-  currency: z.string().nullish(),
-  model: z.string().nullish(),
-  voltage: z.union([z.number(), z.string()]).nullish(),
-  compatibility: z.union([z.string(), z.array(z.string())]).nullish(),
-}).passthrough();
+const productClaimsSchema = z
+  .object({
+    name: z.string().nullish(),
+    brand: z.string().nullish(),
+    price: z.union([z.number(), z.string()]).nullish(),
+    currency: z.string().nullish(),
+    model: z.string().nullish(),
+    voltage: z.union([z.number(), z.string()]).nullish(),
+    compatibility: z.union([z.string(), z.array(z.string())]).nullish(),
+  })
+  .passthrough();
 type ProductClaims = z.infer<typeof productClaimsSchema>;
 
 const CURRENCY_WORDS: Record<string, string> = { USD: 'US dollars', BRL: 'reais', EUR: 'euros', GBP: 'pounds' };
@@ -45,21 +47,35 @@ export function scriptForRun(run: Run, rate: number): ScriptSegment[] {
   if (given !== undefined && given !== null) {
     const parsed = scriptSchema.safeParse(given);
     if (!parsed.success) {
-      const lines = parsed.error.issues.map((i) => `script${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`);
-      throw new InvalidInputError(`the run's input.script is invalid (fix the product file and resubmit):\n${lines.join('\n')}`);
+      const lines = parsed.error.issues.map(
+        (i) => `script${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`,
+      );
+      throw new InvalidInputError(
+        `the run's input.script is invalid (fix the product file and resubmit):\n${lines.join('\n')}`,
+      );
     }
     return parsed.data;
   }
-  const claims = productClaimsSchema.safeParse((run.output.evidence as { product?: unknown } | undefined)?.product ?? {});
+  const claims = productClaimsSchema.safeParse(
+    (run.output.evidence as { product?: unknown } | undefined)?.product ?? {},
+  );
   const p: ProductClaims = claims.success ? claims.data : {};
-  return templateScript({ ...p, name: p.name ?? (typeof run.product.name === 'string' ? run.product.name : 'this product') }, rate);
+  return templateScript(
+    { ...p, name: p.name ?? (typeof run.product.name === 'string' ? run.product.name : 'this product') },
+    rate,
+  );
 }
 
 function templateScript(p: ProductClaims & { name: string }, rate: number): ScriptSegment[] {
-  const currency = p.currency ? CURRENCY_WORDS[p.currency.toUpperCase()] ?? p.currency : '';
+  const currency = p.currency ? (CURRENCY_WORDS[p.currency.toUpperCase()] ?? p.currency) : '';
   const compat = Array.isArray(p.compatibility) ? p.compatibility.join(', ') : p.compatibility;
-  const specs = [p.model && `Model ${p.model}.`, p.voltage != null && `It runs on ${String(p.voltage).replace(/\s*V$/i, '')} volts.`, compat && `It works with ${compat}.`]
-    .filter(Boolean).join(' ');
+  const specs = [
+    p.model && `Model ${p.model}.`,
+    p.voltage != null && `It runs on ${String(p.voltage).replace(/\s*V$/i, '')} volts.`,
+    compat && `It works with ${compat}.`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const texts = [
     `Meet the ${p.name}${p.brand ? ` by ${p.brand}` : ''}. Here is what the evidence says.`,
     p.price != null ? `Trusted sources list it at ${p.price}${currency ? ` ${currency}` : ''}.` : '',

@@ -5,7 +5,12 @@ import { api } from './api';
 
 export type Action = { label: string; path: string; body?: Record<string, unknown> };
 
-export function ActionPanel(p: { id: string; actions: Action[]; onDone: (message: string) => void; extra?: { label: string; key: string } }) {
+export function ActionPanel(p: {
+  id: string;
+  actions: Action[];
+  onDone: (message: string) => void;
+  extra?: { label: string; key: string };
+}) {
   const [reason, setReason] = useState('');
   const [flag, setFlag] = useState(false);
   const [error, setError] = useState('');
@@ -30,9 +35,21 @@ export function ActionPanel(p: { id: string; actions: Action[]; onDone: (message
     <form class="actions" onSubmit={(e) => e.preventDefault()}>
       <label for={`reason-${p.id}`}>Reason</label>
       <input id={`reason-${p.id}`} value={reason} onInput={(e) => setReason(e.currentTarget.value)} maxLength={500} />
-      {p.extra && <label><input type="checkbox" checked={flag} onChange={(e) => setFlag(e.currentTarget.checked)} /> {p.extra.label}</label>}
-      {p.actions.map((a) => <button type="button" key={a.label} disabled={busy} onClick={() => void run(a)}>{a.label}</button>)}
-      {error && <p class="error" role="alert">{error}</p>}
+      {p.extra && (
+        <label>
+          <input type="checkbox" checked={flag} onChange={(e) => setFlag(e.currentTarget.checked)} /> {p.extra.label}
+        </label>
+      )}
+      {p.actions.map((a) => (
+        <button type="button" key={a.label} disabled={busy} onClick={() => void run(a)}>
+          {a.label}
+        </button>
+      ))}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
     </form>
   );
 }

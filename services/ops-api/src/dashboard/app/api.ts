@@ -7,22 +7,34 @@ const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export const can = (me: Me, role: Role): boolean => RANK[me.role] >= RANK[role];
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 let csrf: string | null = null;
 let onUnauthorized: () => void = () => undefined;
-export const setCsrf = (token: string | null) => { csrf = token; };
-export const whenUnauthorized = (fn: () => void) => { onUnauthorized = fn; };
+export const setCsrf = (token: string | null) => {
+  csrf = token;
+};
+export const whenUnauthorized = (fn: () => void) => {
+  onUnauthorized = fn;
+};
 
 export async function api<T = any>(path: string, o: { method?: string; body?: unknown } = {}): Promise<T> {
   const method = o.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (o.body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
-  const res = await fetch(path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), credentials: 'same-origin' });
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    credentials: 'same-origin',
+  });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (res.status === 401 && path !== '/login') onUnauthorized();
   if (!res.ok) throw new ApiError(res.status, data?.error?.message ?? `HTTP ${res.status}`);
@@ -54,4 +66,5 @@ export function subscribeRuns(fn: Listener): () => void {
 }
 
 export const short = (id: string) => id.slice(0, 8);
-export const ago = (iso: string | null | undefined) => (iso ? `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))} s ago` : '-');
+export const ago = (iso: string | null | undefined) =>
+  iso ? `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))} s ago` : '-';

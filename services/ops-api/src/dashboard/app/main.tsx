@@ -16,22 +16,33 @@ function Login(p: { onIn: (me: Me) => void }) {
   const [error, setError] = useState('');
   return (
     <main id="login-view">
-      <form onSubmit={async (e) => {
-        e.preventDefault();
-        setError('');
-        try {
-          const me = await api<Me>('/login', { method: 'POST', body: { token } });
-          setToken('');
-          p.onIn(me);
-        } catch (err) {
-          setError(`Login failed: ${(err as Error).message}`);
-        }
-      }}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError('');
+          try {
+            const me = await api<Me>('/login', { method: 'POST', body: { token } });
+            setToken('');
+            p.onIn(me);
+          } catch (err) {
+            setError(`Login failed: ${(err as Error).message}`);
+          }
+        }}
+      >
         <h1>RayVault ops</h1>
         <label for="token">API token</label>
-        <input id="token" type="password" autocomplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+        <input
+          id="token"
+          type="password"
+          autocomplete="off"
+          required
+          value={token}
+          onInput={(e) => setToken(e.currentTarget.value)}
+        />
         <button type="submit">Log in</button>
-        <p class="error" role="alert">{error}</p>
+        <p class="error" role="alert">
+          {error}
+        </p>
       </form>
     </main>
   );
@@ -43,34 +54,69 @@ function App() {
   const path = usePath();
   useEffect(() => {
     whenUnauthorized(() => setMe(null));
-    api<{ me: Me | null }>('/api/session').then(({ me: m }) => { setCsrf(m?.csrf ?? null); setMe(m); }, () => setMe(null));
+    api<{ me: Me | null }>('/api/session').then(
+      ({ me: m }) => {
+        setCsrf(m?.csrf ?? null);
+        setMe(m);
+      },
+      () => setMe(null),
+    );
   }, []);
   if (me === undefined) return <p>Loading...</p>;
-  if (me === null) return <Login onIn={(m) => { setCsrf(m.csrf); setMe(m); }} />;
+  if (me === null)
+    return (
+      <Login
+        onIn={(m) => {
+          setCsrf(m.csrf);
+          setMe(m);
+        }}
+      />
+    );
   const [pathname, query = ''] = path.split('?');
   const runId = /^\/runs\/([^/]+)$/.exec(pathname)?.[1];
   return (
     <>
       <header>
         <h1>RayVault</h1>
-        <nav aria-label="Main"><Link href="/">Overview</Link> <Link href="/runs">Runs</Link> <Link href="/dead-letters">Dead letters</Link> {can(me, 'operator') && <Link href="/new">New run</Link>}</nav>
-        <span id="who">{me.name} ({me.role})</span>
+        <nav aria-label="Main">
+          <Link href="/">Overview</Link> <Link href="/runs">Runs</Link> <Link href="/dead-letters">Dead letters</Link>{' '}
+          {can(me, 'operator') && <Link href="/new">New run</Link>}
+        </nav>
+        <span id="who">
+          {me.name} ({me.role})
+        </span>
         {me.role === 'admin' && <a href="/admin/queues">Bull Board</a>}
-        <button type="button" onClick={async () => {
-          await api('/logout', { method: 'POST' }).catch(() => undefined);
-          setCsrf(null);
-          setMe(null);
-          navigate('/');
-        }}>Log out</button>
+        <button
+          type="button"
+          onClick={async () => {
+            await api('/logout', { method: 'POST' }).catch(() => undefined);
+            setCsrf(null);
+            setMe(null);
+            navigate('/');
+          }}
+        >
+          Log out
+        </button>
       </header>
-      <p id="flash" role="status">{flash}</p>
+      <p id="flash" role="status">
+        {flash}
+      </p>
       <main id="app-view">
-        {pathname === '/' ? <OverviewPage me={me} flash={setFlash} />
-          : pathname === '/runs' ? <RunsPage query={query} />
-          : pathname === '/dead-letters' ? <DeadLettersPage me={me} flash={setFlash} />
-          : pathname === '/new' && can(me, 'operator') ? <NewRunPage flash={setFlash} />
-          : runId ? <RunPage key={runId} id={runId} me={me} flash={setFlash} />
-          : <p>No such page. <Link href="/">Back to the overview</Link></p>}
+        {pathname === '/' ? (
+          <OverviewPage me={me} flash={setFlash} />
+        ) : pathname === '/runs' ? (
+          <RunsPage query={query} />
+        ) : pathname === '/dead-letters' ? (
+          <DeadLettersPage me={me} flash={setFlash} />
+        ) : pathname === '/new' && can(me, 'operator') ? (
+          <NewRunPage flash={setFlash} />
+        ) : runId ? (
+          <RunPage key={runId} id={runId} me={me} flash={setFlash} />
+        ) : (
+          <p>
+            No such page. <Link href="/">Back to the overview</Link>
+          </p>
+        )}
       </main>
     </>
   );

@@ -29,20 +29,48 @@ export function NewRunPage(p: { flash: (m: string) => void }) {
   return (
     <section aria-labelledby="h-new">
       <h2 id="h-new">New run</h2>
-      <form class="new-run" onSubmit={(e) => { e.preventDefault(); void submit('sample'); }}>
+      <form
+        class="new-run"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit('sample');
+        }}
+      >
         <label for="sample">Sample</label>
-        <select id="sample" value={sample} onChange={(e) => setSample(e.currentTarget.value)} aria-describedby="sample-error">
-          <option>consistent</option><option>conflict</option>
+        <select
+          id="sample"
+          value={sample}
+          onChange={(e) => setSample(e.currentTarget.value)}
+          aria-describedby="sample-error"
+        >
+          <option>consistent</option>
+          <option>conflict</option>
         </select>
         <button type="submit">Start sample</button>
-        <p id="sample-error" class="error" role="alert">{errors.sample ?? ''}</p>
+        <p id="sample-error" class="error" role="alert">
+          {errors.sample ?? ''}
+        </p>
       </form>
-      <form class="new-run" onSubmit={(e) => { e.preventDefault(); void submit('product'); }}>
+      <form
+        class="new-run"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit('product');
+        }}
+      >
         <label for="product">Product JSON</label>
-        <textarea id="product" rows={10} value={json} onInput={(e) => setJson(e.currentTarget.value)} aria-describedby="product-error"
-          placeholder='{"name": "Kettle", "sources": [{"url": "https://shop.example/p", "tier": 5}]}' />
+        <textarea
+          id="product"
+          rows={10}
+          value={json}
+          onInput={(e) => setJson(e.currentTarget.value)}
+          aria-describedby="product-error"
+          placeholder='{"name": "Kettle", "sources": [{"url": "https://shop.example/p", "tier": 5}]}'
+        />
         <button type="submit">Start run</button>
-        <p id="product-error" class="error" role="alert">{errors.product ?? ''}</p>
+        <p id="product-error" class="error" role="alert">
+          {errors.product ?? ''}
+        </p>
       </form>
     </section>
   );

@@ -6,10 +6,33 @@ import { ago, api, can, short, subscribeRuns, type Me } from './api';
 import { QueueChart, type Point } from './queue-chart';
 import { Link } from './router';
 
-type Health = { status: string; verdict?: string; findings?: { area: string; level: string; code: string; message: string }[];
-  workers?: { id: string; state: string; current_run: string | null; heartbeat_age_ms: number; last_error: string | null; stopped_at: string | null }[] };
-type Queues = { status: string; queues: Record<string, Record<string, number | boolean>>; intake: { paused: boolean; by?: string; reason?: string } | null };
-type RunRow = { id: string; product_name: string | null; status: string; stage: string; worker_last_error: string | null; panic_kind: string | null; updated_at: string };
+type Health = {
+  status: string;
+  verdict?: string;
+  findings?: { area: string; level: string; code: string; message: string }[];
+  workers?: {
+    id: string;
+    state: string;
+    current_run: string | null;
+    heartbeat_age_ms: number;
+    last_error: string | null;
+    stopped_at: string | null;
+  }[];
+};
+type Queues = {
+  status: string;
+  queues: Record<string, Record<string, number | boolean>>;
+  intake: { paused: boolean; by?: string; reason?: string } | null;
+};
+type RunRow = {
+  id: string;
+  product_name: string | null;
+  status: string;
+  stage: string;
+  worker_last_error: string | null;
+  panic_kind: string | null;
+  updated_at: string;
+};
 
 export function OverviewPage(p: { me: Me; flash: (m: string) => void }) {
   const [health, setHealth] = useState<Health | null>(null);
@@ -18,17 +41,28 @@ export function OverviewPage(p: { me: Me; flash: (m: string) => void }) {
   const [panics, setPanics] = useState<RunRow[]>([]);
   const [points, setPoints] = useState<Point[]>([]);
   const load = useCallback(async () => {
-    const [h, q, g, pn, t] = await Promise.all([api<Health>('/api/health').catch(() => ({ status: 'down' })), api<Queues>('/api/ops/queues'),
-      api<{ runs: RunRow[] }>('/api/runs?status=waiting_approval&limit=20'), api<{ runs: RunRow[] }>('/api/runs?status=panic&limit=20'),
-      api<{ points: Point[] }>('/api/dashboard/throughput')]);
-    setHealth(h); setQueues(q); setGates(g.runs); setPanics(pn.runs); setPoints(t.points);
+    const [h, q, g, pn, t] = await Promise.all([
+      api<Health>('/api/health').catch(() => ({ status: 'down' })),
+      api<Queues>('/api/ops/queues'),
+      api<{ runs: RunRow[] }>('/api/runs?status=waiting_approval&limit=20'),
+      api<{ runs: RunRow[] }>('/api/runs?status=panic&limit=20'),
+      api<{ points: Point[] }>('/api/dashboard/throughput'),
+    ]);
+    setHealth(h);
+    setQueues(q);
+    setGates(g.runs);
+    setPanics(pn.runs);
+    setPoints(t.points);
   }, []);
   useEffect(() => {
     void load().catch((e: Error) => p.flash(`overview failed to load: ${e.message}`));
     const off = subscribeRuns(() => void load().catch(() => undefined));
     // Heartbeat ages and queue counts move without run events.
     const timer = setInterval(() => void load().catch(() => undefined), 10_000);
-    return () => { off(); clearInterval(timer); };
+    return () => {
+      off();
+      clearInterval(timer);
+    };
   }, [load]);
 
   const intake = queues?.intake;
@@ -36,43 +70,115 @@ export function OverviewPage(p: { me: Me; flash: (m: string) => void }) {
     <div>
       <section aria-labelledby="h-gates">
         <h2 id="h-gates">Open gates</h2>
-        {gates.length ? <ul>{gates.map((r) => <li key={r.id} data-gate={r.id}><Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> waiting for a decision since {ago(r.updated_at)}</li>)}</ul>
-          : <p class="empty">No run is waiting for a decision.</p>}
+        {gates.length ? (
+          <ul>
+            {gates.map((r) => (
+              <li key={r.id} data-gate={r.id}>
+                <Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> waiting for a decision since{' '}
+                {ago(r.updated_at)}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="empty">No run is waiting for a decision.</p>
+        )}
       </section>
       <section aria-labelledby="h-panics">
         <h2 id="h-panics">Panics</h2>
-        {panics.length ? <ul>{panics.map((r) => <li key={r.id} data-panic={r.id}><Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> {r.panic_kind ?? 'panic'}: {r.worker_last_error}</li>)}</ul>
-          : <p class="empty">No panic.</p>}
+        {panics.length ? (
+          <ul>
+            {panics.map((r) => (
+              <li key={r.id} data-panic={r.id}>
+                <Link href={`/runs/${r.id}`}>{r.product_name ?? short(r.id)}</Link> {r.panic_kind ?? 'panic'}:{' '}
+                {r.worker_last_error}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="empty">No panic.</p>
+        )}
       </section>
       <section aria-labelledby="h-verdict">
         <h2 id="h-verdict">Doctor</h2>
-        <p class="verdict" data-testid="verdict">{health?.verdict ?? (health ? health.status : 'loading...')}</p>
-        <ul class="findings">{(health?.findings ?? []).filter((f) => f.level !== 'PASS').map((f) =>
-          <li key={f.code + f.message} class={`level-${f.level}`}>{f.level} {f.area} {f.code}: {f.message}</li>)}</ul>
+        <p class="verdict" data-testid="verdict">
+          {health?.verdict ?? (health ? health.status : 'loading...')}
+        </p>
+        <ul class="findings">
+          {(health?.findings ?? [])
+            .filter((f) => f.level !== 'PASS')
+            .map((f) => (
+              <li key={f.code + f.message} class={`level-${f.level}`}>
+                {f.level} {f.area} {f.code}: {f.message}
+              </li>
+            ))}
+        </ul>
       </section>
       <section aria-labelledby="h-intake">
         <h2 id="h-intake">Intake</h2>
-        <p data-testid="intake">{intake ? (intake.paused ? `Intake drained by ${intake.by ?? '?'}: ${intake.reason ?? ''}` : 'Intake open') : 'Intake unknown (queues offline)'}</p>
-        {intake && can(p.me, 'admin') && <ActionPanel id="intake" onDone={(m) => { p.flash(m); void load(); }}
-          actions={intake.paused ? [{ label: 'Resume intake', path: '/api/ops/resume' }] : [{ label: 'Drain intake', path: '/api/ops/drain' }]} />}
+        <p data-testid="intake">
+          {intake
+            ? intake.paused
+              ? `Intake drained by ${intake.by ?? '?'}: ${intake.reason ?? ''}`
+              : 'Intake open'
+            : 'Intake unknown (queues offline)'}
+        </p>
+        {intake && can(p.me, 'admin') && (
+          <ActionPanel
+            id="intake"
+            onDone={(m) => {
+              p.flash(m);
+              void load();
+            }}
+            actions={
+              intake.paused
+                ? [{ label: 'Resume intake', path: '/api/ops/resume' }]
+                : [{ label: 'Drain intake', path: '/api/ops/drain' }]
+            }
+          />
+        )}
       </section>
       <section aria-labelledby="h-queues">
         <h2 id="h-queues">Queues</h2>
-        <div class="queues">{Object.entries(queues?.queues ?? {}).map(([name, c]) => (
-          <div class="queue" key={name} data-queue={name}>
-            <h3>{name}{c.is_paused ? ' (paused)' : ''}</h3>
-            <p>waiting {c.waiting} · active {c.active} · delayed {c.delayed} · failed {c.failed}</p>
-            {name !== 'alerts' && <QueueChart stage={name} points={points} />}
-          </div>))}</div>
+        <div class="queues">
+          {Object.entries(queues?.queues ?? {}).map(([name, c]) => (
+            <div class="queue" key={name} data-queue={name}>
+              <h3>
+                {name}
+                {c.is_paused ? ' (paused)' : ''}
+              </h3>
+              <p>
+                waiting {c.waiting} · active {c.active} · delayed {c.delayed} · failed {c.failed}
+              </p>
+              {name !== 'alerts' && <QueueChart stage={name} points={points} />}
+            </div>
+          ))}
+        </div>
       </section>
       <section aria-labelledby="h-workers">
         <h2 id="h-workers">Workers</h2>
         <table>
-          <thead><tr><th>Worker</th><th>State</th><th>Current run</th><th>Heartbeat</th><th>Last error</th></tr></thead>
-          <tbody>{(health?.workers ?? []).filter((w) => !w.stopped_at).map((w) => (
-            <tr key={w.id} data-worker={w.id}><td>{w.id}</td><td class={`state-${w.state}`}>{w.state}</td>
-              <td>{w.current_run ? <Link href={`/runs/${w.current_run}`}>{short(w.current_run)}</Link> : '-'}</td>
-              <td>{Math.round(w.heartbeat_age_ms / 1000)} s ago</td><td>{w.last_error ?? ''}</td></tr>))}</tbody>
+          <thead>
+            <tr>
+              <th>Worker</th>
+              <th>State</th>
+              <th>Current run</th>
+              <th>Heartbeat</th>
+              <th>Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(health?.workers ?? [])
+              .filter((w) => !w.stopped_at)
+              .map((w) => (
+                <tr key={w.id} data-worker={w.id}>
+                  <td>{w.id}</td>
+                  <td class={`state-${w.state}`}>{w.state}</td>
+                  <td>{w.current_run ? <Link href={`/runs/${w.current_run}`}>{short(w.current_run)}</Link> : '-'}</td>
+                  <td>{Math.round(w.heartbeat_age_ms / 1000)} s ago</td>
+                  <td>{w.last_error ?? ''}</td>
+                </tr>
+              ))}
+          </tbody>
         </table>
       </section>
     </div>

@@ -24,10 +24,16 @@ export function usePath(): string {
 
 export function Link(p: { href: string; children: ComponentChildren; class?: string }) {
   return (
-    <a href={p.href} class={p.class} onClick={(e) => {
-      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-      e.preventDefault();
-      navigate(p.href);
-    }}>{p.children}</a>
+    <a
+      href={p.href}
+      class={p.class}
+      onClick={(e) => {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        navigate(p.href);
+      }}
+    >
+      {p.children}
+    </a>
   );
 }

@@ -8,7 +8,15 @@ const STAGES = ['evidence', 'voice', 'render', 'qc'];
 const PAGE = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Row = { id: string; product_name: string | null; status: string; stage: string; attempt: number; worker_id: string | null; updated_at: string };
+type Row = {
+  id: string;
+  product_name: string | null;
+  status: string;
+  stage: string;
+  attempt: number;
+  worker_id: string | null;
+  updated_at: string;
+};
 
 export function RunsPage(p: { query: string }) {
   const q = new URLSearchParams(p.query);
@@ -20,13 +28,25 @@ export function RunsPage(p: { query: string }) {
   const [error, setError] = useState('');
   const [find, setFind] = useState(search);
   const to = (o: Record<string, string | number>) => {
-    const next = new URLSearchParams({ ...(status ? { status } : {}), ...(stage ? { stage } : {}), ...(search ? { q: search } : {}), offset: String(offset) });
-    for (const [k, v] of Object.entries(o)) (v === '' ? next.delete(k) : next.set(k, String(v)));
+    const next = new URLSearchParams({
+      ...(status ? { status } : {}),
+      ...(stage ? { stage } : {}),
+      ...(search ? { q: search } : {}),
+      offset: String(offset),
+    });
+    for (const [k, v] of Object.entries(o)) v === '' ? next.delete(k) : next.set(k, String(v));
     navigate(`/runs?${next}`);
   };
   useEffect(() => {
     const url = `/api/runs?limit=${PAGE}&offset=${offset}${status ? `&status=${status}` : ''}${stage ? `&stage=${stage}` : ''}${search ? `&q=${encodeURIComponent(search)}` : ''}`;
-    const load = () => api<{ total: number; runs: Row[] }>(url).then((x) => { setPage(x); setError(''); }, (e: Error) => setError(e.message));
+    const load = () =>
+      api<{ total: number; runs: Row[] }>(url).then(
+        (x) => {
+          setPage(x);
+          setError('');
+        },
+        (e: Error) => setError(e.message),
+      );
     void load();
     return subscribeRuns(() => void load());
   }, [status, stage, search, offset]);
@@ -35,34 +55,93 @@ export function RunsPage(p: { query: string }) {
     <section aria-labelledby="h-runs">
       <h2 id="h-runs">Runs</h2>
       <div class="filters">
-        <label>Status <select value={status} onChange={(e) => to({ status: e.currentTarget.value, offset: 0 })}>
-          <option value="">any</option>{STATUSES.map((s) => <option key={s}>{s}</option>)}</select></label>
-        <label>Stage <select value={stage} onChange={(e) => to({ stage: e.currentTarget.value, offset: 0 })}>
-          <option value="">any</option>{STAGES.map((s) => <option key={s}>{s}</option>)}</select></label>
-        <form role="search" onSubmit={(e) => {
-          e.preventDefault();
-          // A whole run id opens that run; anything else filters by product name or id prefix.
-          if (UUID.test(find.trim())) navigate(`/runs/${find.trim()}`);
-          else to({ q: find.trim(), offset: 0 });
-        }}>
-          <label>Search <input type="search" placeholder="product name or run id" value={find} onInput={(e) => setFind(e.currentTarget.value)} /></label>
+        <label>
+          Status{' '}
+          <select value={status} onChange={(e) => to({ status: e.currentTarget.value, offset: 0 })}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Stage{' '}
+          <select value={stage} onChange={(e) => to({ stage: e.currentTarget.value, offset: 0 })}>
+            <option value="">any</option>
+            {STAGES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <form
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            // A whole run id opens that run; anything else filters by product name or id prefix.
+            if (UUID.test(find.trim())) navigate(`/runs/${find.trim()}`);
+            else to({ q: find.trim(), offset: 0 });
+          }}
+        >
+          <label>
+            Search{' '}
+            <input
+              type="search"
+              placeholder="product name or run id"
+              value={find}
+              onInput={(e) => setFind(e.currentTarget.value)}
+            />
+          </label>
           <button type="submit">Search</button>
         </form>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <table id="runs">
-        <thead><tr><th>Run</th><th>Product</th><th>Status</th><th>Stage</th><th>Attempt</th><th>Worker</th><th>Updated</th></tr></thead>
-        <tbody>{(page?.runs ?? []).map((r) => (
-          <tr key={r.id} data-run={r.id}>
-            <td><Link href={`/runs/${r.id}`}><code>{short(r.id)}</code></Link></td><td>{r.product_name ?? ''}</td>
-            <td class={`status status-${r.status}`}>{r.status}</td><td>{r.stage}</td><td>{r.attempt}</td><td>{r.worker_id ?? '-'}</td><td>{ago(r.updated_at)}</td>
-          </tr>))}</tbody>
+        <thead>
+          <tr>
+            <th>Run</th>
+            <th>Product</th>
+            <th>Status</th>
+            <th>Stage</th>
+            <th>Attempt</th>
+            <th>Worker</th>
+            <th>Updated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(page?.runs ?? []).map((r) => (
+            <tr key={r.id} data-run={r.id}>
+              <td>
+                <Link href={`/runs/${r.id}`}>
+                  <code>{short(r.id)}</code>
+                </Link>
+              </td>
+              <td>{r.product_name ?? ''}</td>
+              <td class={`status status-${r.status}`}>{r.status}</td>
+              <td>{r.stage}</td>
+              <td>{r.attempt}</td>
+              <td>{r.worker_id ?? '-'}</td>
+              <td>{ago(r.updated_at)}</td>
+            </tr>
+          ))}
+        </tbody>
       </table>
-      {page && <nav class="pager" aria-label="Pages">
-        <span>{page.total ? `${offset + 1}-${Math.min(offset + PAGE, page.total)} of ${page.total}` : 'No run matches.'}</span>
-        <button type="button" disabled={offset === 0} onClick={() => to({ offset: Math.max(0, offset - PAGE) })}>Previous</button>
-        <button type="button" disabled={offset + PAGE >= page.total} onClick={() => to({ offset: offset + PAGE })}>Next</button>
-      </nav>}
+      {page && (
+        <nav class="pager" aria-label="Pages">
+          <span>
+            {page.total ? `${offset + 1}-${Math.min(offset + PAGE, page.total)} of ${page.total}` : 'No run matches.'}
+          </span>
+          <button type="button" disabled={offset === 0} onClick={() => to({ offset: Math.max(0, offset - PAGE) })}>
+            Previous
+          </button>
+          <button type="button" disabled={offset + PAGE >= page.total} onClick={() => to({ offset: offset + PAGE })}>
+            Next
+          </button>
+        </nav>
+      )}
     </section>
   );
 }

@@ -2,14 +2,31 @@
 // `stage_claimed` and ends at what followed it — a completion, a gate, a panic,
 // a release or unlock, a failure, or the next claim (a retry or a takeover).
 export type TryOutcome = 'done' | 'gated' | 'panic' | 'stopped' | 'retried' | 'running';
-export type StageTry = { stage: string; attempt: number; worker: string; fence: number | null; start: number; end: number | null; outcome: TryOutcome };
-export type TryEvent = { type: string; actor: string; created_at: string; fence?: number | null; payload?: Record<string, unknown> | null };
+export type StageTry = {
+  stage: string;
+  attempt: number;
+  worker: string;
+  fence: number | null;
+  start: number;
+  end: number | null;
+  outcome: TryOutcome;
+};
+export type TryEvent = {
+  type: string;
+  actor: string;
+  created_at: string;
+  fence?: number | null;
+  payload?: Record<string, unknown> | null;
+};
 
 function ending(type: string): TryOutcome | null {
   if (type === 'stage_completed' || type === 'run_done') return 'done';
   if (type === 'gate_opened') return 'gated';
   if (type.startsWith('panic') || type === 'run_panicked') return 'panic';
-  if (['stage_released', 'force_unlock', 'aborted', 'run_aborted', 'failed', 'run_failed', 'stage_failed'].includes(type)) return 'stopped';
+  if (
+    ['stage_released', 'force_unlock', 'aborted', 'run_aborted', 'failed', 'run_failed', 'stage_failed'].includes(type)
+  )
+    return 'stopped';
   return null;
 }
 
@@ -23,7 +40,15 @@ export function stageTries(events: readonly TryEvent[]): StageTry[] {
     if (e.type === 'stage_claimed') {
       if (open) Object.assign(open, { end: at, outcome: 'retried' });
       const p = e.payload ?? {};
-      open = { stage: String(p.stage ?? '?'), attempt: Number(p.attempt ?? 1), worker: e.actor, fence: e.fence ?? null, start: at, end: null, outcome: 'running' };
+      open = {
+        stage: String(p.stage ?? '?'),
+        attempt: Number(p.attempt ?? 1),
+        worker: e.actor,
+        fence: e.fence ?? null,
+        start: at,
+        end: null,
+        outcome: 'running',
+      };
       tries.push(open);
       continue;
     }

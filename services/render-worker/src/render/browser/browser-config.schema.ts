@@ -36,8 +36,14 @@ export type BrowserOptions = {
 
 /** Chromium flags that keep it from stalling on a closed network or a machine without a GPU or sandbox. */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /**
@@ -45,13 +51,12 @@ export const CHROMIUM_ARGS = [
  * variables), then `overrides`. The studio's address is needed only by this provider,
  * so its absence is reported here, when the provider is chosen.
  */
-export function resolveBrowserOptions(
-  config: BrowserConfig,
-  overrides: Partial<BrowserOptions> = {},
-): BrowserOptions {
+export function resolveBrowserOptions(config: BrowserConfig, overrides: Partial<BrowserOptions> = {}): BrowserOptions {
   const studioUrl = overrides.studioUrl ?? config.RAYVAULT_STUDIO_URL;
   if (!studioUrl) {
-    throw new ConfigError('RAYVAULT_STUDIO_URL is not set: the browser render provider needs the render studio\'s address (or use the local ffmpeg provider)');
+    throw new ConfigError(
+      "RAYVAULT_STUDIO_URL is not set: the browser render provider needs the render studio's address (or use the local ffmpeg provider)",
+    );
   }
   return {
     chromiumPath: config.CHROMIUM_PATH,

@@ -30,8 +30,13 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose():
 
 async function closedInTime(context: BrowserContext): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), CONTEXT_CLOSE_MS); });
-  const closed = context.close().then(() => true, () => true);
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), CONTEXT_CLOSE_MS);
+  });
+  const closed = context.close().then(
+    () => true,
+    () => true,
+  );
   try {
     return await Promise.race([closed, late]);
   } finally {
@@ -49,7 +54,9 @@ export function createBrowserProvider(config: BrowserConfig, overrides: Partial<
     if (steps) return steps;
     const loading = loadStepFile(opts.stepFile);
     steps = loading;
-    loading.catch(() => { if (steps === loading) steps = undefined; }); // a fixed file is read again on the next render
+    loading.catch(() => {
+      if (steps === loading) steps = undefined;
+    }); // a fixed file is read again on the next render
     return loading;
   }
 
@@ -62,7 +69,15 @@ export function createBrowserProvider(config: BrowserConfig, overrides: Partial<
     const aborted = whenAborted(req.signal);
     const log = opts.log.child({ runId: req.runId, segment: req.segment, provider: 'browser' });
     try {
-      const flow = runStudioFlow(page, { req, steps: flowSteps, stepFile: opts.stepFile, studioUrl: opts.studioUrl, target, frozenMs: opts.frozenMs, log });
+      const flow = runStudioFlow(page, {
+        req,
+        steps: flowSteps,
+        stepFile: opts.stepFile,
+        studioUrl: opts.studioUrl,
+        target,
+        frozenMs: opts.frozenMs,
+        log,
+      });
       flow.catch(() => undefined); // after a freeze or an abort it fails when its page closes
       return await Promise.race([flow, watchdog.frozen, aborted.promise]);
     } finally {
@@ -87,7 +102,10 @@ export function createBrowserProvider(config: BrowserConfig, overrides: Partial<
         opts.log.warn({ runId: req.runId, segment: req.segment, credits, path: target, err }, 'studio export rejected');
         throw err;
       });
-      opts.log.info({ runId: req.runId, segment: req.segment, credits, seconds, path: target }, 'studio export accepted');
+      opts.log.info(
+        { runId: req.runId, segment: req.segment, credits, seconds, path: target },
+        'studio export accepted',
+      );
       return { path: target, credits, provider: 'browser' };
     },
     close: () => browsers.close(),

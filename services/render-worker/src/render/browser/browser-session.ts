@@ -17,7 +17,10 @@ async function launch(chromiumPath: string, log: Logger): Promise<Browser> {
   try {
     await access(chromiumPath, constants.X_OK);
   } catch (err) {
-    throw new ConfigError(`no Chromium at ${chromiumPath} (CHROMIUM_PATH): install it (apt-get install chromium) or point CHROMIUM_PATH at it`, { cause: err });
+    throw new ConfigError(
+      `no Chromium at ${chromiumPath} (CHROMIUM_PATH): install it (apt-get install chromium) or point CHROMIUM_PATH at it`,
+      { cause: err },
+    );
   }
   try {
     // Loaded on the first browser render only: Playwright costs a worker that never renders in a browser about 60 MB.
@@ -26,7 +29,9 @@ async function launch(chromiumPath: string, log: Logger): Promise<Browser> {
     log.info({ version: browser.version() }, 'chromium started');
     return browser;
   } catch (err) {
-    throw new TransientError(`Chromium at ${chromiumPath} did not start: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new TransientError(`Chromium at ${chromiumPath} did not start: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
 }
 
@@ -48,8 +53,13 @@ export function createBrowserSession(chromiumPath: string, log: Logger): Browser
         const starting = launch(chromiumPath, log);
         current = starting;
         starting.then(
-          (b) => b.on('disconnected', () => { if (current === starting) current = undefined; }),
-          () => { if (current === starting) current = undefined; },
+          (b) =>
+            b.on('disconnected', () => {
+              if (current === starting) current = undefined;
+            }),
+          () => {
+            if (current === starting) current = undefined;
+          },
         );
       }
       return current;

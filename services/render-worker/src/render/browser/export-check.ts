@@ -7,9 +7,11 @@ import { probeMedia, type Probe } from '../../media/probe';
 import { runTool } from '../../media/run-tool';
 
 function rejected(file: string, reason: string, cause?: unknown): PanicError {
-  return new PanicError('panic_dzine_ui_failure',
+  return new PanicError(
+    'panic_dzine_ui_failure',
     `the studio export ${file} was rejected: ${reason}. It stays in the staging dir for inspection; check the studio's credits and export settings`,
-    { cause, details: { path: file, reason } });
+    { cause, details: { path: file, reason } },
+  );
 }
 
 /** Resolves with the export's duration when it is an H.264/AAC file that decodes cleanly; else panic_dzine_ui_failure. */
@@ -21,7 +23,8 @@ export async function checkExport(file: string, signal?: AbortSignal): Promise<{
     throw signal?.aborted ? err : rejected(file, `ffprobe cannot read it (${(err as Error).message})`, err);
   }
   const codec = (type: string) => probe.streams.find((s) => s.codec_type === type)?.codec_name;
-  if (codec('video') !== 'h264') throw rejected(file, `expected an H.264 video stream, found ${codec('video') ?? 'none'}`);
+  if (codec('video') !== 'h264')
+    throw rejected(file, `expected an H.264 video stream, found ${codec('video') ?? 'none'}`);
   if (codec('audio') !== 'aac') throw rejected(file, `expected an AAC audio stream, found ${codec('audio') ?? 'none'}`);
   if (!(probe.duration_s > 0)) throw rejected(file, 'it has no duration');
   try {

@@ -36,7 +36,8 @@ export async function runStudioFlow(page: Page, input: FlowInput): Promise<FlowR
       throw await classify(run, err, `step ${i + 1} (${step.action}${'selector' in step ? ` ${step.selector}` : ''})`);
     }
   }
-  if (run.credits === undefined) throw new PanicError('panic_dzine_ui_failure', `${input.stepFile} never read the credits`);
+  if (run.credits === undefined)
+    throw new PanicError('panic_dzine_ui_failure', `${input.stepFile} never read the credits`);
   return { credits: run.credits };
 }
 
@@ -50,7 +51,9 @@ async function runStep(run: StepRun, step: Step): Promise<void> {
       const file = step.file === 'image' ? input.req.imagePath : input.req.audioPath;
       if (file) return page.setInputFiles(step.selector, file, { timeout });
       if (step.optional) return;
-      throw new InvalidInputError(`the step file uploads a picture but segment ${input.req.segment} of run ${input.req.runId} has none; mark the image upload optional or give the segment a picture`);
+      throw new InvalidInputError(
+        `the step file uploads a picture but segment ${input.req.segment} of run ${input.req.runId} has none; mark the image upload optional or give the segment a picture`,
+      );
     }
     case 'fill':
       return page.fill(step.selector, expand(step.value, vars), { timeout });
@@ -59,7 +62,10 @@ async function runStep(run: StepRun, step: Step): Promise<void> {
     case 'waitForProgress':
       return waitForProgress(run, step);
     case 'download': {
-      const [download] = await Promise.all([page.waitForEvent('download', { timeout }), page.click(step.selector, { timeout })]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout }),
+        page.click(step.selector, { timeout }),
+      ]);
       const failure = await download.failure();
       if (failure) throw new TransientError(`the studio's download failed: ${failure}`);
       return download.saveAs(input.target);
@@ -67,7 +73,11 @@ async function runStep(run: StepRun, step: Step): Promise<void> {
     case 'readCredits': {
       const text = (await page.locator(step.selector).first().textContent({ timeout })) ?? '';
       const found = new RegExp(step.pattern, 'i').exec(text)?.[1];
-      if (!found) throw new PanicError('panic_dzine_ui_failure', `no credits figure in "${text.trim()}"; fix the readCredits pattern in ${input.stepFile}`);
+      if (!found)
+        throw new PanicError(
+          'panic_dzine_ui_failure',
+          `no credits figure in "${text.trim()}"; fix the readCredits pattern in ${input.stepFile}`,
+        );
       run.credits = Number(found.replace(',', '.'));
     }
   }
@@ -78,24 +88,39 @@ async function waitForProgress(run: StepRun, step: Extract<Step, { action: 'wait
   const deadline = Date.now() + run.timeout;
   let last: string | undefined;
   for (;;) {
-    if (step.error && await page.locator(step.error).first().isVisible()) {
-      throw studioError((await page.locator(step.error).first().textContent())?.trim() || 'an error without a message', input);
+    if (step.error && (await page.locator(step.error).first().isVisible())) {
+      throw studioError(
+        (await page.locator(step.error).first().textContent())?.trim() || 'an error without a message',
+        input,
+      );
     }
     if (await page.locator(step.done).first().isVisible()) return;
-    const progress = await page.locator(step.selector).first()
-      .evaluate((el) => (el as HTMLProgressElement).value ?? el.getAttribute('aria-valuenow') ?? el.textContent, undefined, { timeout: 1000 })
+    const progress = await page
+      .locator(step.selector)
+      .first()
+      .evaluate(
+        (el) => (el as HTMLProgressElement).value ?? el.getAttribute('aria-valuenow') ?? el.textContent,
+        undefined,
+        { timeout: 1000 },
+      )
       .then(String, () => undefined);
     if (progress !== last) input.log.debug({ progress }, 'studio render progress');
     last = progress;
-    if (Date.now() > deadline) throw new TransientError(`the studio did not finish the render within ${run.timeout} ms (last progress ${last ?? 'unknown'})`);
+    if (Date.now() > deadline)
+      throw new TransientError(
+        `the studio did not finish the render within ${run.timeout} ms (last progress ${last ?? 'unknown'})`,
+      );
     await sleep(250, undefined, { signal: input.req.signal });
   }
 }
 
 function studioError(message: string, input: FlowInput): Error {
   if (input.steps.persistentErrors.some((p) => new RegExp(p, 'i').test(message))) {
-    return new PanicError('panic_dzine_ui_failure', `the studio refused the render: "${message}"; retrying will not help, check the studio account`,
-      { details: { studioError: message } });
+    return new PanicError(
+      'panic_dzine_ui_failure',
+      `the studio refused the render: "${message}"; retrying will not help, check the studio account`,
+      { details: { studioError: message } },
+    );
   }
   return new TransientError(`the studio reported: "${message}"; the render will be retried`);
 }
@@ -106,10 +131,16 @@ async function classify(run: StepRun, err: unknown, where: string): Promise<unkn
   const message = (err as Error).message?.split('\n')[0] ?? String(err);
   if (!(await pageAnswers(run.page, run.input.frozenMs))) return frozenPanic(run.page, run.input.frozenMs);
   if (/net::ERR_|NS_ERROR_/.test(message)) {
-    return new TransientError(`${where}: the studio at ${run.input.studioUrl} cannot be reached (${message})`, { cause: err });
+    return new TransientError(`${where}: the studio at ${run.input.studioUrl} cannot be reached (${message})`, {
+      cause: err,
+    });
   }
   if ((err as Error).name === 'TimeoutError') {
-    return new PanicError('panic_dzine_ui_failure', `${where}: ${message}; the studio UI may have changed, update ${run.input.stepFile}`, { cause: err });
+    return new PanicError(
+      'panic_dzine_ui_failure',
+      `${where}: ${message}; the studio UI may have changed, update ${run.input.stepFile}`,
+      { cause: err },
+    );
   }
   return new TransientError(`${where}: ${message}`, { cause: err });
 }

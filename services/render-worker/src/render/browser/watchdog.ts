@@ -7,17 +7,28 @@ import type { Page } from 'playwright-core';
 /** True when the page's main thread evaluates `1` within `withinMs` (a page mid-navigation counts as answering). */
 export async function pageAnswers(page: Page, withinMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), withinMs); });
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), withinMs);
+  });
   try {
-    return await Promise.race([page.evaluate('1').then(() => true, () => true), late]);
+    return await Promise.race([
+      page.evaluate('1').then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 
 export function frozenPanic(page: Page, frozenMs: number, why = `did not answer for ${frozenMs} ms`): PanicError {
-  return new PanicError('panic_browser_frozen', `the render studio page ${why}; restart the browser, check RAM/GPU, then resume`,
-    { details: { url: page.url(), frozenMs } });
+  return new PanicError(
+    'panic_browser_frozen',
+    `the render studio page ${why}; restart the browser, check RAM/GPU, then resume`,
+    { details: { url: page.url(), frozenMs } },
+  );
 }
 
 export type Watchdog = {

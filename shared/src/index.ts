@@ -16,6 +16,8 @@ export * from './store/types';
 export * from './store/store';
 export * from './store/operations.schema';
 export * from './store/operations-store';
+export { createMediaStore, MEDIA_WRITES, type MediaStore, type ProbeOutcome } from './store/media-store';
+export type { ProbeHealth, ReportRows, RunExtras, RunSteps, SkipCheck } from './store/media.schema';
 export * from './store/pg-rpc';
 export * from './store/supabase-rpc';
 export * from './spool/spool';

@@ -20,6 +20,7 @@ import { shutdownTelemetry } from './telemetry/start-telemetry';
 import { createStore, type Store } from './store/store';
 import { stateLayout } from './housekeeping/state-layout';
 import { createOperationsStore, type OperationsStore } from './store/operations-store';
+import { createMediaStore, type MediaStore } from './store/media-store';
 
 /** Everything a service needs, built once at start; `releasers.close()` frees it in reverse order. */
 export type Runtime = {
@@ -32,6 +33,8 @@ export type Runtime = {
   store: Store;
   /** Tokens, the ops audit and the ops reads, over the same adapter as `store`. */
   operations: OperationsStore;
+  /** The video index, credits, report rows and housekeeping's reads, over the same adapter as `store`. */
+  media: MediaStore;
   queues: StageQueues;
   alerter: Alerter;
   locks: RunLocks;
@@ -61,7 +64,12 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   const stageDurations = createStageDurations(fastRedis, prefix, config.heartbeatMs, log);
   releasers.push('stage-durations', () => stageDurations.close());
 
-  const queues = createStageQueues(redis, prefix, { attempts: config.RAYVAULT_JOB_ATTEMPTS, backoffMs: config.RAYVAULT_BACKOFF_MS }, log);
+  const queues = createStageQueues(
+    redis,
+    prefix,
+    { attempts: config.RAYVAULT_JOB_ATTEMPTS, backoffMs: config.RAYVAULT_BACKOFF_MS },
+    log,
+  );
   releasers.push('queues', () => closeQueues(queues));
   const alerter = createAlerter(redis, prefix, log);
   releasers.push('alerts', () => alerter.close());
@@ -71,12 +79,31 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   releasers.push('spool', () => spool.rotate());
 
   // SUPABASE_URL + SUPABASE_SERVICE_KEY select the supabase-js adapter; otherwise pg on DATABASE_URL.
-  const rpc = countFencedWrites(config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY) : createPgRpc(pool),
-    fastRedis, prefix, log);
+  const rpc = countFencedWrites(
+    config.SUPABASE_URL && config.SUPABASE_SERVICE_KEY
+      ? createSupabaseRpc(config.SUPABASE_URL, config.SUPABASE_SERVICE_KEY)
+      : createPgRpc(pool),
+    fastRedis,
+    prefix,
+    log,
+  );
   return {
-    config, log, workerId, redis, fastRedis, pool, releasers, stateDir, spool, spoolDir, queues, alerter, stageDurations,
+    config,
+    log,
+    workerId,
+    redis,
+    fastRedis,
+    pool,
+    releasers,
+    stateDir,
+    spool,
+    spoolDir,
+    queues,
+    alerter,
+    stageDurations,
     store: createStore(rpc),
     operations: createOperationsStore(rpc),
+    media: createMediaStore(rpc),
     locks: createRunLocks(fastRedis, prefix, config.RAYVAULT_LEASE_MS),
     checkpoints: createCheckpointFiles(stateLayout(stateDir).checkpoints),
   };

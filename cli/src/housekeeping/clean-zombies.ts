@@ -17,8 +17,13 @@ export type ZombieOptions = {
 };
 export type ZombieAction = { from: string; to: string | null; bytes: number; age_s: number };
 export type ZombieReport = {
-  mode: 'quarantine' | 'delete'; dry_run: boolean; older_than_h: number; quarantine_dir: string;
-  acted: ZombieAction[]; younger: number; freed_bytes: number;
+  mode: 'quarantine' | 'delete';
+  dry_run: boolean;
+  older_than_h: number;
+  quarantine_dir: string;
+  acted: ZombieAction[];
+  younger: number;
+  freed_bytes: number;
   /** Left alone: symbolic links, and anything that does not resolve inside the state dir. */
   skipped: SkippedEntry[];
 };
@@ -36,11 +41,19 @@ export async function cleanZombies(deps: HousekeepingDeps, opts: ZombieOptions =
   const { orphans, skipped } = await findOrphans(deps, now);
   const candidates = opts.delete ? [...orphans, ...listFiles(layout.quarantine, now, skipped)] : orphans;
   const old = (f: FileEntry) => now - f.mtime_ms >= olderThanH * HOUR_MS;
-  const report: ZombieReport = { mode: opts.delete ? 'delete' : 'quarantine', dry_run: !!opts.dryRun, older_than_h: olderThanH,
-    quarantine_dir: layout.quarantine, acted: [], younger: candidates.filter((f) => !old(f)).length, freed_bytes: 0, skipped };
+  const report: ZombieReport = {
+    mode: opts.delete ? 'delete' : 'quarantine',
+    dry_run: !!opts.dryRun,
+    older_than_h: olderThanH,
+    quarantine_dir: layout.quarantine,
+    acted: [],
+    younger: candidates.filter((f) => !old(f)).length,
+    freed_bytes: 0,
+    skipped,
+  };
   for (const f of candidates.filter(old)) {
     // The render stage may have indexed this very file since the scan (same bytes, same name).
-    if (f.path.startsWith(layout.final + path.sep) && (await indexedNow(deps.pool, f))) continue;
+    if (f.path.startsWith(layout.final + path.sep) && (await deps.media.index.names(f))) continue;
     // Checked right before acting: the file itself, then (a linked quarantine dir would send it elsewhere) the target.
     const target = opts.delete ? null : guard.refuseTarget(layout.quarantine);
     const refused = guard.refuse(f.path) ?? (target && `quarantine refused: ${target}`);
@@ -59,11 +72,6 @@ export async function cleanZombies(deps: HousekeepingDeps, opts: ZombieOptions =
   }
   if (opts.delete) report.freed_bytes = report.acted.reduce((n, a) => n + a.bytes, 0);
   return report;
-}
-
-async function indexedNow(pool: HousekeepingDeps['pool'], f: FileEntry): Promise<boolean> {
-  const { rowCount } = await pool.query(`SELECT 1 FROM artifacts WHERE path = $1 OR path LIKE '%/' || $2 LIMIT 1`, [f.path, f.name]);
-  return !!rowCount;
 }
 
 /** The same name in quarantine, or `name.N` when a file of that name is already there. */

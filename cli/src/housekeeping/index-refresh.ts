@@ -2,8 +2,17 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { parseFinalName, sha256File } from '@rayvault/render-worker';
 import {
-  addToIndex, indexMatcher, loadVideoIndex, probeEntries, relinkEntry, stateLayout,
-  type FileEntry, type IndexAddition, type IndexEntry, type IndexRelink, type ProbeSummary,
+  addToIndex,
+  indexMatcher,
+  loadVideoIndex,
+  probeEntries,
+  relinkEntry,
+  stateLayout,
+  type FileEntry,
+  type IndexAddition,
+  type IndexEntry,
+  type IndexRelink,
+  type ProbeSummary,
 } from '@rayvault/shared';
 import { listFiles, type HousekeepingDeps } from './state-files';
 
@@ -20,15 +29,24 @@ export type RefreshOptions = {
 };
 export type RefreshProblem = { path: string; reason: string; run_id?: string; segment?: number | null };
 export type RefreshReport = ProbeSummary & {
-  final_dir: string; dry_run: boolean; force: boolean; checked: number; hashed: number; ok: number;
-  missing: RefreshProblem[]; mismatched: RefreshProblem[]; refused: RefreshProblem[]; added: IndexAddition[];
-  relinked: IndexRelink[]; unattributed: RefreshProblem[];
+  final_dir: string;
+  dry_run: boolean;
+  force: boolean;
+  checked: number;
+  hashed: number;
+  ok: number;
+  missing: RefreshProblem[];
+  mismatched: RefreshProblem[];
+  refused: RefreshProblem[];
+  added: IndexAddition[];
+  relinked: IndexRelink[];
+  unattributed: RefreshProblem[];
   /** No missing, mismatched or refused file, and none failing its probe. */
   consistent: boolean;
 };
 
 type HashJob = { kind: 'indexed'; entry: IndexEntry } | { kind: 'candidate'; file: FileEntry; legacy: boolean };
-type Pass = { pool: HousekeepingDeps['pool']; index: IndexEntry[]; lost: IndexEntry[]; r: RefreshReport };
+type Pass = { media: HousekeepingDeps['media']; index: IndexEntry[]; lost: IndexEntry[]; r: RefreshReport };
 const NO_SHA8 = 'name has no sha8 (legacy file): rename it to <run8>-segNN-<sha8>.mp4 or pass --allow-missing-sha8';
 
 /**
@@ -39,11 +57,27 @@ const NO_SHA8 = 'name has no sha8 (legacy file): rename it to <run8>-segNN-<sha8
  */
 export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions = {}): Promise<RefreshReport> {
   const layout = stateLayout(deps.stateDir);
-  const index = await loadVideoIndex(deps.pool, layout.root, layout.final);
-  const r: RefreshReport = { final_dir: layout.final, dry_run: !!opts.dryRun, force: !!opts.force, checked: index.length, hashed: 0, ok: 0,
-    missing: [], mismatched: [], refused: [], added: [], relinked: [], unattributed: [],
-    probed: 0, unprobed: 0, probe_failed: [], probe_changes: [], consistent: true };
-  const pass: Pass = { pool: deps.pool, index, lost: [], r };
+  const index = await loadVideoIndex(deps.media, layout.root, layout.final);
+  const r: RefreshReport = {
+    final_dir: layout.final,
+    dry_run: !!opts.dryRun,
+    force: !!opts.force,
+    checked: index.length,
+    hashed: 0,
+    ok: 0,
+    missing: [],
+    mismatched: [],
+    refused: [],
+    added: [],
+    relinked: [],
+    unattributed: [],
+    probed: 0,
+    unprobed: 0,
+    probe_failed: [],
+    probe_changes: [],
+    consistent: true,
+  };
+  const pass: Pass = { media: deps.media, index, lost: [], r };
   const jobs: HashJob[] = [];
   for (const entry of index) {
     const job = checkEntry(entry, opts, pass);
@@ -53,34 +87,63 @@ export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions 
   for (const file of listFiles(layout.final).filter((f) => !indexed(f))) {
     const name = parseFinalName(file.name);
     if (name?.sha8 || (name && opts.allowMissingSha8)) jobs.push({ kind: 'candidate', file, legacy: !name.sha8 });
-    else if (opts.allowMissingSha8) r.unattributed.push({ path: file.path, reason: 'name does not say which run and segment it is' });
+    else if (opts.allowMissingSha8)
+      r.unattributed.push({ path: file.path, reason: 'name does not say which run and segment it is' });
     else r.refused.push({ path: file.path, reason: NO_SHA8 });
   }
   await hashAll(pass, jobs, opts.onProgress);
   const fresh: IndexEntry[] = [];
   if (!opts.dryRun) {
-    for (const l of r.relinked) if (await relinkEntry(deps.pool, l)) fresh.push({ ...index.find((e) => e.id === l.id)!, path: l.path });
+    for (const l of r.relinked)
+      if (await relinkEntry(deps.media, l)) fresh.push({ ...index.find((e) => e.id === l.id)!, path: l.path });
     for (const a of r.added) {
-      const id = await addToIndex(deps.pool, a);
-      if (id !== null) fresh.push({ ...a, id, stage: 'render', kind: 'video', duration_s: null, meta: {}, created_at: new Date(), ...UNPROBED });
+      const id = await addToIndex(deps.media, a);
+      if (id !== null)
+        fresh.push({
+          ...a,
+          id,
+          stage: 'render',
+          kind: 'video',
+          duration_s: null,
+          meta: {},
+          created_at: new Date(),
+          ...UNPROBED,
+        });
     }
   }
   const relinkedIds = new Set(r.relinked.map((l) => l.id));
-  Object.assign(r, await probeEntries(deps.pool, [...index.filter((e) => !relinkedIds.has(e.id)), ...fresh], { force: !!opts.force, dryRun: !!opts.dryRun }));
+  Object.assign(
+    r,
+    await probeEntries(deps.media, [...index.filter((e) => !relinkedIds.has(e.id)), ...fresh], {
+      force: !!opts.force,
+      dryRun: !!opts.dryRun,
+    }),
+  );
   r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length && !r.probe_failed.length;
   return r;
 }
 
-const UNPROBED = { probe_status: null, probe_error: null, probed_at: null, container: null, video_codec: null, audio_codec: null, width: null, height: null } as const;
+const UNPROBED = {
+  probe_status: null,
+  probe_error: null,
+  probed_at: null,
+  container: null,
+  video_codec: null,
+  audio_codec: null,
+  width: null,
+  height: null,
+} as const;
 
 /** Reads the bytes of every file that needs it: indexed files are compared, candidates attributed. */
 async function hashAll(pass: Pass, jobs: HashJob[], onProgress: RefreshOptions['onProgress']): Promise<void> {
   const { r } = pass;
   for (const [i, job] of jobs.entries()) {
-    const sha = await sha256File(job.kind === 'indexed' ? job.entry.path : job.file.path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null; // removed while we walked (a clean, a re-render)
-      throw err;
-    });
+    const sha = await sha256File(job.kind === 'indexed' ? job.entry.path : job.file.path).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null; // removed while we walked (a clean, a re-render)
+        throw err;
+      },
+    );
     onProgress?.(i + 1, jobs.length);
     if (sha === null) {
       if (job.kind === 'indexed') lose(pass, job.entry);
@@ -89,14 +152,25 @@ async function hashAll(pass: Pass, jobs: HashJob[], onProgress: RefreshOptions['
     r.hashed++;
     if (job.kind === 'indexed') {
       if (sha === job.entry.sha256) r.ok++;
-      else r.mismatched.push(problem(job.entry, `content changed: sha256 ${sha.slice(0, 8)}…, index says ${job.entry.sha256.slice(0, 8)}…`));
+      else
+        r.mismatched.push(
+          problem(
+            job.entry,
+            `content changed: sha256 ${sha.slice(0, 8)}…, index says ${job.entry.sha256.slice(0, 8)}…`,
+          ),
+        );
     } else {
       await attribute(pass, job.file, sha, job.legacy);
     }
   }
 }
 
-const problem = (e: IndexEntry, reason: string): RefreshProblem => ({ path: e.path, reason, run_id: e.run_id, segment: e.segment });
+const problem = (e: IndexEntry, reason: string): RefreshProblem => ({
+  path: e.path,
+  reason,
+  run_id: e.run_id,
+  segment: e.segment,
+});
 function lose(pass: Pass, e: IndexEntry): null {
   pass.r.missing.push(problem(e, 'file not found'));
   pass.lost.push(e);
@@ -114,7 +188,8 @@ function checkEntry(e: IndexEntry, opts: RefreshOptions, pass: Pass): HashJob | 
   const name = parseFinalName(path.basename(e.path));
   // A legacy name accepted once (--allow-missing-sha8) is recorded in the entry and stays accepted.
   if (!name?.sha8 && !opts.allowMissingSha8 && e.meta.legacy !== true) return flag(pass.r.refused, NO_SHA8);
-  if (name?.sha8 && name.sha8 !== e.sha256.slice(0, 8)) return flag(pass.r.mismatched, `name says sha8 ${name.sha8}, index says ${e.sha256.slice(0, 8)}`);
+  if (name?.sha8 && name.sha8 !== e.sha256.slice(0, 8))
+    return flag(pass.r.mismatched, `name says sha8 ${name.sha8}, index says ${e.sha256.slice(0, 8)}`);
   if (st.size !== Number(e.bytes)) return flag(pass.r.mismatched, `size ${st.size} bytes, index says ${e.bytes}`);
   // A file written after it was indexed may have been changed; --force trusts nothing.
   if (opts.force || st.mtimeMs > e.created_at.getTime()) return { kind: 'indexed', entry: e };
@@ -126,26 +201,49 @@ async function attribute(pass: Pass, file: FileEntry, sha: string, legacy: boole
   const { r, index } = pass;
   const name = parseFinalName(file.name)!;
   if (name.sha8 && name.sha8 !== sha.slice(0, 8)) {
-    r.mismatched.push({ path: file.path, reason: `name says sha8 ${name.sha8}, content is ${sha.slice(0, 8)} (corrupt or tampered)` });
+    r.mismatched.push({
+      path: file.path,
+      reason: `name says sha8 ${name.sha8}, content is ${sha.slice(0, 8)} (corrupt or tampered)`,
+    });
     return;
   }
   // The SHA-256 proves this is the render a missing entry names: the file only moved.
   const lost = pass.lost.find((e) => e.sha256 === sha && !r.relinked.some((l) => l.id === e.id));
   if (lost) {
-    r.missing.splice(r.missing.findIndex((m) => m.path === lost.path && m.run_id === lost.run_id && m.segment === lost.segment), 1);
-    r.relinked.push({ id: lost.id, path: file.path, from: lost.path, run_id: lost.run_id, segment: lost.segment, sha256: sha, legacy });
+    r.missing.splice(
+      r.missing.findIndex((m) => m.path === lost.path && m.run_id === lost.run_id && m.segment === lost.segment),
+      1,
+    );
+    r.relinked.push({
+      id: lost.id,
+      path: file.path,
+      from: lost.path,
+      run_id: lost.run_id,
+      segment: lost.segment,
+      sha256: sha,
+      legacy,
+    });
     return;
   }
-  const { rows } = await pass.pool.query<{ id: string }>(`SELECT id::text FROM runs WHERE id::text LIKE $1 || '%' LIMIT 2`, [name.run8]);
-  if (rows.length !== 1) {
-    r.unattributed.push({ path: file.path, reason: rows.length ? `run8 ${name.run8} matches several runs` : `no run ${name.run8}…` });
+  const ids = await pass.media.runsByIdPrefix(name.run8, 2);
+  if (ids.length !== 1) {
+    r.unattributed.push({
+      path: file.path,
+      reason: ids.length ? `run8 ${name.run8} matches several runs` : `no run ${name.run8}…`,
+    });
     return;
   }
-  const runId = rows[0].id;
-  const taken = index.some((e) => e.run_id === runId && e.stage === 'render' && e.kind === 'video' && e.segment === name.segment)
-    || r.added.some((a) => a.run_id === runId && a.segment === name.segment);
+  const runId = ids[0];
+  const taken =
+    index.some((e) => e.run_id === runId && e.stage === 'render' && e.kind === 'video' && e.segment === name.segment) ||
+    r.added.some((a) => a.run_id === runId && a.segment === name.segment);
   if (taken) {
-    r.unattributed.push({ path: file.path, run_id: runId, segment: name.segment, reason: 'the index holds another file for this segment (a superseded render)' });
+    r.unattributed.push({
+      path: file.path,
+      run_id: runId,
+      segment: name.segment,
+      reason: 'the index holds another file for this segment (a superseded render)',
+    });
     return;
   }
   r.added.push({ path: file.path, run_id: runId, segment: name.segment, sha256: sha, bytes: file.bytes, legacy });

@@ -1,9 +1,9 @@
 import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { Config, FileEntry, Runtime } from '@rayvault/shared';
+import type { Config, FileEntry, MediaStore } from '@rayvault/shared';
 
-/** What the housekeeping verbs need: the database (the video index), the state dir and the config. */
-export type HousekeepingDeps = { pool: Runtime['pool']; stateDir: string; config: Config };
+/** What the housekeeping verbs need: the media store (the video index), the state dir and the config. */
+export type HousekeepingDeps = { media: MediaStore; stateDir: string; config: Config };
 
 /** A path housekeeping left alone, and why (a symlink, or a place outside the state dir). */
 export type SkippedEntry = { path: string; reason: string };
@@ -29,7 +29,14 @@ export function listFiles(dir: string, now = Date.now(), skipped: SkippedEntry[]
       else if (e.isDirectory()) walk(file);
       else if (e.isFile()) {
         const st = lstatSync(file, { throwIfNoEntry: false });
-        if (st?.isFile()) out.push({ path: file, name: e.name, bytes: st.size, mtime_ms: st.mtimeMs, age_s: Math.max(0, Math.round((now - st.mtimeMs) / 1000)) });
+        if (st?.isFile())
+          out.push({
+            path: file,
+            name: e.name,
+            bytes: st.size,
+            mtime_ms: st.mtimeMs,
+            age_s: Math.max(0, Math.round((now - st.mtimeMs) / 1000)),
+          });
       }
     }
   };
@@ -39,7 +46,11 @@ export function listFiles(dir: string, now = Date.now(), skipped: SkippedEntry[]
 
 function linkReason(p: string): string {
   let target = '?';
-  try { target = readlinkSync(p); } catch { /* gone meanwhile */ }
+  try {
+    target = readlinkSync(p);
+  } catch {
+    /* gone meanwhile */
+  }
   return `symbolic link to ${target}: links are never followed; remove the link by hand if it is yours`;
 }
 
@@ -54,9 +65,16 @@ function linkReason(p: string): string {
  */
 export function createStateGuard(stateDir: string) {
   const root = path.resolve(stateDir);
-  const realRoot = (() => { try { return realpathSync(root); } catch { return root; } })();
+  const realRoot = (() => {
+    try {
+      return realpathSync(root);
+    } catch {
+      return root;
+    }
+  })();
   const inside = (p: string) => p === realRoot || p.startsWith(realRoot + path.sep);
-  const outsideReason = (p: string, real: string) => `${p} resolves to ${real}, outside the state dir ${realRoot}: refused; move the files into the state dir or remove the link`;
+  const outsideReason = (p: string, real: string) =>
+    `${p} resolves to ${real}, outside the state dir ${realRoot}: refused; move the files into the state dir or remove the link`;
   return {
     /** Why `p` must not be moved or deleted, or null when it may. */
     refuse(p: string): string | null {
@@ -64,7 +82,11 @@ export function createStateGuard(stateDir: string) {
       if (!st) return 'gone before it was acted on';
       if (st.isSymbolicLink()) return linkReason(p);
       let parent: string;
-      try { parent = realpathSync(path.dirname(p)); } catch (err) { return `its directory cannot be resolved (${(err as NodeJS.ErrnoException).code})`; }
+      try {
+        parent = realpathSync(path.dirname(p));
+      } catch (err) {
+        return `its directory cannot be resolved (${(err as NodeJS.ErrnoException).code})`;
+      }
       return inside(parent) ? null : outsideReason(path.dirname(p), parent);
     },
     /** Why files must not be moved into directory `dir` (a link, or outside the state dir), or null; a missing `dir` is fine. */
@@ -74,7 +96,11 @@ export function createStateGuard(stateDir: string) {
       if (st && !st.isDirectory()) return `${dir} is not a directory`;
       const at = st ? dir : path.dirname(dir);
       let real: string;
-      try { real = realpathSync(at); } catch (err) { return `${at} cannot be resolved (${(err as NodeJS.ErrnoException).code})`; }
+      try {
+        real = realpathSync(at);
+      } catch (err) {
+        return `${at} cannot be resolved (${(err as NodeJS.ErrnoException).code})`;
+      }
       return inside(real) ? null : outsideReason(at, real);
     },
   };

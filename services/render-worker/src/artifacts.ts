@@ -1,9 +1,9 @@
-import { DatabaseUnavailableError, type Artifact, type Logger, type Rpc } from '@rayvault/shared';
+import { createMediaStore, DatabaseUnavailableError, type Artifact, type Logger, type Rpc } from '@rayvault/shared';
 
 export type { Artifact };
 
 export async function listArtifacts(rpc: Rpc, runId: string): Promise<Artifact[]> {
-  return ((await rpc('rv_list_artifacts', { p_run: runId })) ?? []) as Artifact[];
+  return createMediaStore(rpc).artifacts(runId);
 }
 
 /** The index when the database answers; while it is away, none (a re-render finds the same file by its hash). */

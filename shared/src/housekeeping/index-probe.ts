@@ -1,13 +1,25 @@
 import { statSync } from 'node:fs';
-import type pg from 'pg';
-import { saveProbe } from './index-repair';
+import type { MediaStore } from '../store/media-store';
 import type { IndexEntry } from './video-index';
 import { probeVideoFile } from './video-probe';
 
 type Status = IndexEntry['probe_status'];
 /** An entry whose probe status a refresh changed (meta filled in, a failure, a recovery). */
-export type ProbeChange = { path: string; run_id: string; segment: number | null; was: Status; now: Exclude<Status, null>; error?: string };
-export type ProbeFailure = { path: string; reason: string; run_id: string; segment: number | null; probed_at: string | null };
+export type ProbeChange = {
+  path: string;
+  run_id: string;
+  segment: number | null;
+  was: Status;
+  now: Exclude<Status, null>;
+  error?: string;
+};
+export type ProbeFailure = {
+  path: string;
+  reason: string;
+  run_id: string;
+  segment: number | null;
+  probed_at: string | null;
+};
 export type ProbeSummary = {
   /** Entries ffprobe read in this refresh. */
   probed: number;
@@ -27,42 +39,47 @@ function needsProbe(e: IndexEntry, force: boolean): boolean {
   return !!st && (st.size !== Number(e.bytes) || st.mtimeMs > e.probed_at.getTime());
 }
 
-const failure = (e: IndexEntry, reason: string, at: Date | null): ProbeFailure =>
-  ({ path: e.path, reason, run_id: e.run_id, segment: e.segment, probed_at: at?.toISOString() ?? null });
+const failure = (e: IndexEntry, reason: string, at: Date | null): ProbeFailure => ({
+  path: e.path,
+  reason,
+  run_id: e.run_id,
+  segment: e.segment,
+  probed_at: at?.toISOString() ?? null,
+});
 
 /**
  * Probes the entries whose files exist and need it, stores each outcome and
  * reports failures and changes. A dry run probes nothing and writes nothing:
  * it reports the probe state the index holds (what `make status` shows).
  */
-export async function probeEntries(pool: pg.Pool, entries: IndexEntry[], opts: { force: boolean; dryRun: boolean }): Promise<ProbeSummary> {
+export async function probeEntries(
+  media: MediaStore,
+  entries: IndexEntry[],
+  opts: { force: boolean; dryRun: boolean },
+): Promise<ProbeSummary> {
   const s: ProbeSummary = { probed: 0, unprobed: 0, probe_failed: [], probe_changes: [] };
   for (const e of entries) {
     if (!statSync(e.path, { throwIfNoEntry: false })) continue; // reported missing, nothing to probe
     if (opts.dryRun || !needsProbe(e, opts.force)) {
-      if (e.probe_status === 'probe_failed') s.probe_failed.push(failure(e, e.probe_error ?? 'probe failed', e.probed_at));
+      if (e.probe_status === 'probe_failed')
+        s.probe_failed.push(failure(e, e.probe_error ?? 'probe failed', e.probed_at));
       else if (e.probe_status === null) s.unprobed++;
       continue;
     }
     const p = await probeVideoFile(e.path);
-    await saveProbe(pool, e.id, p);
+    await media.index.saveProbe(e.id, p);
     s.probed++;
     if (p.status === 'probe_failed') s.probe_failed.push(failure(e, p.error, new Date()));
     if (p.status !== e.probe_status) {
-      s.probe_changes.push({ path: e.path, run_id: e.run_id, segment: e.segment, was: e.probe_status, now: p.status, ...(p.status === 'probe_failed' ? { error: p.error } : {}) });
+      s.probe_changes.push({
+        path: e.path,
+        run_id: e.run_id,
+        segment: e.segment,
+        was: e.probe_status,
+        now: p.status,
+        ...(p.status === 'probe_failed' ? { error: p.error } : {}),
+      });
     }
   }
   return s;
-}
-
-export type ProbeHealth = { probe_failed: number; streak: number; latest_error: string | null };
-
-/** Entries whose last probe failed, and how many of the latest probes failed in a row (for the doctor). */
-export async function probeHealth(pool: pg.Pool): Promise<ProbeHealth> {
-  const { rows: [h] } = await pool.query<ProbeHealth>(`
-    WITH p AS (SELECT probe_status, probe_error, row_number() OVER (ORDER BY probed_at DESC, id DESC) AS n FROM artifacts WHERE probed_at IS NOT NULL)
-    SELECT (SELECT count(*) FROM artifacts WHERE probe_status = 'probe_failed')::int AS probe_failed,
-           (coalesce((SELECT min(n) FROM p WHERE probe_status = 'ok'), (SELECT count(*) + 1 FROM p)) - 1)::int AS streak,
-           (SELECT probe_error FROM p WHERE n = 1) AS latest_error`);
-  return h;
 }

@@ -1,27 +1,19 @@
 import path from 'node:path';
-import type pg from 'pg';
 import { InvalidInputError, RunNotFoundError } from '../errors/errors';
-import type { Artifact } from '../store/types';
+import type { IndexEntry } from '../store/media.schema';
+import type { MediaStore } from '../store/media-store';
 import type { FileEntry } from './state-layout';
 
 export * from './video-probe';
-
-/** What the index holds of the last probe of a file; `probe_status` null: never probed ("meta missing"). */
-export type IndexProbe = {
-  probe_status: 'ok' | 'probe_failed' | null; probe_error: string | null; probed_at: Date | null;
-  container: string | null; video_codec: string | null; audio_codec: string | null; width: number | null; height: number | null;
-};
-/** A row of the video index (`artifacts`), its path resolved against the state dir. */
-export type IndexEntry = Omit<Artifact, 'created_at'> & IndexProbe & { id: number; created_at: Date };
+export type { IndexEntry, IndexProbe } from '../store/media.schema';
 
 /**
  * The video index: rendered videos and every artifact whose file lives in the
  * final dir. Paths are absolute as the render stage writes them; a relative
  * one is taken relative to the state dir.
  */
-export async function loadVideoIndex(pool: pg.Pool, stateDir: string, finalDir: string): Promise<IndexEntry[]> {
-  const { rows } = await pool.query<IndexEntry>(`SELECT id::int, run_id::text, stage, segment, kind, path, sha256, bytes::float8 AS bytes,
-    duration_s, meta, created_at, probe_status, probe_error, probed_at, container, video_codec, audio_codec, width, height FROM artifacts ORDER BY run_id, stage, segment, kind`);
+export async function loadVideoIndex(media: MediaStore, stateDir: string, finalDir: string): Promise<IndexEntry[]> {
+  const rows = await media.index.entries();
   const inFinal = (p: string) => !path.relative(finalDir, p).startsWith('..');
   return rows
     .map((r) => ({ ...r, path: path.resolve(stateDir, r.path) }))
@@ -41,11 +33,13 @@ export function indexMatcher(index: IndexEntry[]): (f: FileEntry) => boolean {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A run id or a unique prefix of one (the run8 of a final file name works). */
-export async function resolveRunRef(pool: pg.Pool, ref: string): Promise<string> {
+export async function resolveRunRef(media: MediaStore, ref: string): Promise<string> {
   const prefix = ref.toLowerCase();
-  if (!UUID.test(ref) && !/^[0-9a-f-]{4,35}$/.test(prefix)) throw new InvalidInputError(`'${ref}' is not a run id (a UUID or at least its first 4 hex digits)`);
-  const { rows } = await pool.query<{ id: string }>(`SELECT id::text FROM runs WHERE id::text LIKE $1 || '%' ORDER BY created_at LIMIT 3`, [prefix]);
-  if (!rows.length) throw new RunNotFoundError(`run ${ref} not found`);
-  if (rows.length > 1) throw new InvalidInputError(`'${ref}' matches several runs (${rows.map((r) => r.id).join(', ')}…): give more of the id`);
-  return rows[0].id;
+  if (!UUID.test(ref) && !/^[0-9a-f-]{4,35}$/.test(prefix))
+    throw new InvalidInputError(`'${ref}' is not a run id (a UUID or at least its first 4 hex digits)`);
+  const ids = await media.runsByIdPrefix(prefix, 3);
+  if (!ids.length) throw new RunNotFoundError(`run ${ref} not found`);
+  if (ids.length > 1)
+    throw new InvalidInputError(`'${ref}' matches several runs (${ids.join(', ')}…): give more of the id`);
+  return ids[0];
 }

@@ -10,7 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEGMENT = /^[0-9]{1,4}$/;
 
 type Prices = { creditPriceUsd: number; usdBrl: number };
-const csvCell = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+const csvCell = (v: unknown) =>
+  v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
 
 /**
  * What the dashboard reads beyond the runs API: the live run feed (SSE), each
@@ -27,9 +28,12 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
     return id;
   };
   const timeline = async (id: string) => {
-    const q = (await buildRunReport(rt.pool, id, d.prices, stateDir)).quality;
+    const q = (await buildRunReport(rt.media, id, d.prices, stateDir)).quality;
     // The browser gets a media URL, not the server's file paths.
-    const segments = q.segments.map(({ path: _file, ...s }: SegmentQuality) => ({ ...s, video: s.status === 'READY' ? `/api/runs/${id}/segments/${s.segment}/video` : null }));
+    const segments = q.segments.map(({ path: _file, ...s }: SegmentQuality) => ({
+      ...s,
+      video: s.status === 'READY' ? `/api/runs/${id}/segments/${s.segment}/video` : null,
+    }));
     return { ...q, segments };
   };
 
@@ -50,12 +54,27 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
     const t = await timeline(id);
     let start = 0;
     const rows = t.segments.map((s) => {
-      const row = [s.segment, start.toFixed(3), (start + (s.duration_s ?? 0)).toFixed(3), s.duration_s, s.target_s, s.drift_s, s.status];
+      const row = [
+        s.segment,
+        start.toFixed(3),
+        (start + (s.duration_s ?? 0)).toFixed(3),
+        s.duration_s,
+        s.target_s,
+        s.drift_s,
+        s.status,
+      ];
       start += s.duration_s ?? 0;
       return row;
     });
-    const lines = [['segment', 'start_s', 'end_s', 'duration_s', 'target_s', 'drift_s', 'status'], ...rows, ['total', '', '', t.duration_s, t.target_s, t.drift_s, `${t.segments_ready}/${t.segments_total} READY`]];
-    res.type('text/csv').attachment(`timeline-${id}.csv`).send(`${lines.map((l) => l.map(csvCell).join(',')).join('\n')}\n`);
+    const lines = [
+      ['segment', 'start_s', 'end_s', 'duration_s', 'target_s', 'drift_s', 'status'],
+      ...rows,
+      ['total', '', '', t.duration_s, t.target_s, t.drift_s, `${t.segments_ready}/${t.segments_total} READY`],
+    ];
+    res
+      .type('text/csv')
+      .attachment(`timeline-${id}.csv`)
+      .send(`${lines.map((l) => l.map(csvCell).join(',')).join('\n')}\n`);
   });
 
   // Only files the video index names for this run; sendFile answers Range requests.
@@ -63,12 +82,20 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
     const id = runId(req);
     const n = String(req.params.n);
     if (!SEGMENT.test(n)) throw new HttpError('not_found', `no segment ${n}`);
-    const { rows: [a] } = await rt.pool.query<{ path: string }>(
-      `SELECT path FROM artifacts WHERE run_id = $1 AND stage = 'render' AND kind = 'video' AND segment = $2`, [id, Number(n)]);
+    const {
+      rows: [a],
+    } = await rt.pool.query<{ path: string }>(
+      `SELECT path FROM artifacts WHERE run_id = $1 AND stage = 'render' AND kind = 'video' AND segment = $2`,
+      [id, Number(n)],
+    );
     if (!a) throw new HttpError('not_found', `run ${id} has no rendered segment ${n} in the video index`);
     const file = segmentFilePath(stateDir, a.path);
     res.set('Cache-Control', 'private, max-age=60');
-    await new Promise<void>((ok, fail) => res.sendFile(file, { dotfiles: 'allow', headers: { 'Content-Type': 'video/mp4' } }, (err) => (err && !res.headersSent ? fail(err) : ok())));
+    await new Promise<void>((ok, fail) =>
+      res.sendFile(file, { dotfiles: 'allow', headers: { 'Content-Type': 'video/mp4' } }, (err) =>
+        err && !res.headersSent ? fail(err) : ok(),
+      ),
+    );
   });
 
   // Completed stage tries and failed/panicked runs per minute over the last hour, per stage.

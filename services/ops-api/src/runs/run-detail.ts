@@ -1,6 +1,12 @@
-import { runCost, stageDurationS, type ReportPrices, type Rpc, type RunDetail } from '@rayvault/shared';
+import {
+  createMediaStore,
+  runCost,
+  stageDurationS,
+  type ReportPrices,
+  type Rpc,
+  type RunDetail,
+} from '@rayvault/shared';
 
-type Extras = { claims: unknown[]; artifacts: unknown[]; credits: { total: number | string; entries: unknown[] } };
 type GateDiff = { field: string; values: { source: string; tier: number; value: unknown }[] }[];
 
 /** The latest gate_opened event of the run: the evidence diff the operator decides on. */
@@ -8,7 +14,14 @@ export function latestGate(run: RunDetail) {
   const e = [...run.events].reverse().find((x) => x.type === 'gate_opened');
   if (!e) return null;
   const p = e.payload as { diff?: GateDiff; summary?: string };
-  return { open: run.status === 'waiting_approval', event_id: e.id, at: e.created_at, actor: e.actor, summary: p.summary ?? null, diff: p.diff ?? [] };
+  return {
+    open: run.status === 'waiting_approval',
+    event_id: e.id,
+    at: e.created_at,
+    actor: e.actor,
+    summary: p.summary ?? null,
+    diff: p.diff ?? [],
+  };
 }
 
 /**
@@ -16,8 +29,8 @@ export function latestGate(run: RunDetail) {
  * Durations and cost come from the report's read model, so `rayvault report` and this page agree.
  */
 export async function runDetail(rpc: Rpc, run: RunDetail, prices: ReportPrices) {
-  const extras = (await rpc('rv_ops_run_extras', { p_run: run.id })) as Extras;
-  const credits = Number(extras.credits.total);
+  const extras = await createMediaStore(rpc).runExtras(run.id);
+  const credits = extras.credits.total;
   const { usd, brl, credit_price_usd, usd_brl } = runCost(credits, prices);
   return {
     ...run,

@@ -82,11 +82,8 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
     const id = runId(req);
     const n = String(req.params.n);
     if (!SEGMENT.test(n)) throw new HttpError('not_found', `no segment ${n}`);
-    const {
-      rows: [a],
-    } = await rt.pool.query<{ path: string }>(
-      `SELECT path FROM artifacts WHERE run_id = $1 AND stage = 'render' AND kind = 'video' AND segment = $2`,
-      [id, Number(n)],
+    const a = (await rt.media.artifacts(id)).find(
+      (x) => x.stage === 'render' && x.kind === 'video' && x.segment === Number(n),
     );
     if (!a) throw new HttpError('not_found', `run ${id} has no rendered segment ${n} in the video index`);
     const file = segmentFilePath(stateDir, a.path);

@@ -107,9 +107,10 @@ it('transient failures retry with backoff, then the run fails and the job is kep
   const run = await submit({ steps: 1, failAt: 'voice' });
   const failed = await until(run.id, 'failed');
   expect(failed.worker_last_error).toMatch(/test failure at voice/);
+  // The run is marked failed first, then BullMQ moves the job to its failed set: two stores, one after the other.
   const job = await rt.queues.voice.getJob(`${run.id}:voice:1`);
-  expect(await job!.getState()).toBe('failed');
-  expect(job!.attemptsMade).toBe(3);
+  await waitFor('the job in the failed set', async () => (await job!.getState()) === 'failed');
+  expect((await rt.queues.voice.getJob(`${run.id}:voice:1`))!.attemptsMade).toBe(3);
 });
 
 it('a duplicate delivery of a finished stage job has no effect', async () => {

@@ -16,7 +16,7 @@ export * from './store/types';
 export * from './store/store';
 export * from './store/operations.schema';
 export * from './store/operations-store';
-export { createMediaStore, MEDIA_WRITES, type MediaStore, type ProbeOutcome } from './store/media-store';
+export { createMediaStore, MEDIA_WRITES, type MediaStore } from './store/media-store';
 export type { ProbeHealth, ReportRows, RunExtras, RunSteps, SkipCheck } from './store/media.schema';
 export * from './store/pg-rpc';
 export * from './store/supabase-rpc';

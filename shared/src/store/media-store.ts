@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { VideoProbe } from '../housekeeping/video-probe';
 import {
   artifactSchema,
   flagSchema,
@@ -23,19 +24,6 @@ import type { Rpc } from './types';
  * the store names them instead of calling them.
  */
 export const MEDIA_WRITES = { recordArtifact: 'rv_record_artifact', recordCredits: 'rv_record_credits' } as const;
-
-/** What ffprobe said of a file, as `saveProbe` stores it. */
-export type ProbeOutcome =
-  | {
-      status: 'ok';
-      duration_s: number | null;
-      container: string | null;
-      video_codec: string | null;
-      audio_codec: string | null;
-      width: number | null;
-      height: number | null;
-    }
-  | { status: 'probe_failed'; error: string };
 
 /**
  * The media store: the video index (artifacts), the credits a run spent, the
@@ -98,7 +86,7 @@ export function createMediaStore(rpc: Rpc) {
           )
         ).relinked,
       /** Stores a probe's outcome; a failed probe keeps the last good metadata. False: no such entry. */
-      saveProbe: async (id: number, probe: ProbeOutcome) =>
+      saveProbe: async (id: number, probe: VideoProbe) =>
         (await call('rv_video_index_save_probe', { p_id: id, p_probe: probe }, probeSavedSchema)).saved,
       /** Entries failing ffprobe and how many of the latest probes failed in a row (the doctor). */
       probeHealth: () => call('rv_video_index_probe_health', {}, probeHealthSchema),

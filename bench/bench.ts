@@ -2,8 +2,10 @@
 // chain on the same Redis, real work against its tools run directly, recovery
 // after kill -9, memory and start-up time. Prints a table of every item with
 // its target and writes bench/results.json.
-// Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and BENCH_RATE (latency), BENCH_COST_RUNS,
-// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS. BENCH_ONLY=chain,tracing,real,recovery,startup runs a
+// Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and
+// BENCH_RATE (latency), BENCH_COST_RUNS,
+// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS.
+// BENCH_ONLY=chain,tracing,real,recovery,startup runs a
 // subset; BENCH_PROFILE=DIR writes a CPU profile per RayVault stage process.
 // The chain item also runs the durable peers (bench/peers/; BENCH_PEERS=0 leaves them out), under each
 // durability mode of BENCH_DURABILITY (production, fast or both; default both): production (Postgres

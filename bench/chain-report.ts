@@ -73,7 +73,8 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
     ]);
   }
   const k = c.cost_per_transition;
-  // A stage transition is a claim and a completion; intake (creating the run) is one more call per run, not per transition.
+  // A stage transition is a claim and a completion; intake (creating the run) is one more call per run, not per
+  // transition.
   rows.push([
     `3 postgres round trips / stage transition${tag}`,
     `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`,

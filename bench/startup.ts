@@ -97,6 +97,8 @@ async function startOnce(
     }
   };
   let readyMs: number | null = null;
+  let s0: number;
+  let left: number[];
   let measured: unknown;
   try {
     while (performance.now() - t0 < timeoutMs && proc.exitCode === null) {
@@ -115,18 +117,17 @@ async function startOnce(
     track();
     measured = await whileUp?.(seen, track);
   } finally {
-    const s0 = performance.now();
+    s0 = performance.now();
     proc.kill('SIGINT');
     while ([...seen].some(alive) && performance.now() - s0 < 60000) {
       track();
       await sleep(100);
     }
-    const left = [...seen].filter(alive);
+    left = [...seen].filter(alive);
     for (const pid of left) process.kill(pid, 'SIGKILL');
-    if (left.length)
-      throw new Error(`npm start left ${left.length} processes after SIGINT (killed): ${left.join(' ')}`);
-    return { readyMs, stopMs: performance.now() - s0, processes: seen.size, measured };
   }
+  if (left.length) throw new Error(`npm start left ${left.length} processes after SIGINT (killed): ${left.join(' ')}`);
+  return { readyMs, stopMs: performance.now() - s0, processes: seen.size, measured };
 }
 
 export async function measureStartup() {

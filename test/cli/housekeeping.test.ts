@@ -1,6 +1,6 @@
 // orphans, index refresh, clean (safe, hard, zombies) and maintenance through
 // the real CLI, on a temp state dir and the harness's Postgres and Redis.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '@rayvault/shared';
 import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
@@ -228,7 +228,8 @@ it('maintenance refreshes the index, previews the cleanup and changes no file', 
   const stale = writeRaw(state('pids/Mac-Ray-03.pid'), String(await deadPid()));
   const r = json(await rayvault(t, ['maintenance', '--json']));
   expect(r.index).toMatchObject({ consistent: true, checked: 2 });
-  expect(r.index.added).toEqual([expect.objectContaining({ path: orphan.path, segment: 20 })]); // a proven file joins the index
+  // a proven file joins the index
+  expect(r.index.added).toEqual([expect.objectContaining({ path: orphan.path, segment: 20 })]);
   expect(r.clean).toMatchObject({ dry_run: true, removed: [expect.objectContaining({ kind: 'pid', path: stale })] });
   expect(r.zombies).toMatchObject({ dry_run: true, mode: 'quarantine' });
   expect(existsSync(stale)).toBe(true);

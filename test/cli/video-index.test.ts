@@ -151,7 +151,8 @@ describe('scenario 2: the index looks strange (invalid paths, meta missing)', ()
 describe('scenario 3: many probe_failed in a row', () => {
   it('truncated finals are probe_failed in make maintenance, make status and the doctor, and ok again once the good files return', async () => {
     const current = (await entries()).map((e) => e.path as string);
-    for (const f of current) truncateSync(f, Math.floor(statSync(f).size / 2)); // an export cut short (an IO race, a bad codec)
+    // an export cut short (an IO race, a bad codec)
+    for (const f of current) truncateSync(f, Math.floor(statSync(f).size / 2));
 
     const maint = await make('maintenance');
     expect(maint.code).not.toBe(0);

@@ -61,7 +61,10 @@ type Req = {
   refusedUnlock?: boolean;
 };
 
-/** Requests each refused for at least one reason; drawn from a seeded generator so a failure reproduces with RV_FAULT_SEED. */
+/**
+ * Requests each refused for at least one reason; drawn from a seeded generator so a failure reproduces with
+ * RV_FAULT_SEED.
+ */
 function hostileRequests(seed: number, n: number): Req[] {
   const rng = seededRandom(seed);
   const { pick, int } = rng;
@@ -520,7 +523,8 @@ it(`${REQUESTS} malformed or hostile requests against every API route: no crash,
   expect(serverErrors.map((a) => `${a.req.method} ${a.req.path}`)).toEqual([]);
   expect(accepted.map((a) => `${a.req.method} ${a.req.path}`)).toEqual([]);
   expect(shapeless.map((a) => `${a.req.method} ${a.req.path} ${a.ans.status}`)).toEqual([]);
-  // The only rows written: the audit of each refused unlock of the aborted run (rv_force_unlock_run records refusals by design).
+  // The only rows written: the audit of each refused unlock of the aborted run (rv_force_unlock_run records refusals by
+  // design).
   expect(after).toEqual({ ...before, run_events: before.run_events + refusedUnlocks });
   expect(audit).toEqual(refusedUnlocks ? [{ type: 'force_unlock_refused', n: refusedUnlocks }] : []);
   expect((await send({ kind: 'probe', method: 'GET', path: '/healthz' })).status).toBe(200);

@@ -48,7 +48,9 @@ async function expectCompleteOnce(rt: Runtime, ids: string[], steps: number) {
     expect({ run: r.run_id, steps: r.n, done: r.done }).toEqual({ run: r.run_id, steps: 4 * steps, done: 1 });
 }
 
-/** Steps whose side effect happened more than once (a step in flight when its holder lost the run), as `run:stage:i`. */
+/**
+ * Steps whose side effect happened more than once (a step in flight when its holder lost the run), as `run:stage:i`.
+ */
 function repeatedSteps(stateDir: string, ids: string[]): string[] {
   return ids.flatMap((id) =>
     [...stepCounts(stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`),
@@ -148,7 +150,8 @@ it('SIGSTOP a worker for 1.5x the lease: another takes over, the frozen one is f
       .split('\n')
       .filter((l) => l.includes('write refused by fencing')).length;
     const victimPid = String(victim.proc.pid);
-    // The step the frozen worker was inside when stopped can finish after the resume: a side effect already under way, outside fencing.
+    // The step the frozen worker was inside when stopped can finish after the resume: a side effect already under way,
+    // outside fencing.
     const victimLate = readEffects(t.stateDir, id)
       .slice(effectsAtResume)
       .filter((l) => l.startsWith(`${run.stage}:`) && l.endsWith(`:${victimPid}`))
@@ -248,7 +251,8 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
       await sleep(downMs);
       await redis.start();
       const upAt = new Date();
-      // Steps go on without Redis; a stage claim needs a job delivered through it (unless every run finished during the outage).
+      // Steps go on without Redis; a stage claim needs a job delivered through it (unless every run finished during the
+      // outage).
       await waitFor(
         'a stage claimed after the restart',
         async () =>

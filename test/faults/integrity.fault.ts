@@ -245,7 +245,8 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
       victim.proc.kill('SIGSTOP');
       const at = Date.now();
       stops++;
-      // Every other stop, Redis also loses the frozen run's job once its lock expires: only the reconciler can bring it back.
+      // Every other stop, Redis also loses the frozen run's job once its lock expires: only the reconciler can bring it
+      // back.
       if (stops % 2 === 0) {
         const run = (await rt.store.getRun(victimRun.id))!;
         const jobId = stageJobId({ runId: run.id, stage: run.stage, attempt: run.attempt });
@@ -266,7 +267,8 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
           100,
         ).catch(() => undefined);
       }
-      // Frozen past its lease: the other worker takes the run over (or finishes it); then the frozen one wakes up mid-step.
+      // Frozen past its lease: the other worker takes the run over (or finishes it); then the frozen one wakes up
+      // mid-step.
       await waitFor(
         'takeover',
         async () => {

@@ -197,7 +197,10 @@ export function tally(xs: Array<string | number>): Record<string, number> {
 
 export type TsChild = { proc: ChildProcess; exited: Promise<number | null>; output: () => string };
 
-/** A TypeScript script of the drill in its own process (through tsx), with extra environment; `wrap` runs it under a command such as prlimit. */
+/**
+ * A TypeScript script of the drill in its own process (through tsx), with extra environment; `wrap` runs it under a
+ * command such as prlimit.
+ */
 export function spawnTs(script: string, env: Record<string, string>, wrap: string[] = []): TsChild {
   const argv = [...wrap, process.execPath, '--import', 'tsx', path.join(ROOT, script)];
   const proc = spawn(argv[0], argv.slice(1), {

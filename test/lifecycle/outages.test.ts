@@ -85,7 +85,8 @@ it('the lock connection still reconnecting while jobs arrive: jobs wait without 
   const host = createWorkerHost(rt, { processors: allStepsProcessors(t.stateDir) });
   await host.start();
   try {
-    // After an outage each connection reconnects on its own backoff: here the queue connection is back, the lock one is not.
+    // After an outage each connection reconnects on its own backoff: here the queue connection is back, the lock one is
+    // not.
     rt.fastRedis.disconnect();
     const run = await submitRun(rt, { product: { name: 'P' }, input: { steps: 1 }, actor: 'test' });
     // Three attempts with a 200 ms backoff would be spent well within this.

@@ -148,7 +148,8 @@ it("a run re-queued by the reconciler (its job lost) stays in its trace: the new
   const run = await submitTraced({ steps: 1, stepMs: 10 });
   const detail = (await rt.store.getRun(run.id))!;
   expect(detail.traceparent).toMatch(new RegExp(`^00-${run.trace_id}-[0-9a-f]{16}-01$`));
-  // No worker runs now (the takeover test's are gone): the queued job is lost, as after a Redis that lost recent writes.
+  // No worker runs now (the takeover test's are gone): the queued job is lost, as after a Redis that lost recent
+  // writes.
   const jobId = `${run.id}:evidence:1`;
   await rt.queues.evidence.remove(jobId);
   expect(await rt.queues.evidence.getJob(jobId)).toBeUndefined();

@@ -130,7 +130,6 @@ describe('one trace per run across the API, the evidence worker and the render w
     // Spans are exported once ended, within the batch delay (200 ms here).
     await waitFor('qc exported', () => otlp.spans.some((s) => s.traceId === traceId && s.name === 'stage qc'), 20_000);
     const spans = otlp.spans.filter((s) => s.traceId === traceId);
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
     const named = (name: string) => spans.filter((s) => s.name === name);
     const one = (name: string): ReceivedSpan => {
       const found = named(name).filter((s) => s.attributes['rayvault.outcome'] === undefined);

@@ -10,7 +10,10 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const RUN = '00000000-0000-4000-8000-000000000000';
-/** Every mutating route with the least role it needs. Bodies are empty: an allowed caller gets 4xx validation, so nothing changes. */
+/**
+ * Every mutating route with the least role it needs. Bodies are empty: an allowed caller gets 4xx validation, so
+ * nothing changes.
+ */
 const MUTATING: [string, string, 'operator' | 'admin'][] = [
   ['POST', '/api/runs', 'operator'],
   ['POST', `/api/runs/${RUN}/approve`, 'operator'],

@@ -281,7 +281,8 @@ describe('the dashboard', () => {
   });
 
   it('a panic: an operator sees Resume but no Unlock, an admin sees Unlock too; Resume with a reason starts a new attempt', async () => {
-    // The conflict persists through every refetch: past RAYVAULT_MAX_REFETCHES the run panics (panic_integrity_failure).
+    // The conflict persists through every refetch: past RAYVAULT_MAX_REFETCHES the run panics
+    // (panic_integrity_failure).
     const id = await create('conflict');
     let refetches = 0;
     await waitFor(

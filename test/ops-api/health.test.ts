@@ -105,7 +105,8 @@ it('/metrics needs a token and exports the named series', async () => {
     'rayvault_spool_depth 0',
   ])
     expect(text).toContain(line);
-  // Durations are a histogram (a gauge with a quantile label was refused by promtool); the database's 24 h figures have their own name.
+  // Durations are a histogram (a gauge with a quantile label was refused by promtool); the database's 24 h figures have
+  // their own name.
   expect(text).toContain('# TYPE rayvault_stage_duration_seconds histogram');
   expect(text).toContain('# TYPE rayvault_stage_duration_last_24h_seconds gauge');
   expect(text).not.toMatch(/quantile=/);

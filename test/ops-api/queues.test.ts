@@ -33,7 +33,8 @@ const until = (id: string, status: string) =>
 it('shows status, per-queue counts, the live worker and intake', async () => {
   const id = (await create({})).body.id;
   await until(id, 'done');
-  // The run is recorded done before BullMQ marks the qc job completed, and the worker's recorded job is cleared by its next heartbeat: wait for both.
+  // The run is recorded done before BullMQ marks the qc job completed, and the worker's recorded job is cleared by its
+  // next heartbeat: wait for both.
   const res = await waitFor('qc job completed, worker idle', async () => {
     const r = await api.call('GET', '/api/ops/queues', { token: api.tokens.viewer });
     return r.body.queues?.qc?.completed === 1 && r.body.workers?.[0]?.current_job === null ? r : null;
@@ -125,7 +126,8 @@ it('a paused queue holds its jobs until resumed; purge needs the queue name as c
 it('a dead letter is listed and re-driven: the run resumes and finishes', async () => {
   const id = (await create({ failAt: 'voice' })).body.id;
   await until(id, 'failed');
-  // The worker records the run as failed before BullMQ moves its job to the failed set: wait for the dead letter itself.
+  // The worker records the run as failed before BullMQ moves its job to the failed set: wait for the dead letter
+  // itself.
   const list = await waitFor('dead letter listed', async () => {
     const res = await api.call('GET', '/api/dead-letters', { token: api.tokens.viewer });
     return res.body.counts.voice === 1 ? res : null;

@@ -29,7 +29,9 @@ beforeAll(async () => {
 
 type Started = { app: OpsApp; rt: Runtime; url: string; close: () => Promise<void> };
 
-/** As main.ts does it: parse the environment with the ops schema (throws ConfigError on a refused value), then start. */
+/**
+ * As main.ts does it: parse the environment with the ops schema (throws ConfigError on a refused value), then start.
+ */
 async function startFromEnv(env: Record<string, string>): Promise<Started> {
   const config = loadConfig(
     { ...t.env, HEALTH_ALLOWLIST: ALLOWLISTED, ...env },
@@ -106,7 +108,8 @@ describe('a client forging X-Forwarded-For to claim an allowlisted address', () 
         outcomes[value] = err instanceof ConfigError ? 'refused at start' : `failed: ${(err as Error).message}`;
         continue;
       }
-      // With a hop count the client is behind the proxy (the only way in); with addresses it also tries the API directly.
+      // With a hop count the client is behind the proxy (the only way in); with addresses it also tries the API
+      // directly.
       const proxy = value === '1' ? await startForwardingProxy(PROXY, api.url) : undefined;
       try {
         const target = proxy?.url ?? api.url;

@@ -50,7 +50,9 @@ async function alertMessage(alert: Alert, needle: string): Promise<StoredMessage
   return waitFor(`message ${needle}`, () => api.messages.find((m) => m.text.includes(needle)));
 }
 
-/** What the evidence worker does after a refetch: claims the new attempt and stops at the gate again, with new evidence. */
+/**
+ * What the evidence worker does after a refetch: claims the new attempt and stops at the gate again, with new evidence.
+ */
 async function regate(run: Run, diff: unknown[]): Promise<Run> {
   const claim = await rt.store.claimStage({ runId: run.id, stage: 'evidence', attempt: run.attempt, workerId: 'w' });
   return rt.store.transition({
@@ -92,7 +94,8 @@ describe("an old message's buttons after the run moved on to a new gate or panic
     const run = await openGate(rt);
     const first = await alertMessage(gateAlert(run), run.id);
     const approveFirst = api.buttonData(first, 'Approve')!;
-    // Someone refetches from the dashboard; evidence is collected again and the run stops at a new gate with a new diff.
+    // Someone refetches from the dashboard; evidence is collected again and the run stops at a new gate with a new
+    // diff.
     await runOperatorAction(rt, {
       runId: run.id,
       action: 'refetch',
@@ -227,7 +230,8 @@ describe('a press that does not come from the operators’ chat', () => {
   it("an admin's press on a copy of a gate's buttons in another chat is refused and changes nothing", async () => {
     const run = await openGate(rt);
     const real = await alertMessage(gateAlert(run), run.id);
-    // The same bot's message in another chat (another deployment on the token, a group it was added to) carrying this run's buttons.
+    // The same bot's message in another chat (another deployment on the token, a group it was added to) carrying this
+    // run's buttons.
     api.state.sendMessage({ chat_id: '-100666', text: `look at ${run.id}`, reply_markup: real.reply_markup });
     const elsewhere = api.messages.find((m) => m.chat_id === '-100666' && m.text.includes(run.id))!;
     const before = await current(run.id);

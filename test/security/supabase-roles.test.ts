@@ -56,7 +56,9 @@ const grants = async (db: pg.Pool) =>
   UNION ALL SELECT oid::regprocedure::text, proacl::text, null FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`)
   ).rows;
 
-/** Runs each statement as `role`, each in its own savepoint; returns the SQLSTATE each ended with ('ok' when it ran). */
+/**
+ * Runs each statement as `role`, each in its own savepoint; returns the SQLSTATE each ended with ('ok' when it ran).
+ */
 async function tryAs(db: pg.Pool, role: string, statements: string[]): Promise<Record<string, string>> {
   const client = await db.connect();
   const out: Record<string, string> = {};

@@ -130,7 +130,8 @@ describe('as root, from a checkout inside a 0700 directory', () => {
 
   afterAll(() => {
     stack?.tree.kill();
-    // The data kept outside the checkout (state/postgres links to it): `rayvault clean` never follows links, so remove it here.
+    // The data kept outside the checkout (state/postgres links to it): `rayvault clean` never follows links, so remove
+    // it here.
     try {
       rmSync(path.dirname(readlinkSync(path.join(app, 'state/postgres'))), { recursive: true, force: true });
     } catch {

@@ -14,7 +14,8 @@ import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 let t: TestEnv;
 let rt: Runtime;
 let web: SourceServer;
-// The page double listens on loopback, which the fetcher refuses unless allowed (as an operator would allow an intranet host).
+// The page double listens on loopback, which the fetcher refuses unless allowed (as an operator would allow an intranet
+// host).
 const LOOPBACK = parseFetchAllow('127.0.0.1');
 const PAGE = '<html><head><meta property="og:price:amount" content="10.00"></head></html>';
 

@@ -213,7 +213,10 @@ const sizeOf = (p: string) =>
     ? listFiles(p).reduce((n, f) => n + f.bytes, 0)
     : (lstatSync(p, { throwIfNoEntry: false })?.size ?? 0);
 
-/** Removes empty directories below `root` (not `root` itself), deepest first; returns them. A linked `root` is not entered. */
+/**
+ * Removes empty directories below `root` (not `root` itself), deepest first; returns them. A linked `root` is not
+ * entered.
+ */
 function removeEmptyDirs(root: string, dryRun: boolean, guard: StateGuard, skipped: SkippedEntry[]): string[] {
   const removed: string[] = [];
   const st = lstatSync(root, { throwIfNoEntry: false });

@@ -89,7 +89,10 @@ export function createStateGuard(stateDir: string) {
       }
       return inside(parent) ? null : outsideReason(path.dirname(p), parent);
     },
-    /** Why files must not be moved into directory `dir` (a link, or outside the state dir), or null; a missing `dir` is fine. */
+    /**
+     * Why files must not be moved into directory `dir` (a link, or outside the state dir), or null; a missing `dir` is
+     * fine.
+     */
     refuseTarget(dir: string): string | null {
       const st = lstatSync(dir, { throwIfNoEntry: false });
       if (st?.isSymbolicLink()) return linkReason(dir);

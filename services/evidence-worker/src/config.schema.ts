@@ -41,7 +41,10 @@ export const evidenceFields = z.object({
 export const evidenceConfigSchema = baseConfigSchema.extend(evidenceFields.shape);
 export type EvidenceConfig = z.infer<typeof evidenceConfigSchema>;
 
-/** The evidence worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+/**
+ * The evidence worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real
+ * environment).
+ */
 export function loadEvidenceConfig(env: NodeJS.ProcessEnv = process.env): Config & EvidenceConfig {
   return loadConfig(env, { schema: evidenceConfigSchema });
 }

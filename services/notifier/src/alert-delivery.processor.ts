@@ -39,7 +39,8 @@ export function createAlertProcessor(deps: DeliveryDeps) {
 
   function send(html: string, markup: InlineKeyboardMarkup | undefined, plain: boolean): Promise<Message.TextMessage> {
     const text = plain ? htmlToPlain(html) : html;
-    // callApi (what telegram.sendMessage wraps) takes a signal: a hung Bot API must not hold the job for telegraf's 500 s.
+    // callApi (what telegram.sendMessage wraps) takes a signal: a hung Bot API must not hold the job for telegraf's 500
+    // s.
     return deps.telegram.callApi(
       'sendMessage',
       {

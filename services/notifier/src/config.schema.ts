@@ -42,7 +42,10 @@ export const notifierConfigSchema = baseConfigSchema.extend(notifierFields.shape
 });
 export type NotifierConfig = z.infer<typeof notifierConfigSchema>;
 
-/** The notifier process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+/**
+ * The notifier process's configuration, parsed once at start (`env` for tests; .env is read only for the real
+ * environment).
+ */
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Config & NotifierConfig {
   return loadConfig(env, { schema: notifierConfigSchema });
 }

@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import { redisKeys } from '@rayvault/shared';
 
 export type Delivered = { chatId: string; messageId: number; at: string };
-/** A sent message as we rendered it, plus the outcome notes appended by button presses (keyed, so re-applying one changes nothing). */
+/**
+ * A sent message as we rendered it, plus the outcome notes appended by button presses (keyed, so re-applying one
+ * changes nothing).
+ */
 export type MessageRecord = {
   html: string;
   dedupeKey: string;

@@ -17,7 +17,10 @@ export type Notifier = {
   webhookPort(): number;
 };
 
-/** Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. Options from `config`, then `overrides`. */
+/**
+ * Telegram side of RayVault: the `alerts` queue → messages, inline buttons → operator actions. Options from `config`,
+ * then `overrides`.
+ */
 export function createNotifier(
   rt: Runtime,
   config: NotifierConfig,

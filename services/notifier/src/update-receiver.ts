@@ -61,7 +61,7 @@ export function createUpdateReceiver(bot: Telegraf, opts: ReceiverOptions, log: 
     loop = persist('setWebhook', async () => {
       await bot.telegram.setWebhook(hook.url, { secret_token: hook.secret, allowed_updates: [...ALLOWED_UPDATES] });
       log.info('Telegram webhook registered');
-      closed || (await new Promise<void>((resolve) => (wake = resolve)));
+      if (!closed) await new Promise<void>((resolve) => (wake = resolve));
     });
   }
 

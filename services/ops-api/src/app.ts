@@ -55,7 +55,8 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
 
   const app = express();
   app.disable('x-powered-by');
-  // Client IPs (rate limits, HEALTH_ALLOWLIST, the session cookie's Secure flag) come from X-Forwarded-For only when a trusted proxy sent it.
+  // Client IPs (rate limits, HEALTH_ALLOWLIST, the session cookie's Secure flag) come from X-Forwarded-For only when a
+  // trusted proxy sent it.
   app.set('trust proxy', o.trustProxy);
   app.use(securityHeaders);
   app.use(requestLimiter(o.rateLimitPerMin), tokenGuessLimiter(o.loginRateLimitPerMin));
@@ -103,7 +104,10 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
   return {
     app,
     options: o,
-    /** Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and `host` (default OPS_BIND_HOST); returns the base URL and the bound address. */
+    /**
+     * Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and `host` (default OPS_BIND_HOST); returns the
+     * base URL and the bound address.
+     */
     start(port = o.port, host = o.host): Promise<{ url: string; port: number; address: string }> {
       return new Promise((ok, fail) => {
         const s = http.createServer(app);

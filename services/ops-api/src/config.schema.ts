@@ -19,7 +19,10 @@ export const opsApiFields = z.object({
     .default('64kb'),
   /** Requests per minute per client IP on every route (health, Bull Board and the dashboard included); more get 429. */
   OPS_RATE_LIMIT_PER_MIN: perMinute(600),
-  /** Failed token attempts per minute per client IP (a wrong bearer token on any route, a wrong /login); past it that client gets 429 on every route. */
+  /**
+   * Failed token attempts per minute per client IP (a wrong bearer token on any route, a wrong /login); past it that
+   * client gets 429 on every route.
+   */
   OPS_LOGIN_RATE_LIMIT_PER_MIN: perMinute(20),
   /** Browser session lifetime. */
   OPS_SESSION_TTL_MS: z.coerce
@@ -27,7 +30,10 @@ export const opsApiFields = z.object({
     .int()
     .min(60_000)
     .default(12 * 3600_000),
-  /** Who may set X-Forwarded-For: a hop count or the proxies' addresses/CIDRs (or loopback, linklocal, uniquelocal); "true" and catch-all ranges are refused. */
+  /**
+   * Who may set X-Forwarded-For: a hop count or the proxies' addresses/CIDRs (or loopback, linklocal, uniquelocal);
+   * "true" and catch-all ranges are refused.
+   */
   OPS_TRUST_PROXY: z
     .string()
     .optional()
@@ -44,7 +50,10 @@ export const opsApiFields = z.object({
 export const opsApiConfigSchema = baseConfigSchema.extend({ ...opsApiFields.shape, ...pricingFields.shape });
 export type OpsApiConfig = z.infer<typeof opsApiConfigSchema>;
 
-/** The ops API process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+/**
+ * The ops API process's configuration, parsed once at start (`env` for tests; .env is read only for the real
+ * environment).
+ */
 export function loadOpsApiConfig(env: NodeJS.ProcessEnv = process.env): Config & OpsApiConfig {
   return loadConfig(env, { schema: opsApiConfigSchema });
 }

@@ -28,7 +28,10 @@ export const mediaFields = z.object({
 export const mediaConfigSchema = baseConfigSchema.extend({ ...mediaFields.shape, ...browserConfigFields.shape });
 export type MediaConfig = z.infer<typeof mediaConfigSchema>;
 
-/** The render worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+/**
+ * The render worker process's configuration, parsed once at start (`env` for tests; .env is read only for the real
+ * environment).
+ */
 export function loadMediaConfig(env: NodeJS.ProcessEnv = process.env): Config & MediaConfig {
   return loadConfig(env, { schema: mediaConfigSchema });
 }

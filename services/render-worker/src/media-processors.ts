@@ -8,7 +8,10 @@ import { createVoiceProcessor } from './voice/voice.processor';
 /** An image is cosmetic: a host slower than this gets a title card instead of holding the render up. */
 const IMAGE_FETCH_TIMEOUT_MS = 15_000;
 
-/** The voice, render and qc consumers of one worker (options from `config`, then `overrides`); the render provider is closed with the runtime. */
+/**
+ * The voice, render and qc consumers of one worker (options from `config`, then `overrides`); the render provider is
+ * closed with the runtime.
+ */
 export function createMediaProcessors(
   rt: Runtime,
   config: MediaConfig,

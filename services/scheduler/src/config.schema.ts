@@ -18,7 +18,10 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
 });
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
 
-/** The scheduler process's configuration, parsed once at start (`env` for tests; .env is read only for the real environment). */
+/**
+ * The scheduler process's configuration, parsed once at start (`env` for tests; .env is read only for the real
+ * environment).
+ */
 export function loadSchedulerConfig(env: NodeJS.ProcessEnv = process.env): Config & SchedulerConfig {
   return loadConfig(env, { schema: schedulerConfigSchema });
 }

@@ -44,7 +44,8 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
     for (const g of stale) {
       const ageMs = Date.now() - Date.parse(g.updated_at);
       const minutes = Math.round(ageMs / 60_000);
-      // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a moment).
+      // One reminder per gate per period of its own age (not of the clock, whose boundaries would remind twice in a
+      // moment).
       const period = Math.floor(ageMs / config.RAYVAULT_STALE_GATE_MS);
       await rt.alerter.raise({
         kind: 'stale_gate',

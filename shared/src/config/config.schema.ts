@@ -41,7 +41,10 @@ export const baseConfigSchema = z.object({
   /** When set, touched after every good heartbeat / scheduler pass (container health checks). */
   RAYVAULT_HEALTH_FILE: z.string().optional(),
   RAYVAULT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Private destinations (hosts, host:port pairs, IPs or CIDRs, comma-separated) fetched URLs may reach; none by default. */
+  /**
+   * Private destinations (hosts, host:port pairs, IPs or CIDRs, comma-separated) fetched URLs may reach; none by
+   * default.
+   */
   RAYVAULT_FETCH_ALLOW: z
     .string()
     .optional()

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/errors';

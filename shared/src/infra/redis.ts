@@ -30,7 +30,10 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
   return redis;
 }
 
-/** Commands sent in the same turn of the event loop leave in one socket write (unlike auto-pipelining, no pipeline object is built). */
+/**
+ * Commands sent in the same turn of the event loop leave in one socket write (unlike auto-pipelining, no pipeline
+ * object is built).
+ */
 function coalesceWrites(redis: Redis): void {
   // Each reconnect brings a new socket.
   redis.on('connect', () => {
@@ -43,7 +46,9 @@ function coalesceWrites(redis: Redis): void {
   });
 }
 
-/** A connection for commands that must fail fast (locks, heartbeats, health) instead of queueing while Redis is down. */
+/**
+ * A connection for commands that must fail fast (locks, heartbeats, health) instead of queueing while Redis is down.
+ */
 export function createFastFailRedis(url: string, log: Logger): Redis {
   return createRedis(url, log, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2000 });
 }

@@ -57,7 +57,8 @@ it("a stage worker's acquire takes over a lock left at an earlier stage or attem
   const evidence = await l.acquire(run, 'w1', { attempt: 1, stage: 'evidence' });
   // The same job delivered twice (a stall) must wait: same position.
   expect(await l.acquire(run, 'w2', { attempt: 1, stage: 'evidence' })).toBeNull();
-  // The hand-off: voice need not wait for evidence's release; evidence's late renewal and release no longer touch voice's lock.
+  // The hand-off: voice need not wait for evidence's release; evidence's late renewal and release no longer touch
+  // voice's lock.
   const voice = await l.acquire(run, 'w2', { attempt: 1, stage: 'voice' });
   expect(voice).not.toBeNull();
   expect(await l.renew(evidence!)).toBe('lost');

@@ -26,7 +26,8 @@ if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`;
 
-// KEYS[1] lock key; ARGV[1] token, ARGV[2] lease ms, ARGV[3] attempt, ARGV[4] stage index (both empty for a plain lock).
+// KEYS[1] lock key; ARGV[1] token, ARGV[2] lease ms, ARGV[3] attempt, ARGV[4] stage index (both empty for a plain
+// lock).
 // Returns 1 when set: the key was free, or held at an earlier (attempt, stage) of the run.
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])

@@ -41,7 +41,8 @@ export function createLogger(service: string, level = 'info', destination?: pino
     },
     destination ?? pino.destination({ fd, sync: true }),
   );
-  // pino applies `formatters.bindings` to the root only; children (and theirs, which inherit this) walk their bindings here.
+  // pino applies `formatters.bindings` to the root only; children (and theirs, which inherit this) walk their bindings
+  // here.
   const child = logger.child;
   logger.child = function redactedChild(this: Logger, bindings, options) {
     return child.call(this, redactDeep(bindings) as typeof bindings, options);

@@ -24,14 +24,19 @@ export const alertSchema = z.object({
   workerId: z.string().optional(),
   /** The run status the alert's buttons act on (a press is refused once the run has moved on). */
   status: z.string().optional(),
-  /** The run's attempt the alert is about: with `status` it names one gate or panic, so a button is refused once the run has moved past it. */
+  /**
+   * The run's attempt the alert is about: with `status` it names one gate or panic, so a button is refused once the run
+   * has moved past it.
+   */
   attempt: z.number().int().min(0).optional(),
   title: z.string(),
   text: z.string(),
   details: z.record(z.string(), z.unknown()).default({}),
   /** Same key → one alert (duplicates collapsed). */
   dedupeKey: z.string(),
-  /** The trace of the run the alert is about (by default the trace it is raised in): the id to open in Jaeger or Tempo. */
+  /**
+   * The trace of the run the alert is about (by default the trace it is raised in): the id to open in Jaeger or Tempo.
+   */
   traceId: z
     .string()
     .regex(/^[0-9a-f]{32}$/)

@@ -21,7 +21,9 @@ export type DoctorReport = {
 
 const DLQ_WINDOW_MS = 15 * 60_000;
 
-/** probeFailStreak: this many of the latest probes failing in a row is manual 001 §13's scenario 3, not one bad file. */
+/**
+ * probeFailStreak: this many of the latest probes failing in a row is manual 001 §13's scenario 3, not one bad file.
+ */
 export type DoctorOptions = {
   staleGateMs: number;
   ingestionStallMs: number;

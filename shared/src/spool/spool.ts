@@ -127,7 +127,8 @@ export async function replaySpool(
   for (const name of spoolFiles(dir)) {
     let work = path.join(dir, name);
     if (name.endsWith('.jsonl')) {
-      // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or finished writers.
+      // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or
+      // finished writers.
       if (isLiveWriter(name)) continue;
       const claimed = work.replace(/\.jsonl$/, '.replaying');
       try {

@@ -40,7 +40,10 @@ export function decideFailure(reason: Error, tries: { made: number; allowed: num
   return { kind: 'retry', reason };
 }
 
-/** How long a job waits when another holder has the run's lock: just past its expiry (a takeover), at least a moment, at most a heartbeat. */
+/**
+ * How long a job waits when another holder has the run's lock: just past its expiry (a takeover), at least a moment, at
+ * most a heartbeat.
+ */
 export function lockWaitMs(expiresInMs: number, heartbeatMs: number, soonMs: number): number {
   const LOCK_EXPIRY_MARGIN_MS = 50;
   return Math.min(Math.max(soonMs, heartbeatMs), expiresInMs + LOCK_EXPIRY_MARGIN_MS);

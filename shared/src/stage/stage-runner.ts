@@ -123,7 +123,8 @@ export function createJobProcessor(port: StagePort, host: RunnerHost, stage: Sta
       );
       announceStart(job, session, Object.keys(steps.all).length, log);
       try {
-        // Steps the previous holder saved on disk but never got into the database (it died or froze in between): record them under our fence.
+        // Steps the previous holder saved on disk but never got into the database (it died or froze in between): record
+        // them under our fence.
         for (const [name, result] of Object.entries(steps.local)) {
           if (!(name in steps.recorded))
             await durableWrite(port.store.rpc, port.spool, 'rv_checkpoint', checkpointArgs(session, name, result));

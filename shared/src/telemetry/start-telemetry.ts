@@ -35,7 +35,10 @@ export const telemetryEnvSchema = z.object({
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
 });
 
-/** Modules whose instrumentation patches shared prototypes, so re-requiring them after start patches copies loaded before. */
+/**
+ * Modules whose instrumentation patches shared prototypes, so re-requiring them after start patches copies loaded
+ * before.
+ */
 const PRELOADED = ['pg', 'pg-pool', 'ioredis', 'http', 'https', 'express'];
 
 let sdk: { shutdown(): Promise<void> } | undefined;

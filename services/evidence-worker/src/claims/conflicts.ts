@@ -29,7 +29,10 @@ export function findConflicts(claims: readonly Claim[], gatingTiers: readonly nu
   return diff;
 }
 
-/** One line for the alert: "tier 4/5 sources disagree on price: 1299.00 EUR (Shop A, tier 5) vs 1199.00 EUR (Shop B, tier 4)". */
+/**
+ * One line for the alert: "tier 4/5 sources disagree on price: 1299.00 EUR (Shop A, tier 5) vs 1199.00 EUR (Shop B,
+ * tier 4)".
+ */
 export function summarizeDiff(diff: readonly DiffEntry[], gatingTiers: readonly number[]): string {
   const parts = diff.map(
     (d) => `${d.field}: ${d.values.map((v) => `${v.value} (${v.source}, tier ${v.tier})`).join(' vs ')}`,

@@ -1,8 +1,8 @@
 import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
-import { breakersKey, type BreakerRecord, type BreakerState } from '@rayvault/shared';
+import { breakersKey, type BreakerRecord } from '@rayvault/shared';
 import type { Logger } from 'pino';
-import { isSourceFetchError, SourceFetchError, type FetchFailureReason } from './source-fetch-error';
+import { isSourceFetchError, SourceFetchError } from './source-fetch-error';
 
 export type BreakerOptions = { redis: Redis; prefix: string; log: Logger; cooldownMs: number; volumeThreshold: number };
 

@@ -25,7 +25,10 @@ const tokenBody = z.object({
 });
 const revokeBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
-/** Plain HTTP from this machine is the only place a session cookie may travel without TLS (req.secure and req.ip follow OPS_TRUST_PROXY). */
+/**
+ * Plain HTTP from this machine is the only place a session cookie may travel without TLS (req.secure and req.ip follow
+ * OPS_TRUST_PROXY).
+ */
 const plainLocal = (req: Request) => !req.secure && isLoopback(req.ip);
 const cookie = (req: Request): CookieOptions => ({
   httpOnly: true,
@@ -34,7 +37,10 @@ const cookie = (req: Request): CookieOptions => ({
   path: '/',
 });
 
-/** POST /login and /logout for browsers; /api/me; token management for admins. Wrong tokens count towards OPS_LOGIN_RATE_LIMIT_PER_MIN. */
+/**
+ * POST /login and /logout for browsers; /api/me; token management for admins. Wrong tokens count towards
+ * OPS_LOGIN_RATE_LIMIT_PER_MIN.
+ */
 export function authRoutes(d: Deps): Router {
   const r = Router();
 

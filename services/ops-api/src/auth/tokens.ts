@@ -9,7 +9,9 @@ export function hasRole(have: ApiRole, need: ApiRole): boolean {
 /** The name actions taken with RAYVAULT_ADMIN_TOKEN are recorded under. */
 export const BOOTSTRAP_ADMIN = 'bootstrap-admin';
 
-/** Tokens are 256 random bits, so an unsalted sha256 is as good as a slow hash here, and lookups stay one index probe. */
+/**
+ * Tokens are 256 random bits, so an unsalted sha256 is as good as a slow hash here, and lookups stay one index probe.
+ */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }

@@ -37,7 +37,8 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
     return { ...q, segments };
   };
 
-  // Who the page's session belongs to, or null: not being logged in is not an error to the page that shows the login form.
+  // Who the page's session belongs to, or null: not being logged in is not an error to the page that shows the login
+  // form.
   r.get('/api/session', (_req, res) => {
     const p = principalOf(res);
     res.set('Cache-Control', 'no-store').json({ me: p ? { name: p.name, role: p.role, csrf: p.csrf ?? null } : null });

@@ -40,7 +40,10 @@ function fromBodyParser(err: { type?: string; message?: string }): HttpError | u
   return undefined;
 }
 
-/** Other client errors raised before our code runs carry a 4xx status: a path that is not valid percent-encoding, a body that does not inflate. */
+/**
+ * Other client errors raised before our code runs carry a 4xx status: a path that is not valid percent-encoding, a body
+ * that does not inflate.
+ */
 function fromClientError(err: { status?: unknown; message?: string }): HttpError | undefined {
   if (err instanceof URIError)
     return new HttpError('bad_request', 'the URL is not valid percent-encoding: check the id in the path');

@@ -7,7 +7,10 @@ export type TrustProxy = false | number | string[];
 /** proxy-addr's named ranges: each a bounded set of addresses an operator chose on purpose. */
 const NAMED = ['loopback', 'linklocal', 'uniquelocal'] as const;
 const MAX_HOPS = 10;
-/** Shorter prefixes are "much of the internet", not a set of proxies (10/8 and fc00::/7, the private ranges, still pass). */
+/**
+ * Shorter prefixes are "much of the internet", not a set of proxies (10/8 and fc00::/7, the private ranges, still
+ * pass).
+ */
 const MIN_PREFIX = { 4: 8, 6: 7 } as const;
 const HOW =
   'set the number of proxies in front of the API (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.5,10.1.0.0/24 or loopback)';

@@ -44,7 +44,8 @@ export function createMetrics(rt: Runtime) {
     registers: reg,
   });
   registerStageHistogram(registry, rt);
-  // From run_stages over a fixed 24 h window: a snapshot for the dashboard, not a quantile Prometheus can aggregate (the histogram is).
+  // From run_stages over a fixed 24 h window: a snapshot for the dashboard, not a quantile Prometheus can aggregate
+  // (the histogram is).
   const recentDuration = new Gauge({
     name: 'rayvault_stage_duration_last_24h_seconds',
     help: 'Stage durations finished in the last 24 h, from the database: statistic p50, p95 or max',

@@ -36,7 +36,8 @@ export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Ro
     });
   }
 
-  // Removes waiting jobs only (never active ones); the database still lists their runs, so the reconciler may queue them again.
+  // Removes waiting jobs only (never active ones); the database still lists their runs, so the reconciler may queue
+  // them again.
   r.post('/api/ops/queues/:name/purge', requireRole('admin'), async (req, res) => {
     const q = queueOf(String(req.params.name));
     const body = parseInput(purgeBody, req.body);

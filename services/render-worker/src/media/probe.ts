@@ -71,7 +71,9 @@ export async function mediaDuration(file: string, signal?: AbortSignal): Promise
   return (await probeMedia(file, signal)).duration_s;
 }
 
-/** The video index's metadata of an accepted export (`rv_record_artifact`'s p_probe), from the probe that accepted it. */
+/**
+ * The video index's metadata of an accepted export (`rv_record_artifact`'s p_probe), from the probe that accepted it.
+ */
 export function indexProbeOf(probe: Probe): Extract<VideoProbe, { status: 'ok' }> {
   const video = probe.streams.find((s) => s.codec_type === 'video');
   const audio = probe.streams.find((s) => s.codec_type === 'audio');

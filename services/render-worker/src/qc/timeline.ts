@@ -29,7 +29,10 @@ export type ContractResult = {
   panic_kind: PanicKind | null;
 };
 
-/** Video length may exceed its narration by a frame and an AAC packet; the contract allows that on top of the voice tolerance. */
+/**
+ * Video length may exceed its narration by a frame and an AAC packet; the contract allows that on top of the voice
+ * tolerance.
+ */
 export const MEDIA_SLACK_S = 0.1;
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -95,7 +98,9 @@ export async function buildTimeline(inputs: TimelineInput[]): Promise<Timeline> 
   };
 }
 
-/** Every segment READY and within tolerance of its target. A missing file is a render failure; drift is a voice failure. */
+/**
+ * Every segment READY and within tolerance of its target. A missing file is a render failure; drift is a voice failure.
+ */
 export function checkContract(timeline: Timeline, toleranceS: number): ContractResult {
   const problems: string[] = [];
   if (timeline.rows.length === 0) problems.push('no segments: the run has no voice output');

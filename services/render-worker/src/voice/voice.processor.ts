@@ -9,7 +9,10 @@ export type VoiceOutput = { segments: VoiceSegment[]; total_s: number; tolerance
 
 export const segmentStep = (n: number) => `seg-${String(n).padStart(2, '0')}`;
 
-/** A voice step is named for its segment and its content: after the operator edits a segment, only that one is narrated again. */
+/**
+ * A voice step is named for its segment and its content: after the operator edits a segment, only that one is narrated
+ * again.
+ */
 const voiceStep = (n: number, seg: ScriptSegment) =>
   `${segmentStep(n)}-${sha256Text(seg.text, String(seg.target_s)).slice(0, 8)}`;
 

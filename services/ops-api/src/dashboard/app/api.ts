@@ -24,7 +24,7 @@ export const whenUnauthorized = (fn: () => void) => {
   onUnauthorized = fn;
 };
 
-export async function api<T = any>(path: string, o: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function api<T = unknown>(path: string, o: { method?: string; body?: unknown } = {}): Promise<T> {
   const method = o.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (o.body !== undefined) headers['Content-Type'] = 'application/json';

@@ -289,7 +289,9 @@ function Claims(p: { claims: Claim[]; disputed: Set<string> }) {
   );
 }
 
-/** A row per stage and a bar per try of it (a retry, a takeover after a crash, a resume after a panic each start one). */
+/**
+ * A row per stage and a bar per try of it (a retry, a takeover after a crash, a resume after a panic each start one).
+ */
 function Waterfall(p: { stages: Stage[]; events: Event[] }) {
   const stages = [...p.stages].sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage));
   if (!stages.length) return <p class="empty">No stage started yet.</p>;

@@ -34,7 +34,10 @@ export function RunsPage(p: { query: string }) {
       ...(search ? { q: search } : {}),
       offset: String(offset),
     });
-    for (const [k, v] of Object.entries(o)) v === '' ? next.delete(k) : next.set(k, String(v));
+    for (const [k, v] of Object.entries(o)) {
+      if (v === '') next.delete(k);
+      else next.set(k, String(v));
+    }
     navigate(`/runs?${next}`);
   };
   useEffect(() => {

@@ -44,7 +44,9 @@ async function closedInTime(context: BrowserContext): Promise<boolean> {
   }
 }
 
-/** The browser render provider. `config` is the render worker's parsed config (CHROMIUM_PATH, the studio, log level). */
+/**
+ * The browser render provider. `config` is the render worker's parsed config (CHROMIUM_PATH, the studio, log level).
+ */
 export function createBrowserProvider(config: BrowserConfig, overrides: Partial<BrowserOptions> = {}): RenderProvider {
   const opts = resolveBrowserOptions(config, overrides);
   const browsers = createBrowserSession(opts.chromiumPath, opts.log);

@@ -14,7 +14,9 @@ function rejected(file: string, reason: string, cause?: unknown): PanicError {
   );
 }
 
-/** Resolves with the export's duration when it is an H.264/AAC file that decodes cleanly; else panic_dzine_ui_failure. */
+/**
+ * Resolves with the export's duration when it is an H.264/AAC file that decodes cleanly; else panic_dzine_ui_failure.
+ */
 export async function checkExport(file: string, signal?: AbortSignal): Promise<{ seconds: number }> {
   let probe: Probe;
   try {

@@ -125,7 +125,10 @@ function studioError(message: string, input: FlowInput): Error {
   return new TransientError(`the studio reported: "${message}"; the render will be retried`);
 }
 
-/** Our own errors pass through; a Playwright failure means a frozen page, an unreachable studio, or a UI the step file no longer matches. */
+/**
+ * Our own errors pass through; a Playwright failure means a frozen page, an unreachable studio, or a UI the step file
+ * no longer matches.
+ */
 async function classify(run: StepRun, err: unknown, where: string): Promise<unknown> {
   if (isRayVaultError(err) || run.input.req.signal.aborted) return err;
   const message = (err as Error).message?.split('\n')[0] ?? String(err);

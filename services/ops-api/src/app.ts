@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
-import express, { type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Runtime } from '@rayvault/shared';
 import { authRoutes } from './auth/auth.routes';
 import { createAuth, principalOf } from './auth/authenticate';
@@ -12,7 +12,7 @@ import { createTokenResolver, createTokenStore } from './auth/tokens';
 import { bullBoardRoutes } from './bull-board';
 import { resolveOpsApiOptions, type OpsApiConfig, type OpsApiOptions } from './config.schema';
 import { dashboardRoutes } from './dashboard-api/dashboard.routes';
-import { createRunFeed } from './dashboard-api/run-feed';
+import { createRunFeed, type RunFeed } from './dashboard-api/run-feed';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes';
 import { parseAllowlist } from './health/allowlist';
 import { healthRoutes } from './health/health.routes';
@@ -37,6 +37,55 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
   next();
 };
+
+/** The dashboard's pages (each answers with its index.html) and its static files, under a strict CSP. */
+function serveDashboard(app: Express): void {
+  app.use((_req, res, next) => {
+    res.set('Content-Security-Policy', DASHBOARD_CSP);
+    next();
+  });
+  app.get(DASHBOARD_PAGES, (_req, res) => {
+    if (!DASHBOARD_DIR) throw new HttpError('dependency_unavailable', 'the dashboard is not built: run npm run build');
+    res.sendFile(path.join(DASHBOARD_DIR, 'index.html'));
+  });
+  if (DASHBOARD_DIR) app.use(express.static(DASHBOARD_DIR, { index: false }));
+}
+
+/** `start()` and an idempotent `close()` of the HTTP server that serves `app`. */
+function listener(app: Express, o: OpsApiOptions, feed: RunFeed) {
+  let server: http.Server | undefined;
+  return {
+    /**
+     * Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and `host` (default OPS_BIND_HOST); returns the
+     * base URL and the bound address.
+     */
+    start(port = o.port, host = o.host): Promise<{ url: string; port: number; address: string }> {
+      return new Promise((ok, fail) => {
+        const s = http.createServer(app);
+        s.once('error', fail);
+        s.listen(port, host, () => {
+          server = s;
+          const { port: p, address } = s.address() as AddressInfo;
+          const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+          ok({ url: `http://${shown}:${p}`, port: p, address });
+        });
+      });
+    },
+    /** Stops accepting connections and ends idle keep-alive ones; idempotent. */
+    async close(): Promise<void> {
+      const s = server;
+      server = undefined;
+      feed.close();
+      if (!s) return;
+      await new Promise<void>((ok) => {
+        s.close(() => ok());
+        s.closeIdleConnections();
+        // A client holding a request open must not keep the process from stopping.
+        setTimeout(() => s.closeAllConnections(), 3000).unref();
+      });
+    },
+  };
+}
 
 /**
  * The ops API on one port: health, queues, drain/resume, runs and their
@@ -88,51 +137,10 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
   app.use(deadLetterRoutes(rt, { auth, audit }));
   app.use(bullBoardRoutes(rt, { auth, audit, write: o.bullBoardWrite }));
   app.use(dashboardRoutes(rt, { auth, feed, prices: { creditPriceUsd: o.creditPriceUsd, usdBrl: o.usdBrl } }));
-  app.use((_req, res, next) => {
-    res.set('Content-Security-Policy', DASHBOARD_CSP);
-    next();
-  });
-  app.get(DASHBOARD_PAGES, (_req, res) => {
-    if (!DASHBOARD_DIR) throw new HttpError('dependency_unavailable', 'the dashboard is not built: run npm run build');
-    res.sendFile(path.join(DASHBOARD_DIR, 'index.html'));
-  });
-  if (DASHBOARD_DIR) app.use(express.static(DASHBOARD_DIR, { index: false }));
+  serveDashboard(app);
   app.use(notFound);
   app.use(errorHandler(rt.log));
 
-  let server: http.Server | undefined;
-  return {
-    app,
-    options: o,
-    /**
-     * Listens on `port` (default RAYVAULT_API_PORT; 0 = any free port) and `host` (default OPS_BIND_HOST); returns the
-     * base URL and the bound address.
-     */
-    start(port = o.port, host = o.host): Promise<{ url: string; port: number; address: string }> {
-      return new Promise((ok, fail) => {
-        const s = http.createServer(app);
-        s.once('error', fail);
-        s.listen(port, host, () => {
-          server = s;
-          const { port: p, address } = s.address() as AddressInfo;
-          const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-          ok({ url: `http://${shown}:${p}`, port: p, address });
-        });
-      });
-    },
-    /** Stops accepting connections and ends idle keep-alive ones; idempotent. */
-    async close(): Promise<void> {
-      const s = server;
-      server = undefined;
-      feed.close();
-      if (!s) return;
-      await new Promise<void>((ok) => {
-        s.close(() => ok());
-        s.closeIdleConnections();
-        // A client holding a request open must not keep the process from stopping.
-        setTimeout(() => s.closeAllConnections(), 3000).unref();
-      });
-    },
-  };
+  return { app, options: o, ...listener(app, o, feed) };
 }
 export type OpsApp = ReturnType<typeof createApp>;

@@ -13,6 +13,47 @@ type Prices = { creditPriceUsd: number; usdBrl: number };
 const csvCell = (v: unknown) =>
   v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
 
+const runId = (req: Request): string => {
+  const id = String(req.params.id);
+  if (!UUID.test(id)) throw new HttpError('not_found', `no run ${id}`);
+  return id;
+};
+
+/** A run's segment timeline from its report's quality section. */
+async function timeline(rt: Runtime, prices: Prices, stateDir: string, id: string) {
+  const q = (await buildRunReport(rt.media, id, prices, stateDir)).quality;
+  // The browser gets a media URL, not the server's file paths.
+  const segments = q.segments.map(({ path: _file, ...s }: SegmentQuality) => ({
+    ...s,
+    video: s.status === 'READY' ? `/api/runs/${id}/segments/${s.segment}/video` : null,
+  }));
+  return { ...q, segments };
+}
+
+/** The timeline as CSV: one row per segment with its start and end on the video, then a total. */
+function timelineCsv(t: Awaited<ReturnType<typeof timeline>>): string {
+  let start = 0;
+  const rows = t.segments.map((s) => {
+    const row = [
+      s.segment,
+      start.toFixed(3),
+      (start + (s.duration_s ?? 0)).toFixed(3),
+      s.duration_s,
+      s.target_s,
+      s.drift_s,
+      s.status,
+    ];
+    start += s.duration_s ?? 0;
+    return row;
+  });
+  const lines = [
+    ['segment', 'start_s', 'end_s', 'duration_s', 'target_s', 'drift_s', 'status'],
+    ...rows,
+    ['total', '', '', t.duration_s, t.target_s, t.drift_s, `${t.segments_ready}/${t.segments_total} READY`],
+  ];
+  return `${lines.map((l) => l.map(csvCell).join(',')).join('\n')}\n`;
+}
+
 /**
  * What the dashboard reads beyond the runs API: the live run feed (SSE), each
  * run's segment timeline (JSON and CSV), its final segments as video (HTTP
@@ -22,20 +63,6 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
   const r = Router();
   const viewer = d.auth.requireRole('viewer');
   const stateDir = path.resolve(rt.config.RAYVAULT_STATE_DIR);
-  const runId = (req: Request): string => {
-    const id = String(req.params.id);
-    if (!UUID.test(id)) throw new HttpError('not_found', `no run ${id}`);
-    return id;
-  };
-  const timeline = async (id: string) => {
-    const q = (await buildRunReport(rt.media, id, d.prices, stateDir)).quality;
-    // The browser gets a media URL, not the server's file paths.
-    const segments = q.segments.map(({ path: _file, ...s }: SegmentQuality) => ({
-      ...s,
-      video: s.status === 'READY' ? `/api/runs/${id}/segments/${s.segment}/video` : null,
-    }));
-    return { ...q, segments };
-  };
 
   // Who the page's session belongs to, or null: not being logged in is not an error to the page that shows the login
   // form.
@@ -47,35 +74,13 @@ export function dashboardRoutes(rt: Runtime, d: { auth: Auth; feed: RunFeed; pri
   r.get('/api/events/stream', viewer, (_req, res) => d.feed.subscribe(res));
 
   r.get('/api/runs/:id/timeline', viewer, async (req, res) => {
-    res.json(await timeline(runId(req)));
+    res.json(await timeline(rt, d.prices, stateDir, runId(req)));
   });
 
   r.get('/api/runs/:id/timeline.csv', viewer, async (req, res) => {
     const id = runId(req);
-    const t = await timeline(id);
-    let start = 0;
-    const rows = t.segments.map((s) => {
-      const row = [
-        s.segment,
-        start.toFixed(3),
-        (start + (s.duration_s ?? 0)).toFixed(3),
-        s.duration_s,
-        s.target_s,
-        s.drift_s,
-        s.status,
-      ];
-      start += s.duration_s ?? 0;
-      return row;
-    });
-    const lines = [
-      ['segment', 'start_s', 'end_s', 'duration_s', 'target_s', 'drift_s', 'status'],
-      ...rows,
-      ['total', '', '', t.duration_s, t.target_s, t.drift_s, `${t.segments_ready}/${t.segments_total} READY`],
-    ];
-    res
-      .type('text/csv')
-      .attachment(`timeline-${id}.csv`)
-      .send(`${lines.map((l) => l.map(csvCell).join(',')).join('\n')}\n`);
+    const t = await timeline(rt, d.prices, stateDir, id);
+    res.type('text/csv').attachment(`timeline-${id}.csv`).send(timelineCsv(t));
   });
 
   // Only files the video index names for this run; sendFile answers Range requests.

@@ -3,6 +3,28 @@ import type { Runtime } from '@rayvault/shared';
 
 export type RunChange = { id: string; status: string; stage: string; updated_at: string };
 
+const send = (res: Response, event: string, data: unknown) =>
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+
+/** Answers with an event stream that reconnects after 2 s, and greets the page. */
+function openStream(res: Response): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-store',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.write('retry: 2000\n\n');
+  send(res, 'hello', { at: new Date().toISOString() });
+}
+
+const toRunChange = (r: { id: string; status: string; stage: string; updated_at: Date }): RunChange => ({
+  id: r.id,
+  status: r.status,
+  stage: r.stage,
+  updated_at: r.updated_at.toISOString(),
+});
+
 /**
  * Server-sent events of changed runs. One poller per ops-api process, shared
  * by every open page, and only while a page listens: each tick is one indexed
@@ -17,9 +39,6 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
   let ticking = false;
   let sinceKeepalive = 0;
 
-  const send = (res: Response, event: string, data: unknown) =>
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-
   async function tick(): Promise<void> {
     if (ticking) return;
     ticking = true;
@@ -31,12 +50,7 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
       const rows = await rt.operations.runChangesSince(lastSeq);
       if (rows.length) {
         lastSeq = Math.max(lastSeq, ...rows.map((r) => r.seq));
-        const runs: RunChange[] = rows.map((r) => ({
-          id: r.id,
-          status: r.status,
-          stage: r.stage,
-          updated_at: r.updated_at.toISOString(),
-        }));
+        const runs = rows.map(toRunChange);
         for (const c of clients) send(c, 'runs', { runs });
         sinceKeepalive = 0;
       } else if ((sinceKeepalive += tickMs) >= (o.keepaliveMs ?? 15000)) {
@@ -60,14 +74,7 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
   return {
     /** Holds `res` open as an event stream until the client goes away. */
     subscribe(res: Response): void {
-      res.writeHead(200, {
-        'Content-Type': 'text/event-stream',
-        'Cache-Control': 'no-store',
-        Connection: 'keep-alive',
-        'X-Accel-Buffering': 'no',
-      });
-      res.write('retry: 2000\n\n');
-      send(res, 'hello', { at: new Date().toISOString() });
+      openStream(res);
       clients.add(res);
       res.on('close', () => {
         clients.delete(res);

@@ -32,6 +32,47 @@ function view(stage: Stage, job: Job<StageJob>) {
   };
 }
 
+/** The newest dead letters across `stages` (at most `limit`), and each stage's count. */
+async function listDeadLetters(rt: Runtime, stages: Stage[], limit: number) {
+  const lists = await Promise.all(
+    stages.map(async (s) => (await rt.queues[s].getFailed(0, limit - 1)).map((j) => view(s, j as Job<StageJob>))),
+  );
+  const jobs = lists
+    .flat()
+    .sort((a, b) => (b.failed_at ?? '').localeCompare(a.failed_at ?? ''))
+    .slice(0, limit);
+  const counts = Object.fromEntries(
+    await Promise.all(stages.map(async (s) => [s, await rt.queues[s].getFailedCount()] as const)),
+  );
+  return { jobs, counts };
+}
+
+/**
+ * Re-drives one dead letter: resumes its failed/panicked run, or retries the job the run still waits for; a
+ * superseded job is refused (409).
+ */
+async function redrive(rt: Runtime, stage: Stage, job: Job<StageJob>, actor: string, reason: string) {
+  const run = job.data?.runId ? await rt.store.getRun(job.data.runId) : null;
+  if (run && (run.status === 'failed' || run.status === 'panic')) {
+    const after = await runOperatorAction(rt, { runId: run.id, action: 'resume', actor, reason, expected: run.status });
+    await job.remove();
+    return { run, after, outcome: 'run resumed from its checkpoint as a new attempt' };
+  }
+  if (
+    run &&
+    run.stage === stage &&
+    run.attempt === job.data.attempt &&
+    ['queued', 'running', 'approved'].includes(run.status)
+  ) {
+    await job.retry('failed');
+    return { run, after: run as Run | null, outcome: 'job retried' };
+  }
+  throw new HttpError(
+    'illegal_transition',
+    `run ${job.data?.runId ?? '?'} is ${run?.status ?? 'unknown'} at ${run?.stage ?? '?'}: this job is superseded, nothing to re-drive`,
+  );
+}
+
 /**
  * Dead letters: stage jobs that exhausted their attempts or panicked. A
  * re-drive of a job whose run is `failed` or `panic` resumes the run (a new
@@ -42,18 +83,7 @@ export function deadLetterRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }
   const r = Router();
   r.get('/api/dead-letters', d.auth.requireRole('viewer'), async (req, res) => {
     const q = parseInput(listQuery, req.query);
-    const stages = q.queue ? [q.queue] : [...STAGES];
-    const lists = await Promise.all(
-      stages.map(async (s) => (await rt.queues[s].getFailed(0, q.limit - 1)).map((j) => view(s, j as Job<StageJob>))),
-    );
-    const jobs = lists
-      .flat()
-      .sort((a, b) => (b.failed_at ?? '').localeCompare(a.failed_at ?? ''))
-      .slice(0, q.limit);
-    const counts = Object.fromEntries(
-      await Promise.all(stages.map(async (s) => [s, await rt.queues[s].getFailedCount()] as const)),
-    );
-    res.json({ jobs, counts });
+    res.json(await listDeadLetters(rt, q.queue ? [q.queue] : [...STAGES], q.limit));
   });
 
   r.post('/api/dead-letters/:queue/:jobId/redrive', d.auth.requireRole('operator'), async (req, res) => {
@@ -66,27 +96,7 @@ export function deadLetterRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }
       throw new HttpError('not_found', `no dead letter ${jobId} in ${stage}`);
     const { reason } = parseInput(reasonBody, req.body);
     const actor = actorOf(res).name;
-    const run = job.data?.runId ? await rt.store.getRun(job.data.runId) : null;
-    let outcome: string;
-    let after: Run | null = run;
-    if (run && (run.status === 'failed' || run.status === 'panic')) {
-      after = await runOperatorAction(rt, { runId: run.id, action: 'resume', actor, reason, expected: run.status });
-      await job.remove();
-      outcome = 'run resumed from its checkpoint as a new attempt';
-    } else if (
-      run &&
-      run.stage === stage &&
-      run.attempt === job.data.attempt &&
-      ['queued', 'running', 'approved'].includes(run.status)
-    ) {
-      await job.retry('failed');
-      outcome = 'job retried';
-    } else {
-      throw new HttpError(
-        'illegal_transition',
-        `run ${job.data?.runId ?? '?'} is ${run?.status ?? 'unknown'} at ${run?.stage ?? '?'}: this job is superseded, nothing to re-drive`,
-      );
-    }
+    const { run, after, outcome } = await redrive(rt, stage, job as Job<StageJob>, actor, reason);
     await d.audit.record({
       type: 'dead_letter_redrive',
       actor,

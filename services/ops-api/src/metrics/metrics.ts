@@ -29,13 +29,8 @@ function parseField(field: string): [string, Record<string, string>] {
   return [m[1], labels];
 }
 
-/**
- * The ops API's own registry. Every figure is read at scrape time from where
- * it lives (BullMQ, the database, the Redis counter hash, the spool dir), so
- * any number of API instances report the same values.
- */
-export function createMetrics(rt: Runtime) {
-  const registry = new Registry();
+/** Every gauge the registry shows, in the order a scrape lists them (the stage histogram after the queue jobs). */
+function createGauges(registry: Registry, rt: Runtime) {
   const reg = [registry];
   const queueJobs = new Gauge({
     name: 'rayvault_queue_jobs',
@@ -85,7 +80,13 @@ export function createMetrics(rt: Runtime) {
     help: "Workers not stopped whose last heartbeat is older than the stale threshold (the doctor's STALE_WORKER)",
     registers: reg,
   });
-  const counters = Object.fromEntries(
+  return { queueJobs, recentDuration, stagesFinished, runs, gates, gateAge, spool, workers, staleWorkers };
+}
+type Gauges = ReturnType<typeof createGauges>;
+
+/** One counter per cluster-wide counter name, filled from the Redis counter hash. */
+function createCounters(reg: Registry[]): Record<CounterName, Counter<string>> {
+  return Object.fromEntries(
     COUNTER_NAMES.map((n) => [
       n,
       new Counter({
@@ -96,48 +97,64 @@ export function createMetrics(rt: Runtime) {
       }),
     ]),
   ) as Record<CounterName, Counter<string>>;
-  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
+}
 
-  async function refresh() {
-    const [counts, figures, raw, workerList] = await Promise.all([
-      Promise.all([...opsQueues(rt)].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
-      rt.operations.metrics(),
-      readCounters(rt.fastRedis, prefix),
-      rt.store.listWorkers(),
-    ]);
-    for (const m of [queueJobs, recentDuration, stagesFinished, runs, workers, ...Object.values(counters)]) m.reset();
-    for (const [queue, c] of counts) for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, c[state]);
-    for (const status of RUN_STATUSES) runs.set({ status }, figures.runs_by_status[status] ?? 0);
-    gates.set(figures.gates_open);
-    gateAge.set(Math.max(0, figures.oldest_gate_age_s ?? 0));
-    for (const s of figures.stage_durations) {
-      stagesFinished.set({ stage: s.stage }, s.count);
-      for (const [statistic, v] of [
-        ['p50', s.p50],
-        ['p95', s.p95],
-        ['max', s.max],
-      ] as const)
-        recentDuration.set({ stage: s.stage, statistic }, v);
-    }
-    for (const [field, value] of Object.entries(raw)) {
-      const [name, labels] = parseField(field);
-      const counter = counters[name as CounterName];
-      if (!counter) continue;
-      const known = Object.fromEntries(COUNTER_LABELS[name as CounterName].map((l) => [l, labels[l] ?? '']));
-      counter.inc(known, Math.max(0, value));
-    }
-    const running = workerList.filter((x) => !x.stopped_at);
-    for (const w of running) workers.inc({ state: w.state });
-    staleWorkers.set(running.filter((w) => w.heartbeat_age_ms > workerStaleMs(rt.config)).length);
-    spool.set(spoolDepth(rt.spoolDir));
+/** The counter hash's fields (`name{label="v"}`) added to their counters, with only the labels each counter knows. */
+function fillCounters(counters: Record<CounterName, Counter<string>>, raw: Record<string, number>): void {
+  for (const [field, value] of Object.entries(raw)) {
+    const [name, labels] = parseField(field);
+    const counter = counters[name as CounterName];
+    if (!counter) continue;
+    const known = Object.fromEntries(COUNTER_LABELS[name as CounterName].map((l) => [l, labels[l] ?? '']));
+    counter.inc(known, Math.max(0, value));
   }
+}
 
+/** Resets and refills every value from where it lives. */
+async function refresh(rt: Runtime, g: Gauges, counters: Record<CounterName, Counter<string>>): Promise<void> {
+  const [counts, figures, raw, workerList] = await Promise.all([
+    Promise.all([...opsQueues(rt)].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
+    rt.operations.metrics(),
+    readCounters(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX),
+    rt.store.listWorkers(),
+  ]);
+  const { queueJobs, recentDuration, stagesFinished, runs, workers } = g;
+  for (const m of [queueJobs, recentDuration, stagesFinished, runs, workers, ...Object.values(counters)]) m.reset();
+  for (const [queue, c] of counts) for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, c[state]);
+  for (const status of RUN_STATUSES) runs.set({ status }, figures.runs_by_status[status] ?? 0);
+  g.gates.set(figures.gates_open);
+  g.gateAge.set(Math.max(0, figures.oldest_gate_age_s ?? 0));
+  for (const s of figures.stage_durations) {
+    stagesFinished.set({ stage: s.stage }, s.count);
+    for (const [statistic, v] of [
+      ['p50', s.p50],
+      ['p95', s.p95],
+      ['max', s.max],
+    ] as const)
+      recentDuration.set({ stage: s.stage, statistic }, v);
+  }
+  fillCounters(counters, raw);
+  const running = workerList.filter((x) => !x.stopped_at);
+  for (const w of running) workers.inc({ state: w.state });
+  g.staleWorkers.set(running.filter((w) => w.heartbeat_age_ms > workerStaleMs(rt.config)).length);
+  g.spool.set(spoolDepth(rt.spoolDir));
+}
+
+/**
+ * The ops API's own registry. Every figure is read at scrape time from where
+ * it lives (BullMQ, the database, the Redis counter hash, the spool dir), so
+ * any number of API instances report the same values.
+ */
+export function createMetrics(rt: Runtime) {
+  const registry = new Registry();
+  const gauges = createGauges(registry, rt);
+  const counters = createCounters([registry]);
   let queue: Promise<unknown> = Promise.resolve();
   return {
     contentType: registry.contentType,
     /** One scrape at a time: each resets and refills the values. */
     render(): Promise<string> {
-      const next = queue.then(refresh).then(() => registry.metrics());
+      const next = queue.then(() => refresh(rt, gauges, counters)).then(() => registry.metrics());
       queue = next.catch(() => undefined);
       return next;
     },

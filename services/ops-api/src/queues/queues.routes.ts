@@ -10,11 +10,23 @@ import { opsQueues, queueCounts, queueOverview, remainingWork } from './queue-ov
 
 const purgeBody = z.object({ reason, confirm: z.string({ error: 'confirm is required: type the queue name' }) });
 
+type Deps = { auth: Auth; audit: OpsAudit };
+
 /** Queue triage, pause/resume, drain/resume intake, and the confirmed purge. */
-export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Router {
+export function queueRoutes(rt: Runtime, d: Deps): Router {
   const r = Router();
+  perQueueRoutes(r, rt, d);
+  intakeRoutes(r, rt, d);
+  r.get('/api/ops/events', d.auth.requireRole('viewer'), async (req, res) => {
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit) || 50));
+    res.json({ events: await d.audit.recent(limit) });
+  });
+  return r;
+}
+
+/** The overview of every queue, and pause/resume/purge of one. */
+function perQueueRoutes(r: Router, rt: Runtime, d: Deps): void {
   const { requireRole } = d.auth;
-  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
   const queues = opsQueues(rt);
   const queueOf = (name: string): Queue => {
     const q = queues.get(name);
@@ -56,7 +68,12 @@ export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Ro
       note: 'runs of removed stage jobs stay queued in the database: abort them, or the reconciler queues them again',
     });
   });
+}
 
+/** Drain and resume of intake (new runs), and what is left to finish. */
+function intakeRoutes(r: Router, rt: Runtime, d: Deps): void {
+  const { requireRole } = d.auth;
+  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
   const drainState = async () => ({
     intake: await intakeState(rt.fastRedis, prefix),
     remaining: await remainingWork(rt),
@@ -81,10 +98,4 @@ export function queueRoutes(rt: Runtime, d: { auth: Auth; audit: OpsAudit }): Ro
     await d.audit.record({ type: 'intake_resume', actor, reason: body.reason });
     res.json(await drainState());
   });
-
-  r.get('/api/ops/events', requireRole('viewer'), async (req, res) => {
-    const limit = Math.min(500, Math.max(1, Number(req.query.limit) || 50));
-    res.json({ events: await d.audit.recent(limit) });
-  });
-  return r;
 }

@@ -37,39 +37,45 @@ const listQuery = z.object({
 const actionBody = z.object({ reason, expected: z.enum(RUN_STATUSES).optional() });
 const unlockBody = z.object({ reason, force: z.boolean().default(false) });
 
+const runId = (req: Request): string => {
+  const id = String(req.params.id);
+  if (!UUID.test(id)) throw new HttpError('not_found', `no run ${id}`);
+  return id;
+};
+
+/** The product and input of a POST /api/runs body: a named sample, or a product whose sources are all URLs. */
+async function submission(raw: unknown): Promise<{ product: Product; input: Record<string, unknown> }> {
+  const sample = typeof raw === 'object' && raw !== null && 'sample' in raw;
+  const body = sample ? parseInput(createSampleBody, raw) : parseInput(createBody, raw);
+  let product: Product;
+  if ('sample' in body) {
+    product = await loadSample(body.sample);
+  } else {
+    product = parseProduct(body.product, 'product');
+    // A file source would read the server's disk on behalf of a remote caller.
+    if (product.sources.some((s) => 'file' in s))
+      throw new HttpError(
+        'invalid_input',
+        'sources submitted over the API must be http(s) URLs; file sources are for the CLI',
+      );
+    // So would a local image, and the render would then show (and upload to the studio) that file.
+    if (product.image !== undefined && !isHttpUrl(product.image)) {
+      throw new HttpError(
+        'invalid_input',
+        'product.image submitted over the API must be an http(s) URL; a local image file is for the CLI (inside RAYVAULT_MEDIA_DIR)',
+      );
+    }
+  }
+  return { product, input: { ...(product.script ? { script: product.script } : {}), ...body.input } };
+}
+
 /** Runs: create, list, show, and the operator actions (illegal → 409, unknown → 404, nothing changed either way). */
 export function runRoutes(rt: Runtime, d: { auth: Auth; prices: { creditPriceUsd: number; usdBrl: number } }): Router {
   const r = Router();
   const { requireRole } = d.auth;
-  const runId = (req: Request): string => {
-    const id = String(req.params.id);
-    if (!UUID.test(id)) throw new HttpError('not_found', `no run ${id}`);
-    return id;
-  };
 
   r.post('/api/runs', requireRole('operator'), async (req, res) => {
-    const sample = typeof req.body === 'object' && req.body !== null && 'sample' in req.body;
-    const body = sample ? parseInput(createSampleBody, req.body) : parseInput(createBody, req.body);
-    let product: Product;
-    if ('sample' in body) {
-      product = await loadSample(body.sample);
-    } else {
-      product = parseProduct(body.product, 'product');
-      // A file source would read the server's disk on behalf of a remote caller.
-      if (product.sources.some((s) => 'file' in s))
-        throw new HttpError(
-          'invalid_input',
-          'sources submitted over the API must be http(s) URLs; file sources are for the CLI',
-        );
-      // So would a local image, and the render would then show (and upload to the studio) that file.
-      if (product.image !== undefined && !isHttpUrl(product.image)) {
-        throw new HttpError(
-          'invalid_input',
-          'product.image submitted over the API must be an http(s) URL; a local image file is for the CLI (inside RAYVAULT_MEDIA_DIR)',
-        );
-      }
-    }
-    const input = { ...(product.script ? { script: product.script } : {}), ...body.input };
+    const { product, input } = await submission(req.body);
     const run = await submitRun(rt, { product, input, actor: actorOf(res).name });
     res.status(201).json(run);
   });

@@ -112,6 +112,33 @@ function parseLine(line: string): SpoolRecord | null {
 }
 
 /**
+ * Takes spool file `name` for replay and reads it, or null when it is not ours to take (a live writer's, or gone).
+ */
+function claimFile(dir: string, name: string): { work: string; text: string } | null {
+  let work = path.join(dir, name);
+  if (name.endsWith('.jsonl')) {
+    // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or
+    // finished writers.
+    if (isLiveWriter(name)) return null;
+    const claimed = work.replace(/\.jsonl$/, '.replaying');
+    try {
+      renameSync(work, claimed);
+    } catch {
+      return null;
+    }
+    work = claimed;
+  }
+  // A `.replaying` file left by a crashed replayer may be taken by two replays at once (a worker start and
+  // `rayvault replay-spool`): both apply it (idempotent), and the one that finds it gone moves on.
+  try {
+    return { work, text: readFileSync(work, 'utf8') };
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
+/**
  * Replay every spool file in `dir` in order. A record the database refuses
  * (fenced, illegal) is moved to `rejected/`; a torn or corrupt line to
  * `quarantine/`. Stops, keeping the rest, when the database is unreachable again.
@@ -125,28 +152,9 @@ export async function replaySpool(
   const report: ReplayReport = { files: 0, applied: 0, duplicates: 0, rejected: 0, quarantined: 0, remaining: 0 };
   if (!existsSync(dir)) return report;
   for (const name of spoolFiles(dir)) {
-    let work = path.join(dir, name);
-    if (name.endsWith('.jsonl')) {
-      // Claim the file atomically; appends by a live process continue in its fd, so only claim files of dead or
-      // finished writers.
-      if (isLiveWriter(name)) continue;
-      const claimed = work.replace(/\.jsonl$/, '.replaying');
-      try {
-        renameSync(work, claimed);
-      } catch {
-        continue;
-      }
-      work = claimed;
-    }
-    // A `.replaying` file left by a crashed replayer may be taken by two replays at once (a worker start and
-    // `rayvault replay-spool`): both apply it (idempotent), and the one that finds it gone moves on.
-    let text: string;
-    try {
-      text = readFileSync(work, 'utf8');
-    } catch (err) {
-      if (isGone(err)) continue;
-      throw err;
-    }
+    const claimed = claimFile(dir, name);
+    if (!claimed) continue;
+    const { work, text } = claimed;
     report.files++;
     const lines = text.split('\n').filter(Boolean);
     let i = 0;

@@ -26,6 +26,56 @@ export type DeliveryDeps = {
   apiTimeoutMs: number;
 };
 
+const count = (deps: DeliveryDeps, alert: ParsedAlert, result: string) =>
+  bumpCounter(deps.redis, deps.prefix, 'telegram_deliveries', { kind: alert.kind, result });
+
+/** Sends the alert as HTML, or as plain text when Telegram refused our HTML. */
+function send(
+  deps: DeliveryDeps,
+  html: string,
+  markup: InlineKeyboardMarkup | undefined,
+  plain: boolean,
+): Promise<Message.TextMessage> {
+  const text = plain ? htmlToPlain(html) : html;
+  // callApi (what telegram.sendMessage wraps) takes a signal: a hung Bot API must not hold the job
+  // for telegraf's 500 s.
+  return deps.telegram.callApi(
+    'sendMessage',
+    {
+      chat_id: deps.chatId,
+      text,
+      ...(plain ? {} : { parse_mode: 'HTML' as const }),
+      link_preview_options: { is_disabled: true },
+      ...(markup ? { reply_markup: markup } : {}),
+    },
+    { signal: AbortSignal.timeout(deps.apiTimeoutMs) as CallSignal },
+  );
+}
+
+/** A failed send: given up for good, or moved back to delayed without consuming an attempt. */
+async function retryLater(
+  deps: DeliveryDeps,
+  job: Job,
+  token: string | undefined,
+  alert: ParsedAlert,
+  d: DeliveryDecision,
+  log: Logger,
+): Promise<never> {
+  await count(deps, alert, d.type);
+  if (d.type === 'permanent' || d.type === 'bad_markup') {
+    log.error({ reason: d.reason }, 'Telegram refused the alert for good: kept as a failed job');
+    throw new UnrecoverableError(`Telegram refused the alert: ${d.reason}`);
+  }
+  const delayMs =
+    d.type === 'rate_limited' ? d.retryAfterMs : backoffMs(job.attemptsStarted, deps.retryBaseMs, deps.retryMaxMs);
+  log.warn(
+    { reason: d.reason, delayMs },
+    d.type === 'rate_limited' ? 'Telegram rate limit: waiting retry_after' : 'Bot API unreachable: alert retried later',
+  );
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
+}
+
 /**
  * Processor of the `alerts` queue: one alert → one Telegram message. A job
  * whose alert was already delivered completes without sending (duplicates
@@ -34,50 +84,6 @@ export type DeliveryDeps = {
  * are waited out rather than exhausting the job.
  */
 export function createAlertProcessor(deps: DeliveryDeps) {
-  const count = (alert: ParsedAlert, result: string) =>
-    bumpCounter(deps.redis, deps.prefix, 'telegram_deliveries', { kind: alert.kind, result });
-
-  function send(html: string, markup: InlineKeyboardMarkup | undefined, plain: boolean): Promise<Message.TextMessage> {
-    const text = plain ? htmlToPlain(html) : html;
-    // callApi (what telegram.sendMessage wraps) takes a signal: a hung Bot API must not hold the job for telegraf's 500
-    // s.
-    return deps.telegram.callApi(
-      'sendMessage',
-      {
-        chat_id: deps.chatId,
-        text,
-        ...(plain ? {} : { parse_mode: 'HTML' as const }),
-        link_preview_options: { is_disabled: true },
-        ...(markup ? { reply_markup: markup } : {}),
-      },
-      { signal: AbortSignal.timeout(deps.apiTimeoutMs) as CallSignal },
-    );
-  }
-
-  async function retryLater(
-    job: Job,
-    token: string | undefined,
-    alert: ParsedAlert,
-    d: DeliveryDecision,
-    log: Logger,
-  ): Promise<never> {
-    await count(alert, d.type);
-    if (d.type === 'permanent' || d.type === 'bad_markup') {
-      log.error({ reason: d.reason }, 'Telegram refused the alert for good: kept as a failed job');
-      throw new UnrecoverableError(`Telegram refused the alert: ${d.reason}`);
-    }
-    const delayMs =
-      d.type === 'rate_limited' ? d.retryAfterMs : backoffMs(job.attemptsStarted, deps.retryBaseMs, deps.retryMaxMs);
-    log.warn(
-      { reason: d.reason, delayMs },
-      d.type === 'rate_limited'
-        ? 'Telegram rate limit: waiting retry_after'
-        : 'Bot API unreachable: alert retried later',
-    );
-    await job.moveToDelayed(Date.now() + delayMs, token);
-    throw new DelayedError();
-  }
-
   return async (job: Job, token?: string): Promise<{ messageId: number; duplicate: boolean }> => {
     const parsed = alertSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid alert payload: ${parsed.error.message}`);
@@ -92,7 +98,7 @@ export function createAlertProcessor(deps: DeliveryDeps) {
 
     const already = await deps.messages.delivered(alert.dedupeKey);
     if (already) {
-      await count(alert, 'duplicate');
+      await count(deps, alert, 'duplicate');
       log.info({ messageId: already.messageId }, 'alert already delivered: not sent again');
       return { messageId: already.messageId, duplicate: true };
     }
@@ -102,14 +108,14 @@ export function createAlertProcessor(deps: DeliveryDeps) {
     let sent: Message.TextMessage;
     let stored = html;
     try {
-      sent = await send(html, markup, false);
+      sent = await send(deps, html, markup, false);
     } catch (err) {
       const d = classifyDeliveryError(err);
-      if (d.type !== 'bad_markup') return retryLater(job, token, alert, d, log);
+      if (d.type !== 'bad_markup') return retryLater(deps, job, token, alert, d, log);
       // A formatting bug must not lose the alert: it goes out as plain text.
       log.error({ reason: d.reason }, 'Telegram refused our HTML: resending as plain text');
-      sent = await send(html, markup, true).catch((e: unknown) =>
-        retryLater(job, token, alert, classifyDeliveryError(e), log),
+      sent = await send(deps, html, markup, true).catch((e: unknown) =>
+        retryLater(deps, job, token, alert, classifyDeliveryError(e), log),
       );
       stored = escapeHtml(htmlToPlain(html));
     }
@@ -119,7 +125,7 @@ export function createAlertProcessor(deps: DeliveryDeps) {
       { chatId, messageId: sent.message_id, at: new Date().toISOString() },
       { html: stored, dedupeKey: alert.dedupeKey, runId: alert.runId, notes: [] },
     );
-    await count(alert, 'sent');
+    await count(deps, alert, 'sent');
     log.info({ messageId: sent.message_id }, 'alert delivered to Telegram');
     return { messageId: sent.message_id, duplicate: false };
   };

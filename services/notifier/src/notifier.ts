@@ -1,10 +1,10 @@
-import { ALERTS_QUEUE, type Runtime } from '@rayvault/shared';
+import { ALERTS_QUEUE, type Logger, type Runtime } from '@rayvault/shared';
 import { Worker } from 'bullmq';
-import { Telegraf } from 'telegraf';
+import { Telegraf, type Telegram } from 'telegraf';
 import { createAlertProcessor } from './alert-delivery.processor';
 import { createPressHandler } from './button-press.handler';
 import { resolveNotifierOptions, type NotifierConfig, type NotifierOptions } from './config.schema';
-import { createMessageMap } from './message-map';
+import { createMessageMap, type MessageMap } from './message-map';
 import { createUpdateReceiver } from './update-receiver';
 
 export type Notifier = {
@@ -28,7 +28,6 @@ export function createNotifier(
 ): Notifier {
   const options = resolveNotifierOptions(config, overrides);
   const log = rt.log.child({ component: 'notifier' });
-  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
   let worker: Worker | undefined;
   let receiver: ReturnType<typeof createUpdateReceiver> | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -57,37 +56,12 @@ export function createNotifier(
         telegram: { apiRoot: options.apiRoot, webhookReply: false },
         handlerTimeout: 60_000,
       });
-      const messages = createMessageMap(rt.redis, prefix);
+      const messages = createMessageMap(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX);
 
-      worker = new Worker(
-        ALERTS_QUEUE,
-        createAlertProcessor({
-          telegram: bot.telegram,
-          chatId: options.chatId,
-          messages,
-          redis: rt.redis,
-          prefix,
-          log,
-          retryBaseMs: options.retryBaseMs,
-          retryMaxMs: options.retryMaxMs,
-          apiTimeoutMs: options.apiTimeoutMs,
-        }),
-        { connection: rt.redis, prefix, concurrency: 1 },
-      );
-      worker.on('error', (err) => log.warn({ err }, 'alerts worker error'));
-      worker.on(
-        'failed',
-        (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'),
-      );
+      worker = startAlertsWorker(rt, options, options.chatId, bot.telegram, messages, log);
 
       if (options.receiveUpdates) {
-        bot.on(
-          'callback_query',
-          createPressHandler({ rt, chatId: options.chatId, adminIds: options.adminIds, messages, log }),
-        );
-        // Without this telegraf rethrows from the polling loop and polling stops.
-        bot.catch((err, ctx) => log.error({ err, updateId: ctx.update.update_id }, 'update handler failed'));
-        receiver = createUpdateReceiver(bot, options, log);
+        receiver = createUpdateReceiver(answerPresses(rt, options, options.chatId, bot, messages, log), options, log);
         await receiver.start();
       }
       await worker.waitUntilReady();
@@ -109,4 +83,52 @@ export function createNotifier(
       return closing;
     },
   };
+}
+
+/** The `alerts` queue's worker: one alert at a time, each sent to `chatId`. */
+function startAlertsWorker(
+  rt: Runtime,
+  options: NotifierOptions,
+  chatId: string,
+  telegram: Telegram,
+  messages: MessageMap,
+  log: Logger,
+): Worker {
+  const prefix = rt.config.RAYVAULT_QUEUE_PREFIX;
+  const worker = new Worker(
+    ALERTS_QUEUE,
+    createAlertProcessor({
+      telegram,
+      chatId,
+      messages,
+      redis: rt.redis,
+      prefix,
+      log,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+      apiTimeoutMs: options.apiTimeoutMs,
+    }),
+    { connection: rt.redis, prefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => log.warn({ err }, 'alerts worker error'));
+  worker.on(
+    'failed',
+    (job, err) => job && err.name !== 'DelayedError' && log.error({ err, jobId: job.id }, 'alert job failed'),
+  );
+  return worker;
+}
+
+/** Button presses become operator actions; returns the bot, ready to receive them. */
+function answerPresses(
+  rt: Runtime,
+  options: NotifierOptions,
+  chatId: string,
+  bot: Telegraf,
+  messages: MessageMap,
+  log: Logger,
+): Telegraf {
+  bot.on('callback_query', createPressHandler({ rt, chatId, adminIds: options.adminIds, messages, log }));
+  // Without this telegraf rethrows from the polling loop and polling stops.
+  bot.catch((err, ctx) => log.error({ err, updateId: ctx.update.update_id }, 'update handler failed'));
+  return bot;
 }

@@ -51,11 +51,8 @@ export function createUpdateReceiver(bot: Telegraf, opts: ReceiverOptions, log: 
 
   async function startWebhook(hook: NonNullable<ReceiverOptions['webhook']>): Promise<void> {
     const handler = bot.webhookCallback(new URL(hook.url).pathname, { secretToken: hook.secret });
-    server = http.createServer((req, res) => void handler(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(hook.port, hook.host, () => resolve());
-    });
+    const httpServer = http.createServer((req, res) => void handler(req, res));
+    server = await listen(httpServer, hook.port, hook.host);
     log.info({ port: (server.address() as AddressInfo).port, url: hook.url }, 'Telegram webhook receiver listening');
     // Registered in the background: an unreachable Bot API at start must not stop the alerts.
     loop = persist('setWebhook', async () => {
@@ -87,4 +84,13 @@ export function createUpdateReceiver(bot: Telegraf, opts: ReceiverOptions, log: 
       await Promise.race([loop, new Promise((r) => setTimeout(r, 5000).unref())]);
     },
   };
+}
+
+/** Starts `server` on port/host; rejects when it cannot listen (port taken). */
+async function listen(server: http.Server, port: number, host: string): Promise<http.Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }

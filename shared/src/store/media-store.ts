@@ -25,6 +25,89 @@ import type { Rpc } from './types';
  */
 export const MEDIA_WRITES = { recordArtifact: 'rv_record_artifact', recordCredits: 'rv_record_credits' } as const;
 
+/** `call(fn, args, schema)`: one SQL function through `rpc`, its answer parsed (a changed shape fails here, named). */
+function parsedCall(rpc: Rpc) {
+  return async function call<S extends z.ZodType>(
+    fn: string,
+    args: Record<string, unknown>,
+    schema: S,
+  ): Promise<z.output<S>> {
+    const answer = await rpc(fn, args);
+    const parsed = schema.safeParse(answer);
+    if (!parsed.success) {
+      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
+    }
+    return parsed.data;
+  };
+}
+type Call = ReturnType<typeof parsedCall>;
+
+/** The video index: every artifacts row, paths as the database holds them. */
+function videoIndex(call: Call) {
+  return {
+    entries: () => call('rv_video_index', {}, indexEntrySchema.array()),
+    /** True when an entry has this path, or a path ending in `/<name>`. */
+    names: (a: { path: string; name: string }) =>
+      call('rv_video_index_names', { p_path: a.path, p_name: a.name }, flagSchema),
+    /** Indexes a render of a segment; the new entry's id, or null when the segment is indexed already. */
+    add: async (a: {
+      runId: string;
+      segment: number;
+      path: string;
+      sha256: string;
+      bytes: number;
+      legacy: boolean;
+      eventId: string;
+    }) =>
+      (
+        await call(
+          'rv_video_index_add',
+          {
+            p_run: a.runId,
+            p_segment: a.segment,
+            p_path: a.path,
+            p_sha: a.sha256,
+            p_bytes: a.bytes,
+            p_legacy: a.legacy,
+            p_event_id: a.eventId,
+          },
+          indexAddedSchema,
+        )
+      ).id,
+    /** Re-points entry `id` from `from` to `path` (same sha256); false when it moved meanwhile. */
+    relink: async (a: { id: number; path: string; from: string; sha256: string; legacy: boolean; eventId: string }) =>
+      (
+        await call(
+          'rv_video_index_relink',
+          { p_id: a.id, p_path: a.path, p_from: a.from, p_sha: a.sha256, p_legacy: a.legacy, p_event_id: a.eventId },
+          relinkedSchema,
+        )
+      ).relinked,
+    /** Stores a probe's outcome; a failed probe keeps the last good metadata. False: no such entry. */
+    saveProbe: async (id: number, probe: VideoProbe) =>
+      (await call('rv_video_index_save_probe', { p_id: id, p_probe: probe }, probeSavedSchema)).saved,
+    /** Entries failing ffprobe and how many of the latest probes failed in a row (the doctor). */
+    probeHealth: () => call('rv_video_index_probe_health', {}, probeHealthSchema),
+  };
+}
+
+/** What the state dir's housekeeping asks of the database. */
+function housekeepingReads(call: Call) {
+  return {
+    /** Status and fence of the given runs (those known). */
+    runsStatus: (ids: string[]) => call('rv_runs_status', { p_ids: ids }, runStatusRowsSchema),
+    /** Unfinished runs at voice or render: they still read the cache. */
+    runsReadingCache: () => call('rv_runs_reading_cache', {}, runsReadingCacheSchema),
+    /** Workers heartbeating from another host within `staleMs`. */
+    workersAliveElsewhere: async (host: string, staleMs: number) =>
+      new Set(await call('rv_workers_alive_elsewhere', { p_host: host, p_stale_ms: staleMs }, runIdsSchema)),
+    /** Finished stages claimed again, done runs with a stage not done, and how many runs are done. */
+    skipCheck: () => call('rv_skip_check', {}, skipCheckSchema),
+    /** A run's status, evidence generation and stage steps; null when no run has this id. */
+    runSteps: (runId: string) => call('rv_run_steps', { p_run: runId }, runStepsSchema.nullable()),
+  };
+}
+
 /**
  * The media store: the video index (artifacts), the credits a run spent, the
  * rows of a run's report and housekeeping's reads. Each method is one SQL
@@ -33,64 +116,12 @@ export const MEDIA_WRITES = { recordArtifact: 'rv_record_artifact', recordCredit
  * schema (media.schema.ts).
  */
 export function createMediaStore(rpc: Rpc) {
-  async function call<S extends z.ZodType>(fn: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
-    const answer = await rpc(fn, args);
-    const parsed = schema.safeParse(answer);
-    if (!parsed.success) {
-      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
-    }
-    return parsed.data;
-  }
-
+  const call = parsedCall(rpc);
   return {
     /** A run's artifacts, by stage, segment and kind. */
     artifacts: (runId: string) => call('rv_list_artifacts', { p_run: runId }, artifactSchema.array()),
     /** The video index: every artifacts row, paths as the database holds them. */
-    index: {
-      entries: () => call('rv_video_index', {}, indexEntrySchema.array()),
-      /** True when an entry has this path, or a path ending in `/<name>`. */
-      names: (a: { path: string; name: string }) =>
-        call('rv_video_index_names', { p_path: a.path, p_name: a.name }, flagSchema),
-      /** Indexes a render of a segment; the new entry's id, or null when the segment is indexed already. */
-      add: async (a: {
-        runId: string;
-        segment: number;
-        path: string;
-        sha256: string;
-        bytes: number;
-        legacy: boolean;
-        eventId: string;
-      }) =>
-        (
-          await call(
-            'rv_video_index_add',
-            {
-              p_run: a.runId,
-              p_segment: a.segment,
-              p_path: a.path,
-              p_sha: a.sha256,
-              p_bytes: a.bytes,
-              p_legacy: a.legacy,
-              p_event_id: a.eventId,
-            },
-            indexAddedSchema,
-          )
-        ).id,
-      /** Re-points entry `id` from `from` to `path` (same sha256); false when it moved meanwhile. */
-      relink: async (a: { id: number; path: string; from: string; sha256: string; legacy: boolean; eventId: string }) =>
-        (
-          await call(
-            'rv_video_index_relink',
-            { p_id: a.id, p_path: a.path, p_from: a.from, p_sha: a.sha256, p_legacy: a.legacy, p_event_id: a.eventId },
-            relinkedSchema,
-          )
-        ).relinked,
-      /** Stores a probe's outcome; a failed probe keeps the last good metadata. False: no such entry. */
-      saveProbe: async (id: number, probe: VideoProbe) =>
-        (await call('rv_video_index_save_probe', { p_id: id, p_probe: probe }, probeSavedSchema)).saved,
-      /** Entries failing ffprobe and how many of the latest probes failed in a row (the doctor). */
-      probeHealth: () => call('rv_video_index_probe_health', {}, probeHealthSchema),
-    },
+    index: videoIndex(call),
     /** Ids of runs starting with `prefix` (lowercase), oldest first, at most `limit`. */
     runsByIdPrefix: (prefix: string, limit: number) =>
       call('rv_runs_by_id_prefix', { p_prefix: prefix, p_limit: limit }, runIdsSchema),
@@ -99,19 +130,7 @@ export function createMediaStore(rpc: Rpc) {
     /** A run page's evidence claims, artifacts and credits. */
     runExtras: (runId: string) => call('rv_ops_run_extras', { p_run: runId }, runExtrasSchema),
     /** What the state dir's housekeeping asks of the database. */
-    housekeeping: {
-      /** Status and fence of the given runs (those known). */
-      runsStatus: (ids: string[]) => call('rv_runs_status', { p_ids: ids }, runStatusRowsSchema),
-      /** Unfinished runs at voice or render: they still read the cache. */
-      runsReadingCache: () => call('rv_runs_reading_cache', {}, runsReadingCacheSchema),
-      /** Workers heartbeating from another host within `staleMs`. */
-      workersAliveElsewhere: async (host: string, staleMs: number) =>
-        new Set(await call('rv_workers_alive_elsewhere', { p_host: host, p_stale_ms: staleMs }, runIdsSchema)),
-      /** Finished stages claimed again, done runs with a stage not done, and how many runs are done. */
-      skipCheck: () => call('rv_skip_check', {}, skipCheckSchema),
-      /** A run's status, evidence generation and stage steps; null when no run has this id. */
-      runSteps: (runId: string) => call('rv_run_steps', { p_run: runId }, runStepsSchema.nullable()),
-    },
+    housekeeping: housekeepingReads(call),
   };
 }
 

@@ -21,6 +21,75 @@ export type OpsEvent = { type: string; actor: string; reason?: string; target?: 
 
 export type RunSearch = { status?: RunStatus; stage?: Stage; limit: number; offset: number; search?: string };
 
+/** `call(fn, args, schema)`: one SQL function through `rpc`, its answer parsed (a changed shape fails here, named). */
+function parsedCall(rpc: Rpc) {
+  return async function call<S extends z.ZodType>(
+    fn: string,
+    args: Record<string, unknown>,
+    schema: S,
+  ): Promise<z.output<S>> {
+    const parsed = schema.safeParse(await rpc(fn, args));
+    if (!parsed.success) {
+      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
+    }
+    return parsed.data;
+  };
+}
+type Call = ReturnType<typeof parsedCall>;
+
+/** Bearer tokens, by the sha256 of the token: the plaintext never reaches the database. */
+function tokenStore(call: Call) {
+  return {
+    /** The live token with this hash, or null (unknown or revoked). */
+    find: (hash: string) => call('rv_api_token_find', { p_hash: hash }, tokenOwnerSchema.nullable()),
+    /** RV409 (IllegalTransitionError) while a live token has the name. */
+    create: (a: { name: string; role: ApiRole; hash: string; actor: string }) =>
+      call(
+        'rv_api_token_create',
+        {
+          p_name: a.name,
+          p_role: a.role,
+          p_hash: a.hash,
+          p_actor: a.actor,
+        },
+        tokenRecordSchema,
+      ),
+    list: () => call('rv_api_token_list', {}, tokenRecordSchema.array()),
+    /** RV404 (RunNotFoundError) when no live token has the name. */
+    revoke: (a: { name: string; actor: string; reason?: string }) =>
+      call(
+        'rv_api_token_revoke',
+        {
+          p_name: a.name,
+          p_actor: a.actor,
+          p_reason: a.reason ?? null,
+        },
+        tokenRecordSchema,
+      ),
+  };
+}
+
+/** The append-only ops_events audit; replaying an event id records nothing. */
+function auditLog(call: Call) {
+  return {
+    record: (e: OpsEvent, eventId: string = randomUUID()) =>
+      call(
+        'rv_ops_event',
+        {
+          p_event_id: eventId,
+          p_type: e.type,
+          p_actor: e.actor,
+          p_reason: e.reason ?? null,
+          p_target: e.target ?? null,
+          p_payload: e.payload ?? {},
+        },
+        duplicateSchema,
+      ),
+    /** Newest first, at most 500. */
+    recent: (limit = 50) => call('rv_ops_events', { p_limit: limit }, opsEventSchema.array()),
+  };
+}
+
 /**
  * The operations store: what the ops API and the doctor read and write besides
  * a run's lifecycle (API tokens, the ops audit, metrics, the dashboard's
@@ -29,62 +98,12 @@ export type RunSearch = { status?: RunStatus; stage?: Stage; limit: number; offs
  * each answer is parsed against its schema (operations.schema.ts).
  */
 export function createOperationsStore(rpc: Rpc) {
-  async function call<S extends z.ZodType>(fn: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
-    const parsed = schema.safeParse(await rpc(fn, args));
-    if (!parsed.success) {
-      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
-    }
-    return parsed.data;
-  }
-
+  const call = parsedCall(rpc);
   return {
     /** Bearer tokens, by the sha256 of the token: the plaintext never reaches the database. */
-    tokens: {
-      /** The live token with this hash, or null (unknown or revoked). */
-      find: (hash: string) => call('rv_api_token_find', { p_hash: hash }, tokenOwnerSchema.nullable()),
-      /** RV409 (IllegalTransitionError) while a live token has the name. */
-      create: (a: { name: string; role: ApiRole; hash: string; actor: string }) =>
-        call(
-          'rv_api_token_create',
-          {
-            p_name: a.name,
-            p_role: a.role,
-            p_hash: a.hash,
-            p_actor: a.actor,
-          },
-          tokenRecordSchema,
-        ),
-      list: () => call('rv_api_token_list', {}, tokenRecordSchema.array()),
-      /** RV404 (RunNotFoundError) when no live token has the name. */
-      revoke: (a: { name: string; actor: string; reason?: string }) =>
-        call(
-          'rv_api_token_revoke',
-          {
-            p_name: a.name,
-            p_actor: a.actor,
-            p_reason: a.reason ?? null,
-          },
-          tokenRecordSchema,
-        ),
-    },
+    tokens: tokenStore(call),
     /** The append-only ops_events audit; replaying an event id records nothing. */
-    audit: {
-      record: (e: OpsEvent, eventId: string = randomUUID()) =>
-        call(
-          'rv_ops_event',
-          {
-            p_event_id: eventId,
-            p_type: e.type,
-            p_actor: e.actor,
-            p_reason: e.reason ?? null,
-            p_target: e.target ?? null,
-            p_payload: e.payload ?? {},
-          },
-          duplicateSchema,
-        ),
-      /** Newest first, at most 500. */
-      recent: (limit = 50) => call('rv_ops_events', { p_limit: limit }, opsEventSchema.array()),
-    },
+    audit: auditLog(call),
     /** Runs by status, open gates and the oldest one's age, stage durations of the last 24 h. */
     metrics: () => call('rv_ops_metrics', {}, opsMetricsSchema),
     /** Per status present: count, oldest open gate, newest creation, creations in the last 24 h. */

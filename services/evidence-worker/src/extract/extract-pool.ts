@@ -43,6 +43,7 @@ function threadEntry(): string | null {
  * renewals. A page over `timeoutMs` (or over the thread's heap) fails its
  * source as `extraction_failed`; the thread is replaced.
  */
+// eslint-disable-next-line max-lines-per-function -- its closures share the slots, queue and pump
 export function createExtractPool(o: ExtractPoolOptions) {
   const entry = threadEntry();
   const slots: Slot[] = Array.from({ length: o.size ?? 2 }, () => ({ worker: null, ready: false, task: null }));

@@ -17,68 +17,54 @@ export type Admit = { run: true; leave: () => void } | { run: false; retryInMs: 
 export const RETRY_SOON_MS = 250;
 const STOPPING = 'worker stopping: job left for another worker';
 
+type Clock = { now: () => number; setTimer: (fn: () => void, ms: number) => () => void };
+
 export function createAdmission(o: {
   leaseMs: number;
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => () => void;
 }) {
-  const now = o.now ?? Date.now;
-  const setTimer =
-    o.setTimer ??
-    ((fn, ms) => {
-      const t = setTimeout(fn, ms).unref();
-      return () => clearTimeout(t);
-    });
-  let jobs = 0;
-  let solo = false;
-  let reservedUntil = 0;
-  let stopped = false;
-  let claiming = 0;
-  let drained: (() => void) | undefined;
-
+  const clock: Clock = {
+    now: o.now ?? Date.now,
+    setTimer:
+      o.setTimer ??
+      ((fn, ms) => {
+        const t = setTimeout(fn, ms).unref();
+        return () => clearTimeout(t);
+      }),
+  };
+  const gate = createClaimGate();
+  const occupancy = createOccupancy(o.leaseMs, clock);
   return {
     get stopping() {
-      return stopped;
+      return gate.stopped;
     },
     /** Jobs running in this process now. */
     get jobs() {
-      return jobs;
+      return occupancy.jobs;
     },
     /** Called once per fetched job; `leave()` when it is over. */
     enter(stalledCount: number): Admit {
-      if (stopped) return { run: false, retryInMs: 0, why: STOPPING };
-      const suspect = stalledCount >= 2;
-      if (solo || (suspect ? jobs > 0 : reservedUntil > now())) {
-        // A waiting suspect keeps others out until it gets its turn (or two leases pass).
-        if (suspect) reservedUntil = now() + 2 * o.leaseMs;
-        return {
-          run: false,
-          retryInMs: RETRY_SOON_MS,
-          why: suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here',
-        };
-      }
-      jobs++;
-      let cancelShare = () => {};
-      if (suspect) {
-        solo = true;
-        reservedUntil = 0;
-        cancelShare = setTimer(() => (solo = false), o.leaseMs);
-      }
-      let left = false;
-      return {
-        run: true,
-        leave: () => {
-          if (left) return;
-          left = true;
-          jobs--;
-          if (suspect) {
-            cancelShare();
-            solo = false;
-          }
-        },
-      };
+      if (gate.stopped) return { run: false, retryInMs: 0, why: STOPPING };
+      return occupancy.enter(stalledCount >= 2);
     },
-    /** The one gate of every claim: `null` once stopping, otherwise what `fn` returns. */
+    claim: gate.claim,
+    stop: gate.stop,
+    STOPPING,
+  };
+}
+export type Admission = ReturnType<typeof createAdmission>;
+
+/** The one gate of every claim, and the stop that closes it once the claims already sent have returned. */
+function createClaimGate() {
+  let stopped = false;
+  let claiming = 0;
+  let drained: (() => void) | undefined;
+  return {
+    get stopped() {
+      return stopped;
+    },
+    /** `null` once stopping, otherwise what `fn` returns. */
     async claim<T>(fn: () => Promise<T>): Promise<T | null> {
       if (stopped) return null;
       claiming++;
@@ -92,7 +78,7 @@ export function createAdmission(o: {
     stop(): Promise<void> {
       stopped = true;
       if (claiming === 0) return Promise.resolve();
-      return new Promise((resolve) => {
+      return new Promise<void>((resolve) => {
         const before = drained;
         drained = () => {
           before?.();
@@ -100,7 +86,46 @@ export function createAdmission(o: {
         };
       });
     },
-    STOPPING,
   };
 }
-export type Admission = ReturnType<typeof createAdmission>;
+
+/** Jobs in this process, and the suspect that runs alone. */
+function createOccupancy(leaseMs: number, clock: Clock) {
+  let jobs = 0;
+  let solo = false;
+  let reservedUntil = 0;
+  const admitted = (suspect: boolean): Admit => {
+    jobs++;
+    let cancelShare = () => {};
+    if (suspect) {
+      solo = true;
+      reservedUntil = 0;
+      cancelShare = clock.setTimer(() => (solo = false), leaseMs);
+    }
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      jobs--;
+      if (suspect) {
+        cancelShare();
+        solo = false;
+      }
+    };
+    return { run: true, leave };
+  };
+  return {
+    get jobs() {
+      return jobs;
+    },
+    enter(suspect: boolean): Admit {
+      if (solo || (suspect ? jobs > 0 : reservedUntil > clock.now())) {
+        // A waiting suspect keeps others out until it gets its turn (or two leases pass).
+        if (suspect) reservedUntil = clock.now() + 2 * leaseMs;
+        const why = suspect ? 'stalled before: waiting to run alone' : 'a suspect job runs alone here';
+        return { run: false, retryInMs: RETRY_SOON_MS, why };
+      }
+      return admitted(suspect);
+    },
+  };
+}

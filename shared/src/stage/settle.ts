@@ -23,6 +23,9 @@ export type SettleHost = {
 /** Out of the heartbeat's set, then the lock released: the release that `settle` and the runner share. */
 export type LetGo = () => Promise<void>;
 
+/** What settling a try works on: the world, the host, the session and its log. */
+type Settling = { port: StagePort; host: SettleHost; session: RunSession; log: Logger };
+
 /** A processor's outcome: open the gate, or complete the stage and hand the run to the next one. */
 export async function settleOutcome(
   port: StagePort,
@@ -32,68 +35,61 @@ export async function settleOutcome(
   log: Logger,
   letGo: LetGo,
 ) {
-  const { runId, stage, attempt } = session.job;
-  const signal = session.signal;
-  if ('gate' in outcome) {
-    session.lease.handOff();
-    await untilDatabaseAnswers(
-      () =>
-        port.store.transition({
-          runId,
-          to: 'waiting_approval',
-          fence: session.fence,
-          actor: port.workerId,
-          payload: { diff: outcome.gate.diff, summary: outcome.gate.summary },
-          eventId: eventIds.gateOpened(session.job),
-        }),
-      signal,
-      log,
-      'gate',
-    );
-    // Nobody holds a gated run: an approval may come at once.
-    await letGo();
-    host.setState('waiting', session);
-    await port.alert({
-      kind: 'gate',
+  const s: Settling = { port, host, session, log };
+  if ('gate' in outcome) await openGate(s, outcome.gate, letGo);
+  else await completeAndHandOff(s, outcome.output ?? null, letGo);
+}
+
+async function openGate(
+  { port, host, session, log }: Settling,
+  gate: { diff: unknown; summary?: string },
+  letGo: LetGo,
+) {
+  const { runId, attempt } = session.job;
+  session.lease.handOff();
+  const payload = { diff: gate.diff, summary: gate.summary };
+  const eventId = eventIds.gateOpened(session.job);
+  const write = () =>
+    port.store.transition({
       runId,
-      status: 'waiting_approval',
-      attempt,
-      title: `GATE: run ${runId} needs a decision`,
-      text: outcome.gate.summary ?? 'Trusted sources disagree on a critical claim.',
-      details: { diff: outcome.gate.diff },
-      dedupeKey: dedupeKeys.gate(runId, attempt),
+      to: 'waiting_approval',
+      fence: session.fence,
+      actor: port.workerId,
+      payload,
+      eventId,
     });
-    spanEvent('gate opened', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
-    log.warn('gate opened: waiting for approval');
-    host.onRunSettled(runId);
-    return;
-  }
+  await untilDatabaseAnswers(write, session.signal, log, 'gate');
+  // Nobody holds a gated run: an approval may come at once.
+  await letGo();
+  host.setState('waiting', session);
+  await port.alert({
+    kind: 'gate',
+    runId,
+    status: 'waiting_approval',
+    attempt,
+    title: `GATE: run ${runId} needs a decision`,
+    text: gate.summary ?? 'Trusted sources disagree on a critical claim.',
+    details: { diff: gate.diff },
+    dedupeKey: dedupeKeys.gate(runId, attempt),
+  });
+  spanEvent('gate opened', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
+  log.warn('gate opened: waiting for approval');
+  host.onRunSettled(runId);
+}
+
+async function completeAndHandOff({ port, host, session, log }: Settling, output: unknown, letGo: LetGo) {
+  const { runId, stage, attempt } = session.job;
   // Spooled writes of this run must land before the hand-off, in order. Only ours can: a
   // previous holder's spooled writes carry its old fence and are refused whenever replayed.
-  await untilDatabaseAnswers(
-    async () => {
-      if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
-    },
-    signal,
-    log,
-    'spool',
-  );
+  const drained = async () => {
+    if (!(await host.flushSpool(true))) throw new DatabaseUnavailableError('spool not drained yet');
+  };
+  await untilDatabaseAnswers(drained, session.signal, log, 'spool');
   const next = nextStage(stage);
   session.lease.handOff();
-  await untilDatabaseAnswers(
-    () =>
-      port.store.completeStage({
-        runId,
-        stage,
-        fence: session.fence,
-        output: outcome.output ?? null,
-        next,
-        eventId: eventIds.stageCompleted(session.job),
-      }),
-    signal,
-    log,
-    'complete',
-  );
+  const eventId = eventIds.stageCompleted(session.job);
+  const complete = () => port.store.completeStage({ runId, stage, fence: session.fence, output, next, eventId });
+  await untilDatabaseAnswers(complete, session.signal, log, 'complete');
   // The database now says nobody holds the run. The release and the hand-off go together:
   // the next stage's acquire takes over a lock left at this earlier stage, so it waits neither
   // for the release nor for a late renewal that set the lock again (once a 5 s stall).
@@ -123,45 +119,13 @@ export async function settleFailure(
   tryIndex: number,
   log: Logger,
 ): Promise<FailureEffect> {
-  const { runId, stage } = session.job;
   const reason = action.reason;
   switch (action.kind) {
     case 'hand_back':
-      // Best effort: if the database is away the reconciler and the next claim sort it out.
-      await port.store
-        .releaseStage({
-          runId,
-          fence: session.fence,
-          actor: port.workerId,
-          reason: reason.message,
-          eventId: eventIds.stageReleased(session.job, session.fence),
-        })
-        .catch((e) => log.warn({ err: e }, 'could not hand the run back on shutdown'));
+      await handBack({ port, host, session, log }, reason);
       return { postponeMs: 0, why: 'worker shutting down: stopped at the last checkpoint' };
     case 'abandon':
-      host.setState('panic', session, reason.message);
-      port.countPanic('panic_lost_lock');
-      spanEvent('lost the run lock', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
-      log.error({ err: reason }, 'lost the run lock: stage aborted, no further writes');
-      await port.store
-        .appendEvent({
-          eventId: randomUUID(),
-          runId,
-          fence: null,
-          type: 'panic_lost_lock',
-          actor: port.workerId,
-          reason: reason.message,
-          payload: { stage, staleFence: session.fence },
-        })
-        .catch(() => undefined);
-      await port.alert({
-        kind: 'lost_lock',
-        runId,
-        workerId: port.workerId,
-        title: `LOST LOCK: ${port.workerId}`,
-        text: reason.message,
-        dedupeKey: dedupeKeys.lostLock(runId, session.fence),
-      });
+      await abandonLostRun({ port, host, session, log }, reason);
       // Abandoned, not failed: the run belongs to whoever holds the fence now, and the reconciler
       // re-queues it if nobody does. (If another worker took this very job over, BullMQ refuses
       // this completion for lack of the job lock, which is right too.)
@@ -185,6 +149,44 @@ export async function settleFailure(
       log.warn({ err: reason }, 'stage failed: will retry with backoff');
       return { rethrow: reason };
   }
+}
+
+/** Shutdown past the grace period: the run goes back at its last checkpoint for another worker. */
+async function handBack({ port, session, log }: Settling, reason: Error) {
+  const { runId } = session.job;
+  const eventId = eventIds.stageReleased(session.job, session.fence);
+  // Best effort: if the database is away the reconciler and the next claim sort it out.
+  await port.store
+    .releaseStage({ runId, fence: session.fence, actor: port.workerId, reason: reason.message, eventId })
+    .catch((e) => log.warn({ err: e }, 'could not hand the run back on shutdown'));
+}
+
+/** Another holder has the run: no further writes of ours, only the record and the alert of the loss. */
+async function abandonLostRun({ port, host, session, log }: Settling, reason: Error) {
+  const { runId, stage } = session.job;
+  host.setState('panic', session, reason.message);
+  port.countPanic('panic_lost_lock');
+  spanEvent('lost the run lock', { 'rayvault.worker_id': port.workerId, 'rayvault.fence': session.fence });
+  log.error({ err: reason }, 'lost the run lock: stage aborted, no further writes');
+  await port.store
+    .appendEvent({
+      eventId: randomUUID(),
+      runId,
+      fence: null,
+      type: 'panic_lost_lock',
+      actor: port.workerId,
+      reason: reason.message,
+      payload: { stage, staleFence: session.fence },
+    })
+    .catch(() => undefined);
+  await port.alert({
+    kind: 'lost_lock',
+    runId,
+    workerId: port.workerId,
+    title: `LOST LOCK: ${port.workerId}`,
+    text: reason.message,
+    dedupeKey: dedupeKeys.lostLock(runId, session.fence),
+  });
 }
 
 async function recordTerminal(

@@ -29,23 +29,7 @@ export function createStageContext(
 ): StageContext {
   const { runId, stage, attempt } = session.job;
   const { signal, fence } = session;
-
-  // A write refused by fencing means another holder owns the run now: stop at once.
-  async function fenced(fn: string, args: Record<string, unknown>): Promise<void> {
-    try {
-      await durableWrite(deps.rpc, deps.spool, fn, args);
-    } catch (err) {
-      if (err instanceof FencedWriteError) {
-        const lost = new PanicError('panic_lost_lock', `run ${runId} was taken over (fence ${fence} is stale)`, {
-          cause: err,
-        });
-        session.abort(lost);
-        throw lost;
-      }
-      throw err;
-    }
-  }
-
+  const fenced = fencedWriter(deps, session);
   return {
     run,
     stage,
@@ -55,28 +39,7 @@ export function createStageContext(
     log,
     steps,
     workerId: deps.workerId,
-    async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-      if (name in steps) {
-        spanEvent('step skipped: checkpointed', { 'rayvault.step': name });
-        log.debug({ step: name }, 'step already checkpointed: skipped');
-        return steps[name] as T;
-      }
-      // One span per step run (its espeak-ng, ffmpeg or browser work and the checkpoint write).
-      return inSpan(
-        `step ${name}`,
-        { attributes: { 'rayvault.step': name, 'rayvault.stage': stage, 'rayvault.fence': fence } },
-        async () => {
-          await deps.whenCertain(signal);
-          signal.throwIfAborted();
-          const result = await fn();
-          signal.throwIfAborted();
-          deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
-          steps[name] = result ?? null;
-          await fenced('rv_checkpoint', checkpointArgs(session, name, result));
-          return result;
-        },
-      );
-    },
+    step: (name, fn) => runStep(deps, session, run, steps, log, name, fn),
     async record(fn, args) {
       signal.throwIfAborted();
       // Idempotent per holder, as checkpoints are: a stale holder's repeat reaches the fence check.
@@ -100,6 +63,55 @@ export function createStageContext(
       });
     },
   };
+}
+
+/** A durable write under the session's fence; refused by fencing, another holder owns the run now: stop at once. */
+function fencedWriter(deps: ContextDeps, session: RunSession) {
+  return async (fn: string, args: Record<string, unknown>): Promise<void> => {
+    try {
+      await durableWrite(deps.rpc, deps.spool, fn, args);
+    } catch (err) {
+      if (!(err instanceof FencedWriteError)) throw err;
+      const lost = new PanicError(
+        'panic_lost_lock',
+        `run ${session.job.runId} was taken over (fence ${session.fence} is stale)`,
+        { cause: err },
+      );
+      session.abort(lost);
+      throw lost;
+    }
+  };
+}
+
+/** One step: skipped when checkpointed, otherwise run (once certain of the dependencies) and checkpointed. */
+async function runStep<T>(
+  deps: ContextDeps,
+  session: RunSession,
+  run: Run,
+  steps: Record<string, unknown>,
+  log: Logger,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { runId, stage } = session.job;
+  const { signal, fence } = session;
+  if (name in steps) {
+    spanEvent('step skipped: checkpointed', { 'rayvault.step': name });
+    log.debug({ step: name }, 'step already checkpointed: skipped');
+    return steps[name] as T;
+  }
+  // One span per step run (its espeak-ng, ffmpeg or browser work and the checkpoint write).
+  const attributes = { 'rayvault.step': name, 'rayvault.stage': stage, 'rayvault.fence': fence };
+  return inSpan(`step ${name}`, { attributes }, async () => {
+    await deps.whenCertain(signal);
+    signal.throwIfAborted();
+    const result = await fn();
+    signal.throwIfAborted();
+    deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
+    steps[name] = result ?? null;
+    await fencedWriter(deps, session)('rv_checkpoint', checkpointArgs(session, name, result));
+    return result;
+  });
 }
 
 /**

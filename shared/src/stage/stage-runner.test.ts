@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createCheckpointFiles } from '../checkpoint/checkpoint-files';
-import { DatabaseUnavailableError, InvalidInputError } from '../errors/errors';
+import { DatabaseUnavailableError, FencedWriteError, InvalidInputError, ShutdownError } from '../errors/errors';
 import type { StageJob } from '../queues/queues';
 import { createSpool } from '../spool/spool';
 import type { ClaimResult, Run } from '../store/types';
@@ -170,4 +170,33 @@ it('a claim the database finds stale is skipped and leaves no lock', async () =>
   });
   expect(await createJobProcessor(port, host, 'voice', async () => ({}))(job().j, 'tok')).toEqual({ skipped: 'stale' });
   expect(calls).toEqual(['lock', 'claim', 'unlock']);
+});
+
+it('a write refused by fencing abandons the try: the loss is recorded and alerted, the run left to its holder', async () => {
+  const { port, host, calls } = world();
+  const processor: StageProcessor = async () => {
+    throw new FencedWriteError('fence 7 is stale');
+  };
+  expect(await createJobProcessor(port, host, 'voice', processor)(job().j, 'tok')).toEqual({ abandoned: 'lost lock' });
+  expect(calls).toEqual([
+    'lock',
+    'claim',
+    'state active',
+    'state panic',
+    'count panic_lost_lock',
+    'event panic_lost_lock',
+    'alert lost_lock',
+    'unlock',
+  ]);
+});
+
+it('a stage stopped by the shutdown is handed back at once, under its own fence, and the job put back', async () => {
+  const { port, host, calls } = world();
+  const { j, delayed } = job();
+  const processor: StageProcessor = async () => {
+    throw new ShutdownError('grace period over');
+  };
+  await expect(createJobProcessor(port, host, 'voice', processor)(j, 'tok')).rejects.toBeInstanceOf(DelayedError);
+  expect(delayed).toEqual([1_000_000]);
+  expect(calls).toEqual(['lock', 'claim', 'state active', `release ${RUN}:voice:1:release:7`, 'unlock', 'state idle']);
 });

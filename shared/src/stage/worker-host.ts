@@ -1,11 +1,12 @@
-import { Worker } from 'bullmq';
+import { Worker, type Processor } from 'bullmq';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
 import { stateLayout } from '../housekeeping/state-layout';
+import type { StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
-import { createAdmission } from './admission';
+import { createAdmission, type Admission } from './admission';
 import { createHeartbeat } from './heartbeat';
 import { recoverOwnRuns } from './recover-own-runs';
 import { createSpoolFlusher } from './spool-flusher';
@@ -29,12 +30,9 @@ export type WorkerHostOptions = {
  * last checkpoint and puts their jobs back.
  */
 export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
-  const { config, log } = rt;
+  const { config } = rt;
   const stages = Object.keys(options.processors) as Stage[];
   const sessions = new Set<RunSession>();
-  let state: WorkerState = 'idle';
-  let current: RunSession | undefined;
-  let lastError: string | null = null;
   const flushSpool = createSpoolFlusher(rt);
   let onceRun: string | undefined;
   let resolveOnce: () => void = () => {};
@@ -43,11 +41,106 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
   const admission = createAdmission({ leaseMs: config.RAYVAULT_LEASE_MS });
   // At the first signal, before the shutdown is announced: no claim of ours lands after that line.
   rt.releasers.quiesceFirst(() => admission.stop());
+  const record = createWorkerRecord(rt, stages, () => heartbeat.beatSoon());
   const heartbeat = createHeartbeat({
     rt,
     sessions,
     intervalMs: config.heartbeatMs,
-    record: () => ({
+    record: record.snapshot,
+    flushSpool: () => flushSpool(),
+    onPanic: (message) => record.setState('panic', undefined, message),
+  });
+  const host: RunnerHost = {
+    sessions,
+    admission,
+    whenCertain: heartbeat.whenCertain,
+    flushSpool,
+    state: record.state,
+    setState: record.setState,
+    onRunSettled(runId) {
+      if (options.once && (onceRun ?? runId) === runId) resolveOnce();
+    },
+  };
+  const port = stagePort(rt);
+  const workers = stages.map((stage) => {
+    const process = createJobProcessor(port, host, stage, options.processors[stage]!);
+    return stageWorker(rt, stage, options, (job, token) => {
+      onceRun ??= job.data.runId;
+      return process(job, token);
+    });
+  });
+
+  const parts: HostParts = { rt, stages, sessions, flushSpool, admission, heartbeat, workers };
+  let closing: Promise<void> | undefined;
+  return {
+    workerId: rt.workerId,
+    sessions,
+    /** Resolves when `once` is set and the first run settled. */
+    onceDone,
+    start: () => startHost(parts),
+    /** Idempotent: stop intake, wait up to the grace period, then checkpoint-stop what is left. */
+    close(graceMs = config.RAYVAULT_SHUTDOWN_GRACE_MS): Promise<void> {
+      closing ??= closeHost(parts, graceMs);
+      return closing;
+    },
+    /** For tests and the CLI: abort one run's stage as if its lock was lost. */
+    abortRun(runId: string, reason: string) {
+      for (const s of sessions) if (s.job.runId === runId) s.abort(new PanicError('panic_lost_lock', reason));
+    },
+  };
+}
+
+type HostParts = {
+  rt: Runtime;
+  stages: Stage[];
+  sessions: Set<RunSession>;
+  flushSpool: () => Promise<boolean>;
+  admission: Admission;
+  heartbeat: ReturnType<typeof createHeartbeat>;
+  workers: Worker[];
+};
+
+async function startHost({ rt, stages, flushSpool, heartbeat, workers }: HostParts) {
+  const { log } = rt;
+  await flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
+  await recoverOwnRuns(rt, stages).catch((err) =>
+    log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'),
+  );
+  heartbeat.start();
+  // Baptism B looks for pid files of dead workers (a stop that was not clean).
+  const layout = stateLayout(rt.stateDir);
+  mkdirSync(layout.pids, { recursive: true });
+  writeFileSync(layout.pidFile(rt.workerId), String(process.pid));
+  for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
+  log.info({ workerId: rt.workerId, stages, leaseMs: rt.config.RAYVAULT_LEASE_MS }, 'worker started');
+}
+
+async function closeHost({ rt, sessions, admission, heartbeat, workers }: HostParts, graceMs: number) {
+  await admission.stop();
+  rt.log.info({ active: sessions.size, graceMs }, 'worker stopping: no new jobs');
+  await drainWorkers(workers, sessions, graceMs);
+  await heartbeat.stop();
+  await rt.store.workerStopped(rt.workerId).catch(() => undefined);
+  rmSync(stateLayout(rt.stateDir).pidFile(rt.workerId), { force: true });
+  rt.log.info('worker stopped');
+}
+
+/** The worker's record as the heartbeat publishes it: state, current run and job, last error. */
+function createWorkerRecord(rt: Runtime, stages: Stage[], publishNow: () => void) {
+  let state: WorkerState = 'idle';
+  let current: RunSession | undefined;
+  let lastError: string | null = null;
+  return {
+    state: () => state,
+    setState(next: WorkerState, session?: RunSession, error?: string) {
+      const changed = next !== state;
+      state = next;
+      current = next === 'idle' ? undefined : (session ?? current);
+      if (error) lastError = error;
+      // A gate or a panic is published at once; active and idle, which flip with every job, wait for the regular beat.
+      if (changed && (next === 'waiting' || next === 'panic')) publishNow();
+    },
+    snapshot: () => ({
       id: rt.workerId,
       state,
       queues: stages,
@@ -57,99 +150,34 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
       pid: process.pid,
       lastError,
     }),
-    flushSpool: () => flushSpool(),
-    onPanic: (message) => {
-      state = 'panic';
-      lastError = message;
-    },
-  });
-
-  const internals: RunnerHost = {
-    sessions,
-    admission,
-    whenCertain: heartbeat.whenCertain,
-    flushSpool,
-    state: () => state,
-    setState(next, session, error) {
-      const changed = next !== state;
-      state = next;
-      current = next === 'idle' ? undefined : (session ?? current);
-      if (error) lastError = error;
-      // A gate or a panic is published at once; active and idle, which flip with every job, wait for the regular beat.
-      if (changed && (next === 'waiting' || next === 'panic')) heartbeat.beatSoon();
-    },
-    onRunSettled(runId) {
-      if (options.once && (onceRun ?? runId) === runId) resolveOnce();
-    },
   };
+}
 
-  const port = stagePort(rt);
-  const workers = stages.map((stage) => {
-    const process = createJobProcessor(port, internals, stage, options.processors[stage]!);
-    const w = new Worker(
-      stage,
-      async (job, token) => {
-        onceRun ??= job.data.runId;
-        return process(job, token);
-      },
-      {
-        connection: rt.redis,
-        prefix: config.RAYVAULT_QUEUE_PREFIX,
-        autorun: false,
-        concurrency: options.once ? 1 : (options.concurrency ?? config.RAYVAULT_CONCURRENCY),
-        // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
-        lockDuration: config.RAYVAULT_LEASE_MS,
-        // The stalled check takes two passes; short ones keep recovery near lease + 1 s.
-        stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 4)),
-        maxStalledCount: config.RAYVAULT_MAX_STALLS,
-      },
-    );
-    w.on('error', (err) => log.warn({ err, queue: stage }, 'worker error'));
-    return w;
+/** A BullMQ Worker for one stage queue, its job lock following our lease. */
+function stageWorker(rt: Runtime, stage: Stage, options: WorkerHostOptions, handle: Processor<StageJob>) {
+  const { config } = rt;
+  const w = new Worker<StageJob>(stage, handle, {
+    connection: rt.redis,
+    prefix: config.RAYVAULT_QUEUE_PREFIX,
+    autorun: false,
+    concurrency: options.once ? 1 : (options.concurrency ?? config.RAYVAULT_CONCURRENCY),
+    // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
+    lockDuration: config.RAYVAULT_LEASE_MS,
+    // The stalled check takes two passes; short ones keep recovery near lease + 1 s.
+    stalledInterval: Math.min(1000, Math.floor(config.RAYVAULT_LEASE_MS / 4)),
+    maxStalledCount: config.RAYVAULT_MAX_STALLS,
   });
+  w.on('error', (err) => rt.log.warn({ err, queue: stage }, 'worker error'));
+  return w;
+}
 
-  const layout = stateLayout(rt.stateDir);
-  const pidFile = layout.pidFile(rt.workerId);
-  let closing: Promise<void> | undefined;
-  return {
-    workerId: rt.workerId,
-    sessions,
-    /** Resolves when `once` is set and the first run settled. */
-    onceDone,
-    async start() {
-      await flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
-      await recoverOwnRuns(rt, stages).catch((err) =>
-        log.warn({ err }, 'own-run recovery failed; the reconciler will re-queue'),
-      );
-      heartbeat.start();
-      // Baptism B looks for pid files of dead workers (a stop that was not clean).
-      mkdirSync(layout.pids, { recursive: true });
-      writeFileSync(pidFile, String(process.pid));
-      for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
-      log.info({ workerId: rt.workerId, stages, leaseMs: config.RAYVAULT_LEASE_MS }, 'worker started');
-    },
-    /** Idempotent: stop intake, wait up to the grace period, then checkpoint-stop what is left. */
-    close(graceMs = config.RAYVAULT_SHUTDOWN_GRACE_MS): Promise<void> {
-      closing ??= (async () => {
-        await admission.stop();
-        log.info({ active: sessions.size, graceMs }, 'worker stopping: no new jobs');
-        const stopped = Promise.all(workers.map((w) => w.close()));
-        const timer = setTimeout(() => {
-          for (const s of sessions) s.abort(new ShutdownError('grace period over'));
-        }, graceMs);
-        await stopped;
-        clearTimeout(timer);
-        await heartbeat.stop();
-        await rt.store.workerStopped(rt.workerId).catch(() => undefined);
-        rmSync(pidFile, { force: true });
-        log.info('worker stopped');
-      })();
-      return closing;
-    },
-    /** For tests and the CLI: abort one run's stage as if its lock was lost. */
-    abortRun(runId: string, reason: string) {
-      for (const s of sessions) if (s.job.runId === runId) s.abort(new PanicError('panic_lost_lock', reason));
-    },
-  };
+/** Lets active stages finish within the grace period; then stops them at their last checkpoint. */
+async function drainWorkers(workers: Worker[], sessions: Set<RunSession>, graceMs: number) {
+  const stopped = Promise.all(workers.map((w) => w.close()));
+  const timer = setTimeout(() => {
+    for (const s of sessions) s.abort(new ShutdownError('grace period over'));
+  }, graceMs);
+  await stopped;
+  clearTimeout(timer);
 }
 export type WorkerHost = ReturnType<typeof createWorkerHost>;

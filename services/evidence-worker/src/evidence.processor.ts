@@ -16,7 +16,7 @@ import { createBreakers } from './fetch/breakers';
 import { createContentCache } from './fetch/content-cache';
 import { createSourceReader, type SourceReader } from './fetch/source-reader';
 import { createExtractPool, type ExtractPool } from './extract/extract-pool';
-import { parseProduct, sourceLabels, stateLayout } from '@rayvault/shared';
+import { eventIds, parseProduct, sourceLabels, stateLayout } from '@rayvault/shared';
 
 /**
  * The evidence stage: read every source, extract and store claims, and
@@ -66,7 +66,7 @@ async function collectEvidence(
   const claims = answered.flatMap((r) => factsToClaims(r.facts, r.source, r.tier));
   const digest = createHash('sha256').update(JSON.stringify(claims)).digest('hex').slice(0, 8);
   await ctx.record('rv_record_claims', {
-    p_event_id: `${ctx.run.id}:evidence:${ctx.attempt}:claims:${digest}`,
+    p_event_id: eventIds.claimsRecorded(ctx.run.id, ctx.attempt, digest),
     p_attempt: ctx.attempt,
     p_claims: claims,
   });

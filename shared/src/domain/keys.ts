@@ -35,6 +35,11 @@ export const eventIds = {
   /** The reconciler marks a dead-lettered job's run failed. */
   deadLetter: (jobId: string) => `${jobId}:dead`,
   telegramPress: (updateId: number) => `tg:${updateId}`,
+  /** The evidence stage's claims, keyed by their digest: the same claims recorded twice are one fact. */
+  claimsRecorded: (runId: string, attempt: number, digest: string) => `${runId}:evidence:${attempt}:claims:${digest}`,
+  /** A rendered segment file (and its credits), keyed by its content: a re-render of the same bytes is one fact. */
+  segmentRendered: (runId: string, segment: string, sha8: string) => `${runId}:render:seg-${segment}:${sha8}`,
+  segmentCredits: (runId: string, segment: string, sha8: string) => `${runId}:render:seg-${segment}:${sha8}:credits`,
 };
 
 /** Alert dedupe keys: one message per fact, however often it is raised. */

@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PanicError, stateLayout, type Alerter, type Rpc, type StageProcessor } from '@rayvault/shared';
+import { dedupeKeys, PanicError, stateLayout, type Alerter, type Rpc, type StageProcessor } from '@rayvault/shared';
 import { listArtifacts } from '../artifacts';
 import {
   buildTimeline,
@@ -49,7 +49,7 @@ export function createQcProcessor(deps: QcDeps): StageProcessor {
       title: `CONTRACT FAIL: run ${ctx.run.id}`,
       text: `${contract.problems.join('\n')}\nCheck with: rayvault check-contract ${ctx.run.id}`,
       details: { problems: contract.problems, timeline: timeline.rows, total_s: timeline.total_s, csv_path: csvPath },
-      dedupeKey: `contract_fail:${ctx.run.id}:${ctx.attempt}:${ctx.fence}`,
+      dedupeKey: dedupeKeys.contractFail(ctx.run.id, ctx.attempt, ctx.fence),
     });
     throw new PanicError(contract.panic_kind!, `CONTRACT FAIL: ${contract.problems.join('; ')}`, {
       details: { problems: contract.problems, csv_path: csvPath, alerted: 'contract_fail' },

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createLogger, createRuntime, loadConfig } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, type Runtime } from '@rayvault/shared';
 import { benchNumber, benchSettings } from './bench-config';
 import { measureChain } from './chain';
 import { chainRows, type Row } from './chain-report';
@@ -39,9 +39,26 @@ function durabilityModes(): Durability[] {
   throw new Error(`BENCH_DURABILITY=${v}: use production, fast or both`);
 }
 
+type Infra = Awaited<ReturnType<typeof startBenchInfra>>;
+type Results = Record<string, unknown>;
+
+/** The environment every bench process of this infrastructure runs with. */
+function benchEnv(infra: Infra): Record<string, string> {
+  return {
+    REDIS_URL: infra.redisUrl,
+    DATABASE_URL: infra.dbUrl,
+    RAYVAULT_STATE_DIR: path.join(infra.dir, 'state'),
+    RAYVAULT_LOG_LEVEL: 'error',
+    RAYVAULT_QUEUE_PREFIX: '{bench}',
+    RAYVAULT_LEASE_MS: '5000',
+    RAYVAULT_PG_POOL: '20',
+    RAYVAULT_SAMPLES: '0',
+  };
+}
+
 async function main() {
   const load = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
-  const results: Record<string, unknown> = {
+  const results: Results = {
     node: process.version,
     cpus: os.cpus().length,
     at: new Date().toISOString(),
@@ -50,19 +67,10 @@ async function main() {
   const rows: Row[] = [];
   // Only the chain item runs under every mode: without it, one infrastructure is enough.
   const modes = only.has('chain') ? durabilityModes() : durabilityModes().slice(0, 1);
-  const byDurability: Record<string, unknown> = {};
+  const byDurability: Results = {};
   for (const [modeIndex, mode] of modes.entries()) {
     const infra = await startBenchInfra(mode);
-    const env = {
-      REDIS_URL: infra.redisUrl,
-      DATABASE_URL: infra.dbUrl,
-      RAYVAULT_STATE_DIR: path.join(infra.dir, 'state'),
-      RAYVAULT_LOG_LEVEL: 'error',
-      RAYVAULT_QUEUE_PREFIX: '{bench}',
-      RAYVAULT_LEASE_MS: '5000',
-      RAYVAULT_PG_POOL: '20',
-      RAYVAULT_SAMPLES: '0',
-    };
+    const env = benchEnv(infra);
     const redis = new Redis(infra.redisUrl);
     const db = new pg.Pool({ connectionString: infra.dbUrl, max: 2 });
     // Its connections are still closing when the bench stops Postgres: that is no error.
@@ -70,87 +78,15 @@ async function main() {
     const rt = createRuntime(loadConfig(env, { useDotenv: false }), createLogger('bench', 'error'), {
       workerId: 'bench-submitter',
     });
-    const durability = { mode, ...DURABILITY_SETTINGS[mode] };
     try {
       if (only.has('chain')) {
-        const runs = num('BENCH_RUNS', 1000);
-        const c = await measureChain(env, rt, redis, db, {
-          runs,
-          rounds: num('BENCH_ROUNDS', 3),
-          pacedS: num('BENCH_PACED_S', 5),
-          rate: num('BENCH_RATE', 100),
-          costRuns: num('BENCH_COST_RUNS', 500),
-          pids: infra.pids,
-          profileDir: settings.profileDir,
-          peers: settings.peers ? PEERS : [],
-          infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir },
-        });
-        const f = await measurePostgresFloor(infra.dbUrl, num('BENCH_FLOOR_CALLS', 2000));
-        byDurability[mode] = { durability, runs, ...c, postgres_floor: f };
+        const chain = await benchChain(env, rt, redis, db, infra, mode);
+        byDurability[mode] = chain;
         // The first mode is the headline: its figures keep the top-level names scripts read.
-        if (modeIndex === 0) Object.assign(results, { runs, durability }, c, { postgres_floor: f });
-        rows.push(...chainRows(modes.length > 1 ? ` [${mode}]` : '', c, f));
+        if (modeIndex === 0) Object.assign(results, chain);
+        rows.push(...chainRows(modes.length > 1 ? ` [${mode}]` : '', chain, chain.postgres_floor));
       }
-      if (modeIndex > 0) continue;
-      if (only.has('tracing')) {
-        const { tracing: tc } = await measureTracingCost(env, rt, db, {
-          runs: num('BENCH_TRACE_RUNS', 500),
-          rounds: num('BENCH_TRACE_ROUNDS', 3),
-        });
-        results.tracing = tc;
-        rows.push([
-          `1t throughput with tracing on, every span exported (runs/s, median of ${tc.rounds.on.length} alternating rounds)`,
-          `off ${tc.off_runs_per_s}, on ${tc.on_runs_per_s}: ${tc.cost_pct}% fewer (rounds off ${tc.rounds.off.join('/')}, on ${tc.rounds.on.join('/')}; ${tc.spans_per_run} spans per run)`,
-          '<= 10% fewer',
-          tc.cost_pct <= 10,
-        ]);
-      }
-      if (only.has('real')) {
-        const r = await measureRealWork(env, num('BENCH_REAL_RUNS', 3));
-        results.real_work = r;
-        rows.push([
-          '4 real work overhead (consistent sample)',
-          `${r.overhead_pct}% (rayvault ${r.rayvault_ms} ms, tools direct ${r.direct_tools_ms} ms)`,
-          '<= 20%',
-          r.overhead_pct <= 20,
-        ]);
-      }
-      if (only.has('recovery')) {
-        const r = await measureRecovery(env, num('BENCH_KILLS', 10));
-        results.recovery = r;
-        rows.push([
-          `5 kill -9 recovery x${r.kills} (ms)`,
-          `median ${r.median_ms}, max ${r.max_ms}`,
-          `max <= lease + 2 s (${r.target_ms})`,
-          r.max_ms <= r.target_ms,
-        ]);
-      }
-      if (only.has('startup')) {
-        const s = await measureStartup();
-        results.startup = s;
-        rows.push([
-          '6b npm start -> /readyz, state initialised (ms)',
-          `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`,
-          '<= 3000',
-          s.ready_ms <= 3000,
-        ]);
-        const rss = Object.values(s.rss_idle_mb);
-        rows.push([
-          '6c idle RSS per service (MB)',
-          Object.entries(s.rss_idle_mb)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', '),
-          '<= 80 each',
-          rss.length === 5 && Math.max(...rss) <= 80,
-        ]);
-        const c = s.cli_ms;
-        rows.push([
-          '6d CLI start-up (ms, median of 5)',
-          `node -e 0 ${c.node_e_0}; rayvault --version ${c.version} (${(c.version / c.node_e_0).toFixed(1)}x); runs --json ${c.runs_json} (${(c.runs_json / c.node_e_0).toFixed(1)}x)`,
-          '--version <= 4x, runs --json <= 8x',
-          c.version <= 4 * c.node_e_0 && c.runs_json <= 8 * c.node_e_0,
-        ]);
-      }
+      if (modeIndex === 0) await benchOnceItems(env, rt, db, results, rows);
     } finally {
       await rt.releasers.close();
       redis.disconnect();
@@ -169,6 +105,100 @@ async function main() {
   printTable(rows, results);
   writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write('written to bench/results.json\n');
+}
+
+/** Item 1 (and the peers) under one durability mode, with the Postgres floor it is read against. */
+async function benchChain(
+  env: Record<string, string>,
+  rt: Runtime,
+  redis: Redis,
+  db: pg.Pool,
+  infra: Infra,
+  mode: Durability,
+) {
+  const runs = num('BENCH_RUNS', 1000);
+  const c = await measureChain(env, rt, redis, db, {
+    runs,
+    rounds: num('BENCH_ROUNDS', 3),
+    pacedS: num('BENCH_PACED_S', 5),
+    rate: num('BENCH_RATE', 100),
+    costRuns: num('BENCH_COST_RUNS', 500),
+    pids: infra.pids,
+    profileDir: settings.profileDir,
+    peers: settings.peers ? PEERS : [],
+    infra: { pgUrl: infra.pgUrl, redisUrl: infra.redisUrl, dir: infra.dir },
+  });
+  const f = await measurePostgresFloor(infra.dbUrl, num('BENCH_FLOOR_CALLS', 2000));
+  return { runs, durability: { mode, ...DURABILITY_SETTINGS[mode] }, ...c, postgres_floor: f };
+}
+
+/** The items that run once, under the first durability mode. */
+async function benchOnceItems(env: Record<string, string>, rt: Runtime, db: pg.Pool, results: Results, rows: Row[]) {
+  if (only.has('tracing')) {
+    const { tracing: tc } = await measureTracingCost(env, rt, db, {
+      runs: num('BENCH_TRACE_RUNS', 500),
+      rounds: num('BENCH_TRACE_ROUNDS', 3),
+    });
+    results.tracing = tc;
+    rows.push([
+      `1t throughput with tracing on, every span exported (runs/s, median of ${tc.rounds.on.length} alternating rounds)`,
+      `off ${tc.off_runs_per_s}, on ${tc.on_runs_per_s}: ${tc.cost_pct}% fewer (rounds off ${tc.rounds.off.join('/')}, on ${tc.rounds.on.join('/')}; ${tc.spans_per_run} spans per run)`,
+      '<= 10% fewer',
+      tc.cost_pct <= 10,
+    ]);
+  }
+  if (only.has('real')) {
+    const r = await measureRealWork(env, num('BENCH_REAL_RUNS', 3));
+    results.real_work = r;
+    rows.push([
+      '4 real work overhead (consistent sample)',
+      `${r.overhead_pct}% (rayvault ${r.rayvault_ms} ms, tools direct ${r.direct_tools_ms} ms)`,
+      '<= 20%',
+      r.overhead_pct <= 20,
+    ]);
+  }
+  if (only.has('recovery')) {
+    const r = await measureRecovery(env, num('BENCH_KILLS', 10));
+    results.recovery = r;
+    rows.push([
+      `5 kill -9 recovery x${r.kills} (ms)`,
+      `median ${r.median_ms}, max ${r.max_ms}`,
+      `max <= lease + 2 s (${r.target_ms})`,
+      r.max_ms <= r.target_ms,
+    ]);
+  }
+  if (only.has('startup')) {
+    const s = await measureStartup();
+    results.startup = s;
+    rows.push(...startupRows(s));
+  }
+}
+
+function startupRows(s: Awaited<ReturnType<typeof measureStartup>>): Row[] {
+  const rss = Object.values(s.rss_idle_mb);
+  const c = s.cli_ms;
+  return [
+    [
+      '6b npm start -> /readyz, state initialised (ms)',
+      `${s.ready_ms} (first start ${s.first_start_ms}, SIGINT stop ${s.stop_ms})`,
+      '<= 3000',
+      s.ready_ms <= 3000,
+    ],
+    [
+      '6c idle RSS per service (MB)',
+      Object.entries(s.rss_idle_mb)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+      '<= 80 each',
+      rss.length === 5 && Math.max(...rss) <= 80,
+    ],
+    [
+      '6d CLI start-up (ms, median of 5)',
+      `node -e 0 ${c.node_e_0}; rayvault --version ${c.version} (${(c.version / c.node_e_0).toFixed(1)}x); runs --json ${c.runs_json} (${(c.runs_json / c.node_e_0).toFixed(1)}x)`,
+      '--version <= 4x, runs --json <= 8x',
+      c.version <= 4 * c.node_e_0 && c.runs_json <= 8 * c.node_e_0,
+    ],
+  ];
 }
 
 function printTable(rows: Row[], results: Record<string, unknown>) {

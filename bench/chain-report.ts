@@ -10,9 +10,19 @@ type Chain = Awaited<ReturnType<typeof measureChain>>;
 type Floor = Awaited<ReturnType<typeof measurePostgresFloor>>;
 
 export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
+  return [
+    ...throughputRows(tag, c),
+    ...latencyRows(tag, c),
+    ...peerRows(tag, c),
+    ...costRows(tag, c, f),
+    ...rssRows(tag, c),
+  ];
+}
+
+/** Item 1: throughput against raw BullMQ, and what a transition costs in CPU and context switches. */
+function throughputRows(tag: string, c: Chain): Row[] {
   const rows: Row[] = [];
   const t = c.throughput;
-  const l = c.latency_ms;
   // Issue 14: at least the best durable peer's throughput and at least 0.7 of raw BullMQ.
   rows.push([
     `1 throughput${tag} (runs/s, 4 stages, median of ${t.rounds.raw.length} rotating rounds)`,
@@ -33,6 +43,13 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
     'report',
     null,
   ]);
+  return rows;
+}
+
+/** Item 2: latency at a fixed rate, and where RayVault spends it per stage. */
+function latencyRows(tag: string, c: Chain): Row[] {
+  const rows: Row[] = [];
+  const l = c.latency_ms;
   rows.push([
     `2 latency${tag} p50/p99 at ${l.rate_per_s} runs/s (ms)`,
     `raw ${l.raw.p50}/${l.raw.p99}, rayvault ${l.rayvault.p50}/${l.rayvault.p99}`,
@@ -46,6 +63,14 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
     'report',
     null,
   ]);
+  return rows;
+}
+
+/** The durable peers, and how far ahead of or behind the best of them RayVault is. */
+function peerRows(tag: string, c: Chain): Row[] {
+  const rows: Row[] = [];
+  const t = c.throughput;
+  const l = c.latency_ms;
   for (const p of c.peers) {
     rows.push([
       `  peer: ${p.name} ${p.version}`,
@@ -72,9 +97,15 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
       dp99 >= 0,
     ]);
   }
+  return rows;
+}
+
+/** Item 3: Postgres round trips and Redis commands per transition, and Postgres CPU per call. */
+function costRows(tag: string, c: Chain, f: Floor): Row[] {
+  const rows: Row[] = [];
   const k = c.cost_per_transition;
-  // A stage transition is a claim and a completion; intake (creating the run) is one more call per run, not per
-  // transition.
+  // A stage transition is a claim and a completion; intake (creating the run) is one more call per run,
+  // not per transition.
   rows.push([
     `3 postgres round trips / stage transition${tag}`,
     `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`,
@@ -94,6 +125,12 @@ export function chainRows(tag: string, c: Chain, f: Floor): Row[] {
     'report',
     null,
   ]);
+  return rows;
+}
+
+/** Item 6a: memory of the stage processes. */
+function rssRows(tag: string, c: Chain): Row[] {
+  const rows: Row[] = [];
   const loadRss = Math.max(...Object.values(c.rss_mb.under_load));
   rows.push([
     `6a RSS per RayVault stage process, built, service flags (MB)${tag}`,

@@ -4,9 +4,11 @@
 // whose worker died twice is a poison suspect and runs alone, which holds up
 // bystanders on purpose; the fault drill's poison and kill scenarios cover that.
 import path from 'node:path';
-import { createLogger, createRuntime, loadConfig, runOperatorAction, submitRun } from '@rayvault/shared';
+import { createLogger, createRuntime, loadConfig, runOperatorAction, submitRun, type Runtime } from '@rayvault/shared';
 import { spawnWorker, waitFor, type TestEnv } from '../test/support/harness';
 import { readEffects } from '../test/support/test-processors';
+
+type Worker = ReturnType<typeof spawnWorker>;
 
 export async function measureRecovery(env: Record<string, string>, kills: number) {
   const leaseMs = 2000;
@@ -42,24 +44,8 @@ export async function measureRecovery(env: Record<string, string>, kills: number
       ms.push(took);
       // Say where the time went when a recovery misses its target.
       if (took > leaseMs + 2000) {
-        const { rows } = await rt.pool.query(
-          `SELECT type, actor, round(extract(epoch FROM created_at) * 1000 - $2) AS at_ms FROM run_events
-          WHERE run_id = $1 AND created_at > to_timestamp(($2 - 5000) / 1000.0) ORDER BY seq`,
-          [run.id, killedAt],
-        );
-        const log = workers
-          .filter((w) => w !== workers[idx])
-          .flatMap((w) =>
-            w
-              .output()
-              .split('\n')
-              .filter((l) => l.includes(run.id))
-              .map((l) => {
-                const j = JSON.parse(l) as { time: number | string; msg: string; why?: string; inMs?: number };
-                return `${new Date(j.time).getTime() - killedAt} ${j.msg}${j.why ? `: ${j.why} (${j.inMs} ms)` : ''}`;
-              }),
-          );
-        slow.push({ ms: took, holder, events: rows.map((r) => `${r.at_ms} ${r.type} ${r.actor}`), survivor_log: log });
+        const survivors = workers.filter((w) => w !== workers[idx]);
+        slow.push({ ms: took, holder, ...(await whereTimeWent(rt, survivors, run.id, killedAt)) });
       }
       await runOperatorAction(rt, { runId: run.id, action: 'abort', actor: 'bench', reason: 'recovery measured' });
       await workers[idx].exited;
@@ -79,4 +65,24 @@ export async function measureRecovery(env: Record<string, string>, kills: number
     target_ms: leaseMs + 2000,
     slow,
   };
+}
+
+/** A recovery that missed its target: the run's events around the kill, and what the survivors logged of it. */
+async function whereTimeWent(rt: Runtime, survivors: Worker[], runId: string, killedAt: number) {
+  const { rows } = await rt.pool.query(
+    `SELECT type, actor, round(extract(epoch FROM created_at) * 1000 - $2) AS at_ms FROM run_events
+    WHERE run_id = $1 AND created_at > to_timestamp(($2 - 5000) / 1000.0) ORDER BY seq`,
+    [runId, killedAt],
+  );
+  const log = survivors.flatMap((w) =>
+    w
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(runId))
+      .map((l) => {
+        const j = JSON.parse(l) as { time: number | string; msg: string; why?: string; inMs?: number };
+        return `${new Date(j.time).getTime() - killedAt} ${j.msg}${j.why ? `: ${j.why} (${j.inMs} ms)` : ''}`;
+      }),
+  );
+  return { events: rows.map((r) => `${r.at_ms} ${r.type} ${r.actor}`), survivor_log: log };
 }

@@ -12,6 +12,28 @@ import { doneMarker, LEDGER_SQL, PEER_STAGES, ready, serveRuns } from './peer-pr
 const LOOPS = 5;
 const BATCH = 50;
 
+type TxBody = (
+  db: { executeSql: (t: string, v: unknown[]) => Promise<{ rows: unknown[] }> },
+  c: pg.PoolClient,
+) => Promise<void>;
+
+/** The ledger and the next jobs in one transaction, through pg-boss's `db` hook. */
+function transactionOn(pool: pg.Pool) {
+  return async (fn: TxBody) => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await fn({ executeSql: (t, v) => c.query(t, v) }, c);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  };
+}
+
 async function main() {
   const env = peerEnv();
   const done = doneMarker(env.redisUrl, env.doneKey);
@@ -30,25 +52,7 @@ async function main() {
     await pool.query(LEDGER_SQL);
     for (const s of PEER_STAGES) await boss.createQueue(s);
   }
-  // The ledger and the next jobs in one transaction, through pg-boss's `db` hook.
-  const inTransaction = async (
-    fn: (
-      db: { executeSql: (t: string, v: unknown[]) => Promise<{ rows: unknown[] }> },
-      c: pg.PoolClient,
-    ) => Promise<void>,
-  ) => {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await fn({ executeSql: (t, v) => c.query(t, v) }, c);
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  };
+  const inTransaction = transactionOn(pool);
   for (const [i, stage] of PEER_STAGES.entries()) {
     const next = PEER_STAGES[i + 1];
     for (let l = 0; l < LOOPS; l++) {

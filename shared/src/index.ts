@@ -1,54 +1,98 @@
-// The public entry point of @rayvault/shared: services import from here only.
-export * from './domain/run-status';
-export * from './domain/panic';
-export * from './domain/keys';
-export * from './errors/rayvault-error';
-export * from './errors/errors';
-export * from './config/config.schema';
-export * from './config/load-config';
-export * from './logging/logger';
-export * from './lifecycle/releasers';
-export * from './infra/redis';
-export * from './infra/postgres';
-export * from './db/migrate';
-export * from './queues/queues';
-export * from './store/types';
-export * from './store/store';
-export * from './store/operations.schema';
-export * from './store/operations-store';
-export { createMediaStore, MEDIA_WRITES, type MediaStore } from './store/media-store';
-export type { ProbeHealth, ReportRows, RunExtras, RunSteps, SkipCheck } from './store/media.schema';
-export * from './store/pg-rpc';
-export * from './store/supabase-rpc';
-export * from './spool/spool';
-export * from './checkpoint/checkpoint-files';
-export * from './locks/run-locks';
-export * from './locks/run-lease';
-export * from './ops/alerts';
-export * from './ops/operator-actions';
-export * from './ops/intake';
-export * from './ops/counters';
-export * from './metrics/stage-durations';
-export * from './ops/classify-outage';
-export * from './ops/doctor';
-export * from './ops/breakers';
-export * from './products/product.schema';
-export * from './products/samples';
-export * from './products/local-media';
-export * from './stage/types';
-export * from './stage/run-session';
-export * from './stage/durable';
-export * from './stage/worker-host';
-export * from './stage/recover-own-runs';
-export * from './runtime';
-export * from './telemetry/trace-context';
-export * from './telemetry/start-telemetry';
-export * from './net/address-policy';
-export * from './net/fetch-errors';
-export * from './net/guarded-fetch';
-export * from './housekeeping/state-layout';
-export * from './housekeeping/video-index';
-export { addToIndex, relinkEntry, type IndexAddition, type IndexRelink } from './housekeeping/index-repair';
-export { probeEntries, type ProbeSummary } from './housekeeping/index-probe';
-export * from './housekeeping/segment-readiness';
-export * from './housekeeping/run-report';
+// The public entry point of @rayvault/shared: what the services, the CLI, the bench and the tests use,
+// by name. Everything else in shared/src is internal to the library.
+export {
+  OPERATOR_ACTIONS,
+  type OperatorAction,
+  RUN_STATUSES,
+  type RunStatus,
+  STAGES,
+  type Stage,
+  TERMINAL_STATUSES,
+  TRANSITIONS,
+  nextStage,
+} from './domain/run-status';
+export { PANIC_ADVICE, PANIC_KINDS, type PanicKind } from './domain/panic';
+export { dedupeKeys, eventIds, redisKeys, stageJobId } from './domain/keys';
+export { type ErrorCode, HTTP_STATUS_BY_CODE, RayVaultError, isRayVaultError } from './errors/rayvault-error';
+export {
+  ConfigError,
+  DatabaseUnavailableError,
+  FencedWriteError,
+  IllegalTransitionError,
+  InvalidInputError,
+  PanicError,
+  RunNotFoundError,
+  ShutdownError,
+  TransientError,
+  isPanic,
+} from './errors/errors';
+export { type BaseConfig, baseConfigSchema, pricingFields } from './config/config.schema';
+export { type Config, loadConfig, startTelemetryFromEnv } from './config/load-config';
+export { type Logger, createLogger, maskSecrets } from './logging/logger';
+export { touchHealthFile } from './lifecycle/releasers';
+export { createFastFailRedis, whenRedisReady } from './infra/redis';
+export { createPool } from './infra/postgres';
+export { type Migration, listMigrations, migrate, pendingMigrations } from './db/migrate';
+export { ALERTS_QUEUE, STAGE_QUEUES, type StageJob, enqueueStage } from './queues/queues';
+export { type Artifact, type Rpc, type Run, type RunDetail, type RunEvent, type WorkerRecord } from './store/types';
+export { type Store, createStore } from './store/store';
+export {
+  API_ROLES,
+  type ApiRole,
+  type StageThroughput,
+  type TokenOwner,
+  type TokenRecord,
+} from './store/operations.schema';
+export {
+  type ApiTokenStore,
+  type OperationsStore,
+  type OpsAudit,
+  type RunSearch,
+  createOperationsStore,
+} from './store/operations-store';
+export { createPgRpc } from './store/pg-rpc';
+export { createSupabaseRpc } from './store/supabase-rpc';
+export { type SpoolRecord, createSpool, replaySpool, spoolDepth } from './spool/spool';
+export { type CheckpointFile } from './checkpoint/checkpoint-files';
+export { createRunLocks } from './locks/run-locks';
+export { RunLease } from './locks/run-lease';
+export { ALERT_KINDS, type Alert, type AlertKind, type Alerter, alertSchema } from './ops/alerts';
+export { forceUnlockRun, runOperatorAction, submitRun } from './ops/operator-actions';
+export { IntakePausedError, intakeState, setIntakePaused } from './ops/intake';
+export { COUNTER_NAMES, type CounterName, bumpCounter, readCounters } from './ops/counters';
+export { STAGE_DURATION_BUCKETS, createStageDurations, readStageDurations } from './metrics/stage-durations';
+export { DOCTOR_DEFAULTS, type DoctorReport, runDoctor } from './ops/doctor';
+export { type BreakerRecord, breakersKey, readBreakers } from './ops/breakers';
+export { type Product, type Source, parseProduct, sourceLabels } from './products/product.schema';
+export { SAMPLES_DIR, SAMPLE_NAMES, loadProductFile, loadSample } from './products/samples';
+export { isHttpUrl, mediaDirOf, readMediaFile } from './products/local-media';
+export { type StageContext, type StageOutcome, type StageProcessor, type StageProcessors } from './stage/types';
+export { RunSession } from './stage/run-session';
+export { type WorkerHost, createWorkerHost } from './stage/worker-host';
+export { type Runtime, createRuntime } from './runtime';
+export { startTelemetry, telemetryEnvSchema } from './telemetry/start-telemetry';
+export { type FetchAllow, decideAddress, parseFetchAllow } from './net/address-policy';
+export {
+  BadResponseError,
+  BodyTooLargeError,
+  DestinationRefusedError,
+  FetchNetworkError,
+  FetchTimeoutError,
+  isDestinationRefused,
+} from './net/fetch-errors';
+export { guardedFetch } from './net/guarded-fetch';
+export { type FileEntry, type StateLayout, stateLayout, workerStaleMs } from './housekeeping/state-layout';
+export { type IndexEntry, indexMatcher, loadVideoIndex, resolveRunRef } from './housekeeping/video-index';
+export { type SegmentStatus, readinessTotals, segmentReadiness } from './housekeeping/segment-readiness';
+export {
+  type ReportPrices,
+  type RunReport,
+  type SegmentQuality,
+  buildRunReport,
+  runCost,
+  stageDurationS,
+} from './housekeeping/run-report';
+export { MEDIA_WRITES, type MediaStore, createMediaStore } from './store/media-store';
+export { type IndexAddition, type IndexRelink, addToIndex, relinkEntry } from './housekeeping/index-repair';
+export { type ProbeSummary, probeEntries } from './housekeeping/index-probe';
+export { type VideoProbe } from './housekeeping/video-probe';

@@ -51,6 +51,26 @@ async function findIndexed(j: SegmentJob, inputs: string): Promise<Artifact | un
   return a && existsSync(a.path) && (await sha256File(a.path)) === a.sha256 ? a : undefined;
 }
 
+/** The indexed file stands in for this segment: nothing is rendered, nothing charged. */
+function reusedSegment(j: SegmentJob, found: Artifact): RenderedSegment {
+  j.ctx.log.info(
+    { segment: j.voice.segment, path: found.path },
+    'segment found in the video index by content hash: not rendered again',
+  );
+  return {
+    segment: j.voice.segment,
+    path: found.path,
+    sha256: found.sha256,
+    sha8: found.sha256.slice(0, 8),
+    bytes: Number(found.bytes),
+    duration_s: found.duration_s ?? 0,
+    target_s: j.voice.target_s,
+    credits: 0,
+    provider: String(found.meta.provider ?? j.provider.name),
+    reused: true,
+  };
+}
+
 /**
  * Renders one segment in its own staging dir, checks it with ffprobe, promotes it to
  * `final/` under its sha8 name and records it in the video index and the credits ledger.
@@ -60,24 +80,7 @@ export async function renderSegment(j: SegmentJob): Promise<RenderedSegment> {
   const nn = String(voice.segment).padStart(2, '0');
   const inputs = await inputHash(j);
   const found = await findIndexed(j, inputs);
-  if (found) {
-    ctx.log.info(
-      { segment: voice.segment, path: found.path },
-      'segment found in the video index by content hash: not rendered again',
-    );
-    return {
-      segment: voice.segment,
-      path: found.path,
-      sha256: found.sha256,
-      sha8: found.sha256.slice(0, 8),
-      bytes: Number(found.bytes),
-      duration_s: found.duration_s ?? 0,
-      target_s: voice.target_s,
-      credits: 0,
-      provider: String(found.meta.provider ?? j.provider.name),
-      reused: true,
-    };
-  }
+  if (found) return reusedSegment(j, found);
   // Own staging dir per claim: an encoder orphaned by a killed worker cannot write into this one.
   const stagingDir = path.join(j.stagingRoot, ctx.run.id, `seg-${nn}.f${ctx.fence}`);
   const result = await j.provider.render({

@@ -99,17 +99,23 @@ export function createBrowserProvider(config: BrowserConfig, overrides: Partial<
       await mkdir(req.stagingDir, { recursive: true });
       const target = path.join(req.stagingDir, `${req.runId}-${req.segment}.browser.mp4`);
       const { credits } = await drive(req, target);
-      const { seconds } = await checkExport(target, req.signal).catch((err: unknown) => {
-        // The studio charged for an export we cannot use: the operator needs the figure.
-        opts.log.warn({ runId: req.runId, segment: req.segment, credits, path: target, err }, 'studio export rejected');
-        throw err;
-      });
-      opts.log.info(
-        { runId: req.runId, segment: req.segment, credits, seconds, path: target },
-        'studio export accepted',
-      );
+      await acceptExport(target, req, credits, opts.log);
       return { path: target, credits, provider: 'browser' };
     },
     close: () => browsers.close(),
   };
+}
+
+/** Checks the studio's export; a rejected one is logged with its credits, since the studio charged for it. */
+async function acceptExport(
+  target: string,
+  req: RenderRequest,
+  credits: FlowResult['credits'],
+  log: BrowserOptions['log'],
+): Promise<void> {
+  const { seconds } = await checkExport(target, req.signal).catch((err: unknown) => {
+    log.warn({ runId: req.runId, segment: req.segment, credits, path: target, err }, 'studio export rejected');
+    throw err;
+  });
+  log.info({ runId: req.runId, segment: req.segment, credits, seconds, path: target }, 'studio export accepted');
 }

@@ -29,6 +29,11 @@ export function DeadLettersPage(p: { me: Me; flash: (m: string) => void }) {
     void load();
     return subscribeRuns(() => void load());
   }, [load]);
+  const operator = can(p.me, 'operator');
+  const onDone = (m: string) => {
+    p.flash(m);
+    void load();
+  };
   return (
     <section aria-labelledby="h-dlq">
       <h2 id="h-dlq">Dead letters</h2>
@@ -54,42 +59,45 @@ export function DeadLettersPage(p: { me: Me; flash: (m: string) => void }) {
               <th>Attempts</th>
               <th>Failed</th>
               <th>Error</th>
-              {can(p.me, 'operator') && <th>Re-drive</th>}
+              {operator && <th>Re-drive</th>}
             </tr>
           </thead>
           <tbody>
             {(data?.jobs ?? []).map((j) => (
-              <tr key={`${j.queue}/${j.job_id}`} data-dead-letter={j.job_id}>
-                <td>{j.queue}</td>
-                <td>
-                  <code>{j.job_id}</code>
-                </td>
-                <td>{j.run_id ? <Link href={`/runs/${j.run_id}`}>{short(j.run_id)}</Link> : '-'}</td>
-                <td>{j.attempts_made}</td>
-                <td>{j.failed_at ? new Date(j.failed_at).toLocaleString() : '-'}</td>
-                <td>{j.failed_reason}</td>
-                {can(p.me, 'operator') && (
-                  <td>
-                    <ActionPanel
-                      id={`dlq-${j.queue}-${j.job_id}`}
-                      onDone={(m) => {
-                        p.flash(m);
-                        void load();
-                      }}
-                      actions={[
-                        {
-                          label: 'Re-drive',
-                          path: `/api/dead-letters/${encodeURIComponent(j.queue)}/${encodeURIComponent(j.job_id)}/redrive`,
-                        },
-                      ]}
-                    />
-                  </td>
-                )}
-              </tr>
+              <DeadLetterRow key={`${j.queue}/${j.job_id}`} j={j} operator={operator} onDone={onDone} />
             ))}
           </tbody>
         </table>
       )}
     </section>
+  );
+}
+
+function DeadLetterRow(p: { j: DeadLetter; operator: boolean; onDone: (m: string) => void }) {
+  return (
+    <tr data-dead-letter={p.j.job_id}>
+      <td>{p.j.queue}</td>
+      <td>
+        <code>{p.j.job_id}</code>
+      </td>
+      <td>{p.j.run_id ? <Link href={`/runs/${p.j.run_id}`}>{short(p.j.run_id)}</Link> : '-'}</td>
+      <td>{p.j.attempts_made}</td>
+      <td>{p.j.failed_at ? new Date(p.j.failed_at).toLocaleString() : '-'}</td>
+      <td>{p.j.failed_reason}</td>
+      {p.operator && (
+        <td>
+          <ActionPanel
+            id={`dlq-${p.j.queue}-${p.j.job_id}`}
+            onDone={p.onDone}
+            actions={[
+              {
+                label: 'Re-drive',
+                path: `/api/dead-letters/${encodeURIComponent(p.j.queue)}/${encodeURIComponent(p.j.job_id)}/redrive`,
+              },
+            ]}
+          />
+        </td>
+      )}
+    </tr>
   );
 }

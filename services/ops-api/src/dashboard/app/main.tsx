@@ -47,6 +47,46 @@ function Login(p: { onIn: (me: Me) => void }) {
     </main>
   );
 }
+function Header(p: { me: Me; onLogout: () => void }) {
+  return (
+    <header>
+      <h1>RayVault</h1>
+      <nav aria-label="Main">
+        <Link href="/">Overview</Link> <Link href="/runs">Runs</Link> <Link href="/dead-letters">Dead letters</Link>{' '}
+        {can(p.me, 'operator') && <Link href="/new">New run</Link>}
+      </nav>
+      <span id="who">
+        {p.me.name} ({p.me.role})
+      </span>
+      {p.me.role === 'admin' && <a href="/admin/queues">Bull Board</a>}
+      <button type="button" onClick={p.onLogout}>
+        Log out
+      </button>
+    </header>
+  );
+}
+
+/** The page the path names; `/new` only for operators. */
+function Page(p: { path: string; me: Me; flash: (m: string) => void }) {
+  const [pathname, query = ''] = p.path.split('?');
+  const runId = /^\/runs\/([^/]+)$/.exec(pathname)?.[1];
+  const { me, flash } = p;
+  return pathname === '/' ? (
+    <OverviewPage me={me} flash={flash} />
+  ) : pathname === '/runs' ? (
+    <RunsPage query={query} />
+  ) : pathname === '/dead-letters' ? (
+    <DeadLettersPage me={me} flash={flash} />
+  ) : pathname === '/new' && can(me, 'operator') ? (
+    <NewRunPage flash={flash} />
+  ) : runId ? (
+    <RunPage key={runId} id={runId} me={me} flash={flash} />
+  ) : (
+    <p>
+      No such page. <Link href="/">Back to the overview</Link>
+    </p>
+  );
+}
 
 function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
@@ -72,51 +112,20 @@ function App() {
         }}
       />
     );
-  const [pathname, query = ''] = path.split('?');
-  const runId = /^\/runs\/([^/]+)$/.exec(pathname)?.[1];
+  const logout = async () => {
+    await api('/logout', { method: 'POST' }).catch(() => undefined);
+    setCsrf(null);
+    setMe(null);
+    navigate('/');
+  };
   return (
     <>
-      <header>
-        <h1>RayVault</h1>
-        <nav aria-label="Main">
-          <Link href="/">Overview</Link> <Link href="/runs">Runs</Link> <Link href="/dead-letters">Dead letters</Link>{' '}
-          {can(me, 'operator') && <Link href="/new">New run</Link>}
-        </nav>
-        <span id="who">
-          {me.name} ({me.role})
-        </span>
-        {me.role === 'admin' && <a href="/admin/queues">Bull Board</a>}
-        <button
-          type="button"
-          onClick={async () => {
-            await api('/logout', { method: 'POST' }).catch(() => undefined);
-            setCsrf(null);
-            setMe(null);
-            navigate('/');
-          }}
-        >
-          Log out
-        </button>
-      </header>
+      <Header me={me} onLogout={logout} />
       <p id="flash" role="status">
         {flash}
       </p>
       <main id="app-view">
-        {pathname === '/' ? (
-          <OverviewPage me={me} flash={setFlash} />
-        ) : pathname === '/runs' ? (
-          <RunsPage query={query} />
-        ) : pathname === '/dead-letters' ? (
-          <DeadLettersPage me={me} flash={setFlash} />
-        ) : pathname === '/new' && can(me, 'operator') ? (
-          <NewRunPage flash={setFlash} />
-        ) : runId ? (
-          <RunPage key={runId} id={runId} me={me} flash={setFlash} />
-        ) : (
-          <p>
-            No such page. <Link href="/">Back to the overview</Link>
-          </p>
-        )}
+        <Page path={path} me={me} flash={setFlash} />
       </main>
     </>
   );

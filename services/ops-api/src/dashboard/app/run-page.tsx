@@ -3,6 +3,9 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ActionPanel } from './action-panel';
 import { api, can, subscribeRuns, type Me } from './api';
+import { secs } from './run-format';
+import { Claims, DiffTable, type Claim, type Diff } from './run-evidence';
+import { Media, type Timeline } from './run-media';
 import { stageTries, type StageTry } from './stage-tries';
 
 type Stage = {
@@ -23,8 +26,6 @@ type Event = {
   fence: number | null;
   payload: Record<string, unknown> | null;
 };
-type Claim = { attempt: number; field: string; value: unknown; source: string; tier: number };
-type Diff = { field: string; values: { source: string; tier: number; value: unknown }[] }[];
 type Run = {
   id: string;
   status: string;
@@ -41,48 +42,35 @@ type Run = {
   evidence: { gate: { open: boolean; summary: string | null; diff: Diff } | null; claims: Claim[] };
   cost: { credits: number; usd: number; brl: number };
 };
-type Segment = {
-  segment: number;
-  status: string;
-  duration_s: number | null;
-  target_s: number | null;
-  drift_s: number | null;
-  problem?: string;
-  video: string | null;
-};
-type Timeline = {
-  segments: Segment[];
-  segments_ready: number;
-  segments_total: number;
-  duration_s: number;
-  target_s: number;
-  drift_s: number;
-};
 
 const STAGE_ORDER = ['evidence', 'voice', 'render', 'qc'];
-const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-const secs = (s: number | null) => (s === null ? '-' : `${s.toFixed(2)} s`);
 
-export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
+/** The run and its timeline, loaded again whenever the run feed says this run changed. */
+function useRun(id: string) {
   const [run, setRun] = useState<Run | null>(null);
   const [timeline, setTimeline] = useState<Timeline | null>(null);
   const [error, setError] = useState('');
   const load = useCallback(async () => {
     try {
-      const [r, t] = await Promise.all([api<Run>(`/api/runs/${p.id}`), api<Timeline>(`/api/runs/${p.id}/timeline`)]);
+      const [r, t] = await Promise.all([api<Run>(`/api/runs/${id}`), api<Timeline>(`/api/runs/${id}/timeline`)]);
       setRun(r);
       setTimeline(t);
       setError('');
     } catch (e) {
       setError((e as Error).message);
     }
-  }, [p.id]);
+  }, [id]);
   useEffect(() => {
     void load();
     return subscribeRuns((runs) => {
-      if (runs.some((r) => r.id === p.id)) void load();
+      if (runs.some((r) => r.id === id)) void load();
     });
   }, [load]);
+  return { run, timeline, error, load };
+}
+
+export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
+  const { run, timeline, error, load } = useRun(p.id);
   if (error)
     return (
       <p class="error" role="alert">
@@ -94,79 +82,16 @@ export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
     p.flash(m);
     void load();
   };
-  const operator = can(p.me, 'operator');
   return (
     <article aria-labelledby="h-run">
       <h2 id="h-run">
         {run.product?.name ?? 'Run'} <code>{run.id}</code>
       </h2>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd class={`status status-${run.status}`} data-testid="run-status">
-          {run.status}
-        </dd>
-        <dt>Stage</dt>
-        <dd>{run.stage}</dd>
-        <dt>Attempt</dt>
-        <dd>{run.attempt}</dd>
-        <dt>Worker</dt>
-        <dd>{run.worker_id ?? '-'}</dd>
-        <dt>Fence</dt>
-        <dd>{run.fence}</dd>
-        {run.trace_id && (
-          <>
-            <dt>Trace</dt>
-            <dd>
-              <code data-testid="trace-id">{run.trace_id}</code>
-            </dd>
-          </>
-        )}
-        {run.worker_last_error && (
-          <>
-            <dt>Last error</dt>
-            <dd>{run.worker_last_error}</dd>
-          </>
-        )}
-      </dl>
+      <RunFacts run={run} />
 
-      {run.status === 'waiting_approval' && (
-        <section class="panel gate" aria-labelledby="h-gate">
-          <h3 id="h-gate">Gate: {run.evidence.gate?.summary ?? 'trusted sources disagree on a critical claim'}</h3>
-          <DiffTable diff={run.evidence.gate?.diff ?? []} />
-          {operator ? (
-            <ActionPanel
-              id="gate"
-              onDone={done}
-              actions={['approve', 'refetch', 'abort'].map((a) => ({
-                label: a[0].toUpperCase() + a.slice(1),
-                path: `/api/runs/${run.id}/${a}`,
-                body: { expected: 'waiting_approval' },
-              }))}
-            />
-          ) : (
-            <p class="note">Viewers read; an operator decides this gate.</p>
-          )}
-        </section>
-      )}
+      {run.status === 'waiting_approval' && <GatePanel run={run} operator={can(p.me, 'operator')} done={done} />}
       {(run.status === 'panic' || (run.status === 'running' && can(p.me, 'admin'))) && (
-        <section class="panel panic" aria-labelledby="h-panic">
-          <h3 id="h-panic">{run.status === 'panic' ? `Panic: ${run.panic_kind ?? ''}` : 'Stuck? Unlock the run'}</h3>
-          {operator && run.status === 'panic' && (
-            <ActionPanel
-              id="panic"
-              onDone={done}
-              actions={[{ label: 'Resume', path: `/api/runs/${run.id}/resume`, body: { expected: 'panic' } }]}
-            />
-          )}
-          {can(p.me, 'admin') && (
-            <ActionPanel
-              id="unlock"
-              onDone={done}
-              extra={{ label: 'Force (the worker may still be alive)', key: 'force' }}
-              actions={[{ label: 'Unlock', path: `/api/runs/${run.id}/unlock` }]}
-            />
-          )}
-        </section>
+        <PanicPanel run={run} me={p.me} done={done} />
       )}
 
       <section aria-labelledby="h-waterfall">
@@ -197,91 +122,112 @@ export function RunPage(p: { id: string; me: Me; flash: (m: string) => void }) {
 
       <section aria-labelledby="h-events">
         <h3 id="h-events">Events</h3>
-        <table class="events">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Event</th>
-              <th>Who</th>
-              <th>Why</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...run.events].reverse().map((e) => (
-              <tr key={e.id}>
-                <td>{new Date(e.created_at).toLocaleTimeString()}</td>
-                <td>{e.type}</td>
-                <td>{e.actor}</td>
-                <td>{e.reason ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <EventsTable events={run.events} />
       </section>
     </article>
   );
 }
 
-function DiffTable(p: { diff: Diff }) {
-  const sources = [...new Set(p.diff.flatMap((f) => f.values.map((v) => `${v.source} (tier ${v.tier})`)))];
+function RunFacts({ run }: { run: Run }) {
   return (
-    <table class="diff">
-      <thead>
-        <tr>
-          <th>Field</th>
-          {sources.map((s) => (
-            <th key={s}>{s}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {p.diff.map((f) => (
-          <tr key={f.field}>
-            <th>{f.field}</th>
-            {sources.map((s) => {
-              const v = f.values.find((x) => `${x.source} (tier ${x.tier})` === s);
-              return (
-                <td key={s} class={v ? 'differs' : ''}>
-                  {v ? text(v.value) : '-'}
-                </td>
-              );
-            })}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <dl class="facts">
+      <dt>Status</dt>
+      <dd class={`status status-${run.status}`} data-testid="run-status">
+        {run.status}
+      </dd>
+      <dt>Stage</dt>
+      <dd>{run.stage}</dd>
+      <dt>Attempt</dt>
+      <dd>{run.attempt}</dd>
+      <dt>Worker</dt>
+      <dd>{run.worker_id ?? '-'}</dd>
+      <dt>Fence</dt>
+      <dd>{run.fence}</dd>
+      {run.trace_id && (
+        <>
+          <dt>Trace</dt>
+          <dd>
+            <code data-testid="trace-id">{run.trace_id}</code>
+          </dd>
+        </>
+      )}
+      {run.worker_last_error && (
+        <>
+          <dt>Last error</dt>
+          <dd>{run.worker_last_error}</dd>
+        </>
+      )}
+    </dl>
   );
 }
 
-function Claims(p: { claims: Claim[]; disputed: Set<string> }) {
-  if (!p.claims.length) return <p class="empty">No claim extracted yet.</p>;
-  const latest = Math.max(...p.claims.map((c) => c.attempt));
-  const claims = p.claims.filter((c) => c.attempt === latest);
-  const sources = [...new Map(claims.map((c) => [c.source, c.tier])).entries()].sort((a, b) => b[1] - a[1]);
-  const fields = [...new Set(claims.map((c) => c.field))];
+/** An open gate: the disagreeing fields, and approve / refetch / abort for an operator. */
+function GatePanel({ run, operator, done }: { run: Run; operator: boolean; done: (m: string) => void }) {
   return (
-    <table class="claims">
+    <section class="panel gate" aria-labelledby="h-gate">
+      <h3 id="h-gate">Gate: {run.evidence.gate?.summary ?? 'trusted sources disagree on a critical claim'}</h3>
+      <DiffTable diff={run.evidence.gate?.diff ?? []} />
+      {operator ? (
+        <ActionPanel
+          id="gate"
+          onDone={done}
+          actions={['approve', 'refetch', 'abort'].map((a) => ({
+            label: a[0].toUpperCase() + a.slice(1),
+            path: `/api/runs/${run.id}/${a}`,
+            body: { expected: 'waiting_approval' },
+          }))}
+        />
+      ) : (
+        <p class="note">Viewers read; an operator decides this gate.</p>
+      )}
+    </section>
+  );
+}
+
+/** A panicked run (resume), or a running one an admin may unlock when its worker is stuck. */
+function PanicPanel({ run, me, done }: { run: Run; me: Me; done: (m: string) => void }) {
+  const operator = can(me, 'operator');
+  return (
+    <section class="panel panic" aria-labelledby="h-panic">
+      <h3 id="h-panic">{run.status === 'panic' ? `Panic: ${run.panic_kind ?? ''}` : 'Stuck? Unlock the run'}</h3>
+      {operator && run.status === 'panic' && (
+        <ActionPanel
+          id="panic"
+          onDone={done}
+          actions={[{ label: 'Resume', path: `/api/runs/${run.id}/resume`, body: { expected: 'panic' } }]}
+        />
+      )}
+      {can(me, 'admin') && (
+        <ActionPanel
+          id="unlock"
+          onDone={done}
+          extra={{ label: 'Force (the worker may still be alive)', key: 'force' }}
+          actions={[{ label: 'Unlock', path: `/api/runs/${run.id}/unlock` }]}
+        />
+      )}
+    </section>
+  );
+}
+
+/** The run's events, newest first. */
+function EventsTable({ events }: { events: Event[] }) {
+  return (
+    <table class="events">
       <thead>
         <tr>
-          <th>Claim</th>
-          {sources.map(([s, tier]) => (
-            <th key={s}>
-              {s} (tier {tier})
-            </th>
-          ))}
+          <th>When</th>
+          <th>Event</th>
+          <th>Who</th>
+          <th>Why</th>
         </tr>
       </thead>
       <tbody>
-        {fields.map((f) => (
-          <tr key={f} class={p.disputed.has(f) ? 'disputed' : ''}>
-            <th>
-              {f}
-              {p.disputed.has(f) ? ' (disagree)' : ''}
-            </th>
-            {sources.map(([s]) => {
-              const c = claims.find((x) => x.field === f && x.source === s);
-              return <td key={s}>{c ? text(c.value) : '-'}</td>;
-            })}
+        {[...events].reverse().map((e) => (
+          <tr key={e.id}>
+            <td>{new Date(e.created_at).toLocaleTimeString()}</td>
+            <td>{e.type}</td>
+            <td>{e.actor}</td>
+            <td>{e.reason ?? ''}</td>
           </tr>
         ))}
       </tbody>
@@ -343,74 +289,5 @@ function Waterfall(p: { stages: Stage[]; events: Event[] }) {
         );
       })}
     </ol>
-  );
-}
-
-function Media(p: { id: string; t: Timeline }) {
-  let start = 0;
-  return (
-    <div>
-      <div class="videos">
-        {p.t.segments
-          .filter((s) => s.video)
-          .map((s) => (
-            <figure key={s.segment}>
-              <video controls preload="metadata" src={s.video!} data-segment={s.segment} />
-              <figcaption>Segment {s.segment}</figcaption>
-            </figure>
-          ))}
-      </div>
-      <table class="timeline">
-        <thead>
-          <tr>
-            <th>Segment</th>
-            <th>Start</th>
-            <th>End</th>
-            <th>Duration</th>
-            <th>Target</th>
-            <th>Drift</th>
-            <th>State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.t.segments.map((s) => {
-            const row = (
-              <tr key={s.segment}>
-                <td>{s.segment}</td>
-                <td>{secs(start)}</td>
-                <td>{secs(start + (s.duration_s ?? 0))}</td>
-                <td>{secs(s.duration_s)}</td>
-                <td>{secs(s.target_s)}</td>
-                <td>{secs(s.drift_s)}</td>
-                <td class={`seg-${s.status}`}>
-                  {s.status}
-                  {s.problem ? ` (${s.problem})` : ''}
-                </td>
-              </tr>
-            );
-            start += s.duration_s ?? 0;
-            return row;
-          })}
-        </tbody>
-        <tfoot>
-          <tr>
-            <th>Total</th>
-            <td />
-            <td />
-            <td>{secs(p.t.duration_s)}</td>
-            <td>{secs(p.t.target_s)}</td>
-            <td>{secs(p.t.drift_s)}</td>
-            <td>
-              {p.t.segments_ready}/{p.t.segments_total} READY
-            </td>
-          </tr>
-        </tfoot>
-      </table>
-      <p>
-        <a href={`/api/runs/${p.id}/timeline.csv`} download>
-          Timeline CSV
-        </a>
-      </p>
-    </div>
   );
 }

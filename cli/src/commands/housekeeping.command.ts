@@ -126,7 +126,8 @@ function cleanOptions(o: {
   return { olderThanH };
 }
 
-export function registerHousekeeping(program: Command): void {
+/** `rayvault orphans`: final files the index does not name. */
+function registerOrphans(program: Command): void {
   program
     .command('orphans')
     .description('files in the final dir that the video index does not name, with their age')
@@ -143,7 +144,10 @@ export function registerHousekeeping(program: Command): void {
       }
       printSkipped(r.skipped);
     });
+}
 
+/** `rayvault clean`: the safe, --hard and --zombies levels. */
+function registerClean(program: Command): void {
   program
     .command('clean')
     .description(
@@ -170,7 +174,10 @@ export function registerHousekeeping(program: Command): void {
         return void process.stderr.write(`rayvault: clean --hard refused, nothing removed: ${r.refused}\n`);
       printClean(r);
     });
+}
 
+/** `rayvault index refresh`: verify, relink and add to the video index. */
+function registerIndexRefresh(program: Command): void {
   program
     .command('index')
     .description('the video index (artifacts)')
@@ -199,7 +206,10 @@ export function registerHousekeeping(program: Command): void {
       if (!r.consistent) process.exitCode = EXIT.failed;
       return o.json ? printJson(r) : printRefresh(r);
     });
+}
 
+/** `rayvault maintenance`: index refresh plus a dry-run of every cleanup. */
+function registerMaintenance(program: Command): void {
   program
     .command('maintenance')
     .description(
@@ -222,7 +232,10 @@ export function registerHousekeeping(program: Command): void {
       printZombies(r.zombies);
       out(`orphans: ${r.orphans.orphans.length} of ${r.orphans.files} final file(s) (rayvault orphans)`);
     });
+}
 
+/** `rayvault baptism`: the readiness checks, levels A and B. */
+function registerBaptism(program: Command): void {
   program
     .command('baptism')
     .description(
@@ -243,4 +256,12 @@ export function registerHousekeeping(program: Command): void {
       process.stdout.write(baptismText(r));
       out(`report: ${r.files?.txt}`);
     });
+}
+
+export function registerHousekeeping(program: Command): void {
+  registerOrphans(program);
+  registerClean(program);
+  registerIndexRefresh(program);
+  registerMaintenance(program);
+  registerBaptism(program);
 }

@@ -36,7 +36,8 @@ function printDoctor(r: DoctorReport) {
   if (!r.findings.length) process.stdout.write('  all clear, let it run\n');
 }
 
-export function registerOps(program: Command): void {
+/** `rayvault doctor` and `rayvault queues`: what state the system is in. */
+function registerHealth(program: Command): void {
   program
     .command('doctor')
     .description('health verdict [infra|workers|pipeline] with findings; exit 1 on any FAIL')
@@ -72,7 +73,10 @@ export function registerOps(program: Command): void {
           `  worker ${w.id.padEnd(24)} ${w.state.padEnd(8)} heartbeat ${Math.round(w.heartbeat_age_ms / 1000)} s ago  ${w.current_job ?? ''}\n`,
         );
     });
+}
 
+/** `rayvault drain` and `rayvault resume-intake`: stop and reopen intake. */
+function registerIntake(program: Command): void {
   program
     .command('drain')
     .description('stop intake (no new runs) and let workers finish what is queued; reports what remains')
@@ -111,4 +115,9 @@ export function registerOps(program: Command): void {
       if (o.json) return printJson({ intake: 'open' });
       process.stdout.write('intake open\n');
     });
+}
+
+export function registerOps(program: Command): void {
+  registerHealth(program);
+  registerIntake(program);
 }

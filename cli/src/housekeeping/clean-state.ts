@@ -69,23 +69,9 @@ export async function cleanState(deps: HousekeepingDeps, opts: CleanOptions = {}
   const found = [
     ...stagingItems(layout, runs, report),
     ...tempItems(layout, opts.now ?? Date.now(), report.skipped),
-    ...inspectPidFiles(layout.pids, await workersAliveElsewhere(deps.media, workerStaleMs(deps.config)))
-      .filter((p) => p.state === 'stale')
-      .map((p): CleanItem => ({
-        path: p.path,
-        kind: 'pid',
-        reason: `worker ${p.worker_id} (pid ${p.pid ?? '?'}) is not running`,
-        bytes: 0,
-      })),
+    ...(await stalePidItems(deps, layout)),
     ...checkpointItems(layout, runs),
-    ...(opts.hard
-      ? topEntries(layout.cache).map((p): CleanItem => ({
-          path: p,
-          kind: 'cache',
-          reason: 'cache (re-created on demand)',
-          bytes: sizeOf(p),
-        }))
-      : []),
+    ...(opts.hard ? cacheItems(layout) : []),
   ];
   const items: CleanItem[] = [];
   for (const item of found) {
@@ -107,6 +93,27 @@ export async function cleanState(deps: HousekeepingDeps, opts: CleanOptions = {}
   report.freed_bytes = items.reduce((n, i) => n + i.bytes, 0);
   return report;
 }
+
+/** Pid files of workers that are not running, here or (by their heartbeat) elsewhere. */
+async function stalePidItems(deps: HousekeepingDeps, layout: StateLayout): Promise<CleanItem[]> {
+  const alive = await workersAliveElsewhere(deps.media, workerStaleMs(deps.config));
+  return inspectPidFiles(layout.pids, alive)
+    .filter((p) => p.state === 'stale')
+    .map((p): CleanItem => ({
+      path: p.path,
+      kind: 'pid',
+      reason: `worker ${p.worker_id} (pid ${p.pid ?? '?'}) is not running`,
+      bytes: 0,
+    }));
+}
+
+const cacheItems = (layout: StateLayout) =>
+  topEntries(layout.cache).map((p): CleanItem => ({
+    path: p,
+    kind: 'cache',
+    reason: 'cache (re-created on demand)',
+    bytes: sizeOf(p),
+  }));
 
 async function runsById(media: HousekeepingDeps['media'], layout: StateLayout): Promise<Map<string, RunRow>> {
   const ids = [...new Set([...uuidDirs(layout.staging).map((d) => path.basename(d)), ...checkpointIds(layout)])];

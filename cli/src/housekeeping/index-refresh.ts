@@ -58,25 +58,7 @@ const NO_SHA8 = 'name has no sha8 (legacy file): rename it to <run8>-segNN-<sha8
 export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions = {}): Promise<RefreshReport> {
   const layout = stateLayout(deps.stateDir);
   const index = await loadVideoIndex(deps.media, layout.root, layout.final);
-  const r: RefreshReport = {
-    final_dir: layout.final,
-    dry_run: !!opts.dryRun,
-    force: !!opts.force,
-    checked: index.length,
-    hashed: 0,
-    ok: 0,
-    missing: [],
-    mismatched: [],
-    refused: [],
-    added: [],
-    relinked: [],
-    unattributed: [],
-    probed: 0,
-    unprobed: 0,
-    probe_failed: [],
-    probe_changes: [],
-    consistent: true,
-  };
+  const r = emptyReport(layout.final, index.length, opts);
   const pass: Pass = { media: deps.media, index, lost: [], r };
   const jobs: HashJob[] = [];
   for (const entry of index) {
@@ -92,25 +74,7 @@ export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions 
     else r.refused.push({ path: file.path, reason: NO_SHA8 });
   }
   await hashAll(pass, jobs, opts.onProgress);
-  const fresh: IndexEntry[] = [];
-  if (!opts.dryRun) {
-    for (const l of r.relinked)
-      if (await relinkEntry(deps.media, l)) fresh.push({ ...index.find((e) => e.id === l.id)!, path: l.path });
-    for (const a of r.added) {
-      const id = await addToIndex(deps.media, a);
-      if (id !== null)
-        fresh.push({
-          ...a,
-          id,
-          stage: 'render',
-          kind: 'video',
-          duration_s: null,
-          meta: {},
-          created_at: new Date(),
-          ...UNPROBED,
-        });
-    }
-  }
+  const fresh = opts.dryRun ? [] : await writeChanges(deps.media, index, r);
   const relinkedIds = new Set(r.relinked.map((l) => l.id));
   Object.assign(
     r,
@@ -121,6 +85,54 @@ export async function refreshIndex(deps: HousekeepingDeps, opts: RefreshOptions 
   );
   r.consistent = !r.missing.length && !r.mismatched.length && !r.refused.length && !r.probe_failed.length;
   return r;
+}
+
+function emptyReport(finalDir: string, checked: number, opts: RefreshOptions): RefreshReport {
+  return {
+    final_dir: finalDir,
+    dry_run: !!opts.dryRun,
+    force: !!opts.force,
+    checked,
+    hashed: 0,
+    ok: 0,
+    missing: [],
+    mismatched: [],
+    refused: [],
+    added: [],
+    relinked: [],
+    unattributed: [],
+    probed: 0,
+    unprobed: 0,
+    probe_failed: [],
+    probe_changes: [],
+    consistent: true,
+  };
+}
+
+/** Applies the relinks and additions found; returns the entries they made, to be probed with the rest. */
+async function writeChanges(
+  media: HousekeepingDeps['media'],
+  index: IndexEntry[],
+  r: RefreshReport,
+): Promise<IndexEntry[]> {
+  const fresh: IndexEntry[] = [];
+  for (const l of r.relinked)
+    if (await relinkEntry(media, l)) fresh.push({ ...index.find((e) => e.id === l.id)!, path: l.path });
+  for (const a of r.added) {
+    const id = await addToIndex(media, a);
+    if (id !== null)
+      fresh.push({
+        ...a,
+        id,
+        stage: 'render',
+        kind: 'video',
+        duration_s: null,
+        meta: {},
+        created_at: new Date(),
+        ...UNPROBED,
+      });
+  }
+  return fresh;
 }
 
 const UNPROBED = {

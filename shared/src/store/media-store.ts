@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { VideoProbe } from '../housekeeping/video-probe';
 import {
   artifactSchema,
@@ -17,6 +16,7 @@ import {
   skipCheckSchema,
 } from './media.schema';
 import type { Rpc } from './types';
+import { parsedCall, type ParsedCall } from './parse-answer';
 
 /**
  * The media stages' fenced writes (migrations 005, 010). They go through the
@@ -25,22 +25,7 @@ import type { Rpc } from './types';
  */
 export const MEDIA_WRITES = { recordArtifact: 'rv_record_artifact', recordCredits: 'rv_record_credits' } as const;
 
-/** `call(fn, args, schema)`: one SQL function through `rpc`, its answer parsed (a changed shape fails here, named). */
-function parsedCall(rpc: Rpc) {
-  return async function call<S extends z.ZodType>(
-    fn: string,
-    args: Record<string, unknown>,
-    schema: S,
-  ): Promise<z.output<S>> {
-    const answer = await rpc(fn, args);
-    const parsed = schema.safeParse(answer);
-    if (!parsed.success) {
-      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
-    }
-    return parsed.data;
-  };
-}
-type Call = ReturnType<typeof parsedCall>;
+type Call = ParsedCall;
 
 /** The video index: every artifacts row, paths as the database holds them. */
 function videoIndex(call: Call) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import type { RunStatus, Stage } from '../domain/run-status';
 import {
   duplicateSchema,
@@ -15,27 +14,14 @@ import {
   type ApiRole,
 } from './operations.schema';
 import type { Rpc } from './types';
+import { parsedCall, type ParsedCall } from './parse-answer';
 
 /** An action that is not about one run (queues, intake, tokens, Bull Board); run actions are run events. */
 export type OpsEvent = { type: string; actor: string; reason?: string; target?: string; payload?: object };
 
 export type RunSearch = { status?: RunStatus; stage?: Stage; limit: number; offset: number; search?: string };
 
-/** `call(fn, args, schema)`: one SQL function through `rpc`, its answer parsed (a changed shape fails here, named). */
-function parsedCall(rpc: Rpc) {
-  return async function call<S extends z.ZodType>(
-    fn: string,
-    args: Record<string, unknown>,
-    schema: S,
-  ): Promise<z.output<S>> {
-    const parsed = schema.safeParse(await rpc(fn, args));
-    if (!parsed.success) {
-      throw new Error(`${fn} answered in an unexpected shape: ${parsed.error.message}`, { cause: parsed.error });
-    }
-    return parsed.data;
-  };
-}
-type Call = ReturnType<typeof parsedCall>;
+type Call = ParsedCall;
 
 /** Bearer tokens, by the sha256 of the token: the plaintext never reaches the database. */
 function tokenStore(call: Call) {

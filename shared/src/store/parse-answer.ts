@@ -17,3 +17,10 @@ export async function callParsed<S extends z.ZodType>(
   }
   return parsed.data;
 }
+
+/** `call(fn, args, schema)`: `callParsed` bound to one adapter, as each store uses it. */
+export function parsedCall(rpc: Rpc) {
+  return <S extends z.ZodType>(fn: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> =>
+    callParsed(rpc, fn, args, schema);
+}
+export type ParsedCall = ReturnType<typeof parsedCall>;

@@ -120,17 +120,24 @@ export async function build() {
   const started = new Date();
   const out = `${DIST}.${process.pid}.tmp`;
   rmSync(out, { recursive: true, force: true });
-  const result = await esbuild.build({
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, entry]) => [name, path.join(ROOT, entry)])),
-    outdir: out,
-    ...COMMON,
-    sourcemap: true,
-    metafile: true,
-    plugins: [npmPackagesExternal(DIST)],
-  });
-  for (const [from, to] of Object.entries(ASSETS))
-    cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
-  await buildDashboard(path.join(out, 'dashboard'));
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, entry]) => [name, path.join(ROOT, entry)])),
+      outdir: out,
+      ...COMMON,
+      sourcemap: true,
+      metafile: true,
+      plugins: [npmPackagesExternal(DIST)],
+    });
+    for (const [from, to] of Object.entries(ASSETS))
+      cpSync(path.join(ROOT, from), path.join(out, to), { recursive: true });
+    await buildDashboard(path.join(out, 'dashboard'));
+  } catch (err) {
+    // A failed build leaves dist/ as it was and nothing beside it.
+    rmSync(out, { recursive: true, force: true });
+    throw err;
+  }
   // Stamped with the start, so a source saved during the build makes it stale.
   writeFileSync(path.join(out, '.built'), `${started.toISOString()}\n`);
   utimesSync(path.join(out, '.built'), started, started);

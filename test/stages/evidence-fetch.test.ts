@@ -69,7 +69,7 @@ it('a transient 503 is retried with backoff and the page then read; the next rea
 it('a 404 is not retried and never opens the circuit', async () => {
   const { r, breakers } = reader();
   for (let i = 0; i < 5; i++)
-    await expect(read(r, web.url('/gone'))).rejects.toMatchObject({ reason: 'http_4xx', transient: false });
+    await expect(read(r, web.url('/gone'))).rejects.toMatchObject({ reason: 'http_4xx', retryable: false });
   expect(web.hits('/gone')).toBe(5);
   await expect(read(r, web.url('/flaky'), true)).resolves.toMatchObject({ from: 'network' });
   breakers.shutdown();
@@ -103,7 +103,7 @@ it('a source that never answers times out as a transient failure', async () => {
   const { r, breakers } = reader({ retries: 0, timeoutMs: 300 });
   await expect(read(r, web.url('/hang'))).rejects.toMatchObject({
     reason: 'timeout',
-    transient: true,
+    retryable: true,
     message: expect.stringMatching(/did not answer within 300 ms/),
   });
   breakers.shutdown();

@@ -88,6 +88,7 @@ export {
   type ReportPrices,
   type RunReport,
   type SegmentQuality,
+  type StageTiming,
   buildRunReport,
   runCost,
   stageDurationS,

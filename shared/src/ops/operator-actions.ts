@@ -2,11 +2,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { IntakePausedError, intakeState } from './intake';
 import { IllegalTransitionError } from '../errors/errors';
-import type { OperatorAction, RunStatus } from '../domain/run-status';
+import type { OperatorAction } from '../domain/run-status';
 import type { RunLocks } from '../locks/run-locks';
 import { stageJobId } from '../domain/keys';
 import { enqueueStage, type StageQueues } from '../queues/queues';
-import type { Store } from '../store/store';
+import type { OperatorActionInput, Store } from '../store/store';
 import type { ActionResult, Run, RunDetail } from '../store/types';
 import { contextFromTraceparent, inSpan } from '../telemetry/trace-context';
 
@@ -24,18 +24,7 @@ export type OpsDeps = {
  * all do it: one atomic store call (refused with IllegalTransitionError when
  * the run is not in the expected state), then the queue side effects.
  */
-export async function runOperatorAction(
-  deps: OpsDeps,
-  a: {
-    runId: string;
-    action: OperatorAction;
-    actor: string;
-    reason?: string;
-    expected?: RunStatus;
-    expectedAttempt?: number;
-    eventId?: string;
-  },
-): Promise<Run> {
+export async function runOperatorAction(deps: OpsDeps, a: OperatorActionInput): Promise<Run> {
   const before = a.action === 'abort' ? await deps.store.getRun(a.runId) : null;
   const result = await deps.store.operatorAction(a);
   // The action's side effects (the job it queues) continue the run's own trace, linked to the request that asked.

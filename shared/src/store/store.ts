@@ -27,6 +27,17 @@ type Call = <S extends z.ZodType>(fn: string, schema: S, args: Record<string, un
  * identically. Each method is one round trip, its answer parsed against its
  * schema (lifecycle.schema.ts).
  */
+/** An operator's action on a run, as the dashboard, Telegram and the CLI send it. */
+export type OperatorActionInput = {
+  runId: string;
+  action: OperatorAction;
+  actor: string;
+  reason?: string;
+  expected?: RunStatus;
+  expectedAttempt?: number;
+  eventId?: string;
+};
+
 export function createStore(rpc: Rpc) {
   const call: Call = (fn, schema, args) => callParsed(rpc, fn, args, schema);
   return { rpc, ...stageHolderCalls(call), ...operatorCalls(call), ...workerCalls(call) };
@@ -122,15 +133,7 @@ function operatorCalls(call: Call) {
       });
     },
     /** With `expectedAttempt` the action is also refused (RV409) once the run is at another attempt (migration 009). */
-    operatorAction: (a: {
-      runId: string;
-      action: OperatorAction;
-      actor: string;
-      reason?: string;
-      expected?: RunStatus;
-      expectedAttempt?: number;
-      eventId?: string;
-    }) => {
+    operatorAction: (a: OperatorActionInput) => {
       const args = {
         p_run: a.runId,
         p_action: a.action,

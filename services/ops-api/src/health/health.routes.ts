@@ -11,6 +11,7 @@ import {
 } from '@rayvault/shared';
 import { principalOf } from '../auth/authenticate';
 import { withTimeout } from '../http/timeout';
+import { workerStatus } from '../queues/queue-overview';
 
 type Check = { ok: boolean; latency_ms: number | null; error?: string };
 
@@ -124,17 +125,7 @@ async function telemetry(rt: Runtime, report: DoctorReport) {
     verdict: report.line,
     dependencies: report.dependencies,
     findings: report.findings,
-    workers: workers.map((w) => ({
-      id: w.id,
-      state: w.state,
-      queues: w.queues,
-      current_run: w.current_run,
-      current_job: w.current_job,
-      heartbeat_age_ms: w.heartbeat_age_ms,
-      last_heartbeat_latency_ms: w.last_heartbeat_latency_ms,
-      last_error: w.last_error,
-      stopped_at: w.stopped_at,
-    })),
+    workers: workers.map(workerStatus),
     ingestion: {
       circuits: redis ? await readBreakers(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => []) : [],
       intake: redis ? await intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX).catch(() => null) : null,

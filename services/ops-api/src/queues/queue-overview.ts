@@ -36,22 +36,25 @@ export async function queueCounts(q: Queue): Promise<QueueCounts> {
   };
 }
 
-function workerView(w: WorkerRecord, staleMs: number) {
-  const live = !w.stopped_at && w.heartbeat_age_ms <= staleMs;
+/** A worker as /health and the queues' triage show it. */
+export function workerStatus(w: WorkerRecord) {
   return {
     id: w.id,
     state: w.state,
-    live,
     queues: w.queues,
     current_run: w.current_run,
     current_job: w.current_job,
     heartbeat_age_ms: w.heartbeat_age_ms,
     last_heartbeat_latency_ms: w.last_heartbeat_latency_ms,
     last_error: w.last_error,
-    host: w.host,
-    pid: w.pid,
     stopped_at: w.stopped_at,
   };
+}
+
+/** The triage's view adds whether it is alive and where it runs. */
+function workerView(w: WorkerRecord, staleMs: number) {
+  const live = !w.stopped_at && w.heartbeat_age_ms <= staleMs;
+  return { ...workerStatus(w), live, host: w.host, pid: w.pid };
 }
 
 /**

@@ -1,5 +1,6 @@
 // `/runs/<id>`: the run, its stage waterfall, the evidence side by side, the
 // gate and panic panels, the final segments with their timeline, cost and events.
+import type { StageTiming } from '@rayvault/shared';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ActionPanel } from './action-panel';
 import { api, can, subscribeRuns, type Me } from './api';
@@ -8,15 +9,8 @@ import { Claims, DiffTable, type Claim, type Diff } from './run-evidence';
 import { Media, type Timeline } from './run-media';
 import { stageTries, type StageTry } from './stage-tries';
 
-type Stage = {
-  stage: string;
-  status: string;
-  attempt: number;
-  worker_id: string | null;
-  started_at: string;
-  finished_at: string | null;
-  duration_s: number | null;
-};
+/** A stage row as GET /api/runs/:id sends it (the run report's read model). */
+type Stage = StageTiming;
 type Event = {
   id: string;
   type: string;

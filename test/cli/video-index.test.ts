@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync }
 import os from 'node:os';
 import path from 'node:path';
 import { createWorkerHost, submitRun, type Runtime, type StageProcessor } from '@rayvault/shared';
-import { createMediaProcessors, type RenderOutput } from '../../services/render-worker/src';
+import { createMediaProcessors, type RenderOutput } from '@rayvault/render-worker';
 import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { json, rayvault, type CliResult } from './cli-kit';

@@ -3,7 +3,7 @@
 // Each scenario prints its figures and fails on any loss or duplicate; timings are printed, never asserted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runDoctor, spoolDepth, type DoctorReport, type Runtime, type SpoolRecord } from '@rayvault/shared';
-import { createScheduler } from '../../services/scheduler/src/scheduler';
+import { createScheduler } from '@rayvault/scheduler';
 import {
   createDatabase,
   createTestEnv,

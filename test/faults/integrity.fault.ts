@@ -12,9 +12,9 @@ import {
   stageJobId,
   type Runtime,
 } from '@rayvault/shared';
-import { createScheduler } from '../../services/scheduler/src/scheduler';
+import { createScheduler } from '@rayvault/scheduler';
 import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
-import { createNotifier } from '../../services/notifier/src/notifier';
+import { createNotifier } from '@rayvault/notifier';
 import { startBotApiDouble } from '../fixtures/telegram/bot-api-double';
 import type { Update } from '../fixtures/telegram/bot-api-state';
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';

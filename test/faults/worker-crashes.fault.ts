@@ -1,7 +1,7 @@
 // kill -9 at random points (2 workers, 20 kills), SIGTERM (10 times), and a poison job.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from '@rayvault/shared';
-import { createScheduler } from '../../services/scheduler/src/scheduler';
+import { createScheduler } from '@rayvault/scheduler';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import { createFleet, duplicateStepEvents, report, stats, statuses, stepCounts, submitMany } from './kit';

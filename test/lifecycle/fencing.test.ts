@@ -12,7 +12,7 @@ import {
   type StageProcessor,
   type WorkerHost,
 } from '@rayvault/shared';
-import { createScheduler } from '../../services/scheduler/src/scheduler';
+import { createScheduler } from '@rayvault/scheduler';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';
 

@@ -4,9 +4,9 @@ import { ALERT_KINDS, PANIC_ADVICE, readCounters, type Alert, type Runtime } fro
 import { BotApiDouble, startBotApiDouble, type DownMode } from '../fixtures/telegram/bot-api-double';
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
-import { decodeButton } from '../../services/notifier/src/callback-data';
+import { decodeButton } from '@rayvault/notifier';
 import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
-import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
+import { createNotifier, type Notifier } from '@rayvault/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

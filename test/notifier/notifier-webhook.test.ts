@@ -5,7 +5,7 @@ import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-do
 import { gateAlert, openGate } from '../fixtures/telegram/gate-run';
 import { createTestEnv, freePort, testRuntime, waitFor, type TestEnv } from '../support/harness';
 import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
-import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
+import { createNotifier, type Notifier } from '@rayvault/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

@@ -16,7 +16,7 @@ import {
 } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import type { Runtime } from '@rayvault/shared';
-import { createReconciler } from '../../services/scheduler/src/reconciler';
+import { createReconciler } from '@rayvault/scheduler';
 
 jest.setTimeout(120_000);
 

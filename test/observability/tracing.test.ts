@@ -8,7 +8,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createLogger, loadSample, startTelemetry, submitRun } from '@rayvault/shared';
-import { formatAlert } from '../../services/notifier/src/alert-format';
+import { formatAlert } from '@rayvault/notifier';
 import { alertSchema } from '@rayvault/shared';
 import {
   startOtlpReceiverDouble,

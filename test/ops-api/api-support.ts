@@ -2,8 +2,8 @@
 // with one database token per role and the bootstrap admin token.
 import { randomBytes } from 'node:crypto';
 import { createWorkerHost, type ApiRole, type Runtime, type WorkerHost } from '@rayvault/shared';
-import { createApp, type OpsApp } from '../../services/ops-api/src/app';
-import { loadOpsApiConfig, type OpsApiOptions } from '../../services/ops-api/src/config.schema';
+import { createApp, type OpsApp } from '@rayvault/ops-api';
+import { loadOpsApiConfig, type OpsApiOptions } from '@rayvault/ops-api';
 import { createTokenStore } from '../../services/ops-api/src/auth/tokens';
 import { createTestEnv, testRuntime, type TestEnv } from '../support/harness';
 import { allStepsProcessors } from '../support/test-processors';

@@ -1,7 +1,7 @@
 // Health, readiness and metrics of the ops API against real Redis and Postgres.
 import { bumpCounter } from '@rayvault/shared';
-import { createApp } from '../../services/ops-api/src/app';
-import { loadOpsApiConfig } from '../../services/ops-api/src/config.schema';
+import { createApp } from '@rayvault/ops-api';
+import { loadOpsApiConfig } from '@rayvault/ops-api';
 import { freePort, testRuntime } from '../support/harness';
 import { startApi, type Api } from './api-support';
 

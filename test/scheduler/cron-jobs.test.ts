@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Runtime } from '@rayvault/shared';
-import { schedulerConfigSchema } from '../../services/scheduler/src/config.schema';
+import { schedulerConfigSchema } from '@rayvault/scheduler';
 import { createCronJobs } from '../../services/scheduler/src/cron-jobs';
 import { readScheduleFile } from '../../services/scheduler/src/schedule-file';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';

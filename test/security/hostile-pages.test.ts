@@ -22,7 +22,7 @@ import {
   type Runtime,
   type WorkerHost,
 } from '@rayvault/shared';
-import { createEvidenceProcessor, evidenceConfigSchema } from '../../services/evidence-worker/src';
+import { createEvidenceProcessor, evidenceConfigSchema } from '@rayvault/evidence-worker';
 import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
 
 const MB = 1024 * 1024;

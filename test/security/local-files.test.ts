@@ -19,7 +19,7 @@ import {
   type StageProcessor,
   type WorkerHost,
 } from '@rayvault/shared';
-import { createMediaProcessors, type RenderOutput } from '../../services/render-worker/src';
+import { createMediaProcessors, type RenderOutput } from '@rayvault/render-worker';
 import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createBreakers } from '../../services/evidence-worker/src/fetch/breakers';
 import { createContentCache } from '../../services/evidence-worker/src/fetch/content-cache';

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { createApp } from '../../services/ops-api/src/app';
-import { loadOpsApiConfig } from '../../services/ops-api/src/config.schema';
+import { createApp } from '@rayvault/ops-api';
+import { loadOpsApiConfig } from '@rayvault/ops-api';
 import { parseTrustProxy } from '../../services/ops-api/src/http/trust-proxy';
 import { createTestEnv, freePort, ROOT, testRuntime, type TestEnv } from '../support/harness';
 import { startApi, type Api } from '../ops-api/api-support';

@@ -11,8 +11,8 @@
 // (hence the 127.0.0.1 default bind); each proxy appends the peer it saw, so
 // a client behind it cannot push its own entry past the proxy's.
 import { ConfigError, createLogger, createRuntime, loadConfig, type Runtime } from '@rayvault/shared';
-import { createApp, type OpsApp } from '../../services/ops-api/src/app';
-import { opsApiConfigSchema } from '../../services/ops-api/src/config.schema';
+import { createApp, type OpsApp } from '@rayvault/ops-api';
+import { opsApiConfigSchema } from '@rayvault/ops-api';
 import { parseTrustProxy, trustProxyProblem } from '../../services/ops-api/src/http/trust-proxy';
 import { createTestEnv, type TestEnv } from '../support/harness';
 import { requestFrom, startForwardingProxy } from './loopback-clients';

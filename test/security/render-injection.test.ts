@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, InvalidInputError } from '@rayvault/shared';
-import { createLocalProvider, synthesize } from '../../services/render-worker/src';
+import { createLocalProvider, synthesize } from '@rayvault/render-worker';
 import { studioPageUrl } from '../../services/render-worker/src/render/browser';
 
 jest.setTimeout(120_000);

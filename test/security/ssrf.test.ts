@@ -21,7 +21,7 @@ import {
   type Runtime,
   type WorkerHost,
 } from '@rayvault/shared';
-import { createEvidenceProcessor, evidenceConfigSchema } from '../../services/evidence-worker/src';
+import { createEvidenceProcessor, evidenceConfigSchema } from '@rayvault/evidence-worker';
 import { createTestEnv, waitFor, type TestEnv } from '../support/harness';
 
 type Listener = { port: number; url: (p: string) => string; connections: () => number; close: () => Promise<void> };

@@ -7,9 +7,9 @@ import { BotApiDouble, startBotApiDouble } from '../fixtures/telegram/bot-api-do
 import type { StoredMessage, Update } from '../fixtures/telegram/bot-api-state';
 import { gateAlert, openGate, SAMPLE_DIFF } from '../fixtures/telegram/gate-run';
 import { createTestEnv, testRuntime, waitFor, type TestEnv } from '../support/harness';
-import { decodeButton, encodeButton } from '../../services/notifier/src/callback-data';
+import { decodeButton, encodeButton } from '@rayvault/notifier';
 import { loadNotifierConfig } from '../../services/notifier/src/config.schema';
-import { createNotifier, type Notifier } from '../../services/notifier/src/notifier';
+import { createNotifier, type Notifier } from '@rayvault/notifier';
 
 let t: TestEnv;
 let rt: Runtime;

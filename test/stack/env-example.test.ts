@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { telemetryEnvSchema } from '@rayvault/shared';
 import { contractConfigSchema, reportConfigSchema, workerConfigSchema } from '../../cli/src/config';
-import { evidenceConfigSchema } from '../../services/evidence-worker/src/config.schema';
-import { notifierConfigSchema } from '../../services/notifier/src/config.schema';
-import { opsApiConfigSchema } from '../../services/ops-api/src/config.schema';
-import { mediaConfigSchema } from '../../services/render-worker/src/config.schema';
-import { schedulerConfigSchema } from '../../services/scheduler/src/config.schema';
+import { evidenceConfigSchema } from '@rayvault/evidence-worker';
+import { notifierConfigSchema } from '@rayvault/notifier';
+import { opsApiConfigSchema } from '@rayvault/ops-api';
+import { mediaConfigSchema } from '@rayvault/render-worker';
+import { schedulerConfigSchema } from '@rayvault/scheduler';
 import { ROOT } from '../support/harness';
 
 it('lists every configuration variable of every process, and only those', () => {

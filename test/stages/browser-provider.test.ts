@@ -12,7 +12,7 @@ import {
   createBrowserProvider,
   loadStepFile,
 } from '../../services/render-worker/src/render/browser';
-import type { RenderProvider, RenderRequest } from '../../services/render-worker/src/render/provider';
+import type { RenderProvider, RenderRequest } from '@rayvault/render-worker';
 import { startStudio, type Studio } from '../fixtures/studio/studio-double';
 import { freePort, waitFor } from '../support/harness';
 import { renderProviderContract } from '../support/render-contract';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadProductFile, loadSample, parseProduct } from '@rayvault/shared';
-import { extractFacts } from '../../services/evidence-worker/src';
+import { extractFacts } from '@rayvault/evidence-worker';
 import { findConflicts, summarizeDiff } from '../../services/evidence-worker/src/claims/conflicts';
 import { factsToClaims } from '../../services/evidence-worker/src/claims/claims';
 import { gtinDigits, isValidGtin } from '../../services/evidence-worker/src/normalize/gtin';

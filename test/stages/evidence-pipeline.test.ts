@@ -17,7 +17,7 @@ import {
   type WorkerHost,
 } from '@rayvault/shared';
 import { loadSample, readBreakers, SAMPLES_DIR } from '@rayvault/shared';
-import { createEvidenceProcessor, evidenceConfigSchema } from '../../services/evidence-worker/src';
+import { createEvidenceProcessor, evidenceConfigSchema } from '@rayvault/evidence-worker';
 import { startSourceServer, type SourceServer } from '../fixtures/sources/source-server';
 import { createTestEnv, ROOT, waitFor, type TestEnv } from '../support/harness';
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createWorkerHost, submitRun, type Runtime, type StageProcessor, type WorkerHost } from '@rayvault/shared';
-import { probeMedia, type RenderOutput } from '../../services/render-worker/src';
+import { probeMedia, type RenderOutput } from '@rayvault/render-worker';
 import { createTestEnv, ROOT, testRuntime, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 
 // Real encodes on a shared 2-core machine: generous limits, no timing asserts.

@@ -14,7 +14,7 @@ import {
   type StageProcessor,
   type WorkerHost,
 } from '@rayvault/shared';
-import { createMediaProcessors, probeMedia, type QcOutput, type RenderOutput } from '../../services/render-worker/src';
+import { createMediaProcessors, probeMedia, type QcOutput, type RenderOutput } from '@rayvault/render-worker';
 import { loadMediaConfig } from '../../services/render-worker/src/config.schema';
 import { createTestEnv, ROOT, testRuntime, waitFor, type TestEnv } from '../support/harness';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isPanic, type Run } from '@rayvault/shared';
-import { fitSegment, probeMedia, speechCachePath, synthesize } from '../../services/render-worker/src';
+import { fitSegment, probeMedia, speechCachePath, synthesize } from '@rayvault/render-worker';
 import { scriptForRun } from '../../services/render-worker/src/voice/script';
 
 const tmp = (label: string) => mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), `${label}-`));

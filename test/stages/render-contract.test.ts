@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, statSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isPanic } from '@rayvault/shared';
-import { createLocalProvider, probeMedia, synthesize, verifyExport } from '../../services/render-worker/src';
+import { createLocalProvider, probeMedia, synthesize, verifyExport } from '@rayvault/render-worker';
 import { renderProviderContract } from '../support/render-contract';
 
 renderProviderContract('local', () => createLocalProvider({ width: 640, height: 360 }));

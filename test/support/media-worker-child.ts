@@ -1,7 +1,7 @@
 // A real render-worker process for the kill tests: the voice, render and qc
 // processors, configured from the environment like the service.
 import { createLogger, createRuntime, createWorkerHost, loadConfig } from '@rayvault/shared';
-import { createMediaProcessors, mediaConfigSchema } from '../../services/render-worker/src';
+import { createMediaProcessors, mediaConfigSchema } from '@rayvault/render-worker';
 
 async function main() {
   const config = loadConfig(process.env, { schema: mediaConfigSchema, useDotenv: false });

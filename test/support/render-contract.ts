@@ -4,13 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  probeMedia,
-  synthesize,
-  verifyExport,
-  type RenderProvider,
-  type RenderRequest,
-} from '../../services/render-worker/src';
+import { probeMedia, synthesize, verifyExport, type RenderProvider, type RenderRequest } from '@rayvault/render-worker';
 
 /** Top-level MP4 boxes in file order (faststart puts `moov` before `mdat`). */
 export function mp4TopLevelBoxes(file: string): string[] {

@@ -97,3 +97,4 @@ export { MEDIA_WRITES, type MediaStore, createMediaStore } from './store/media-s
 export { type IndexAddition, type IndexRelink, addToIndex, relinkEntry } from './housekeeping/index-repair';
 export { type ProbeSummary, probeEntries } from './housekeeping/index-probe';
 export { type VideoProbe } from './housekeeping/video-probe';
+export { bootService, runService } from './lifecycle/service-main';

@@ -12,31 +12,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { descendants } from '../stack/process-tree';
+import { npmStartEnv } from '../stack/stack-env';
 
 jest.setTimeout(420_000);
 
 let stateDir: string;
 let port: number;
 const state = (...p: string[]) => path.join(stateDir, ...p);
-const env = () => {
-  const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of [
-    'REDIS_URL',
-    'DATABASE_URL',
-    'SUPABASE_URL',
-    'SUPABASE_SERVICE_KEY',
-    'RAYVAULT_ADMIN_TOKEN',
-    'RAYVAULT_QUEUE_PREFIX',
-  ])
-    delete e[k];
-  return {
-    ...e,
-    RAYVAULT_STATE_DIR: stateDir,
-    RAYVAULT_API_PORT: String(port),
-    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
-    RAYVAULT_SAMPLES: '0',
-  };
-};
+const env = () => npmStartEnv(stateDir, port, { RAYVAULT_SAMPLES: '0' });
 
 const alive = (pid: number) => {
   try {

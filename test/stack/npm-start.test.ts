@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { descendants } from './process-tree';
+import { npmStartEnv } from './stack-env';
 
 jest.setTimeout(420_000);
 
@@ -16,25 +17,7 @@ let stack: ChildProcess;
 let out = '';
 let stateDir: string;
 let port: number;
-const env = () => {
-  const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of [
-    'REDIS_URL',
-    'DATABASE_URL',
-    'SUPABASE_URL',
-    'SUPABASE_SERVICE_KEY',
-    'RAYVAULT_ADMIN_TOKEN',
-    'RAYVAULT_QUEUE_PREFIX',
-  ])
-    delete e[k];
-  return {
-    ...e,
-    RAYVAULT_STATE_DIR: stateDir,
-    RAYVAULT_API_PORT: String(port),
-    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
-    RAYVAULT_LOG_LEVEL: 'info',
-  };
-};
+const env = () => npmStartEnv(stateDir, port, { RAYVAULT_LOG_LEVEL: 'info' });
 
 const alive = (pid: number) => {
   try {

@@ -22,31 +22,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { watchTree } from './process-tree';
+import { npmStartEnv } from './stack-env';
 
 jest.setTimeout(420_000);
 
 const isRoot = process.getuid?.() === 0;
 
-function stackEnv(stateDir: string, port: number): Record<string, string> {
-  const e: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const k of [
-    'REDIS_URL',
-    'DATABASE_URL',
-    'SUPABASE_URL',
-    'SUPABASE_SERVICE_KEY',
-    'RAYVAULT_ADMIN_TOKEN',
-    'RAYVAULT_QUEUE_PREFIX',
-  ])
-    delete e[k];
-  return {
-    ...e,
-    RAYVAULT_STATE_DIR: stateDir,
-    RAYVAULT_API_PORT: String(port),
-    RAYVAULT_SAMPLES: '0',
-    RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
-    RAYVAULT_LOG_LEVEL: 'warn',
-  };
-}
+const stackEnv = (stateDir: string, port: number) =>
+  npmStartEnv(stateDir, port, { RAYVAULT_SAMPLES: '0', RAYVAULT_LOG_LEVEL: 'warn' });
 
 /** `node scripts/start.mjs` in `cwd`, its output collected and its process tree followed. */
 function startStack(cwd: string, env: Record<string, string>) {

@@ -137,10 +137,13 @@ async function shutdown(signal) {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+/** A stage worker's id under npm start: `<RAYVAULT_WORKER_ID>-<service>`, or `<service>-1`. */
+const workerIdOf = (name) => (env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1`);
+
 // "Running" means the stage workers have registered, not only that they were
 // spawned: an operator's first `rayvault doctor` must see them.
 async function workersRegistered(names) {
-  const ids = names.map((n) => (env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${n}` : `${n}-1`));
+  const ids = names.map(workerIdOf);
   const launched = Date.now();
   const deadline = launched + 30000;
   while (Date.now() < deadline) {
@@ -169,13 +172,7 @@ await task('migrations and services', async () => {
   // scheduler and the notifier, which need the schema and no CPU from it meanwhile.
   const [first, ...rest] = ['ops-api', 'evidence-worker', 'render-worker', 'scheduler', 'notifier'];
   const launch = (name) =>
-    sup.start(
-      name,
-      `dist/${name}.js`,
-      name.endsWith('worker')
-        ? { RAYVAULT_WORKER_ID: env.RAYVAULT_WORKER_ID ? `${env.RAYVAULT_WORKER_ID}-${name}` : `${name}-1` }
-        : {},
-    );
+    sup.start(name, `dist/${name}.js`, name.endsWith('worker') ? { RAYVAULT_WORKER_ID: workerIdOf(name) } : {});
   const api = launch(first);
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {

@@ -7,23 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { browserConfigFields } from '../../services/render-worker/src/render/browser';
+import { browserConfigFields, CHROMIUM_ARGS } from '../../services/render-worker/src/render/browser';
 import { ROOT, waitFor } from '../support/harness';
 import { startApi, type Api } from './api-support';
 
 jest.setTimeout(240_000);
 
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
+// The render worker's flags, and autoplay so the run page's video can be played without a click.
+const LAUNCH_ARGS = [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required'];
 const SHOTS = path.join(ROOT, 'test-artifacts', 'dashboard');
 // The README shows these two, refreshed with RV_DASHBOARD_README_SHOTS=1.
 const README_SHOTS = process.env.RV_DASHBOARD_README_SHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : null;

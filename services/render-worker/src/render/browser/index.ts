@@ -3,6 +3,7 @@ export { createBrowserProvider } from './browser-provider';
 export {
   browserConfigFields,
   browserConfigSchema,
+  CHROMIUM_ARGS,
   type BrowserConfig,
   type BrowserOptions,
 } from './browser-config.schema';

@@ -129,7 +129,8 @@ export async function stopAll(procs: Proc[]) {
           if (p.proc.exitCode !== null) return r(null);
           p.proc.once('exit', r);
           p.proc.kill('SIGTERM');
-          setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+          // Unref'd: a process that stopped in time leaves no timer holding the bench open.
+          setTimeout(() => p.proc.kill('SIGKILL'), 5000).unref();
         }),
     ),
   );

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { ROOT } from '../../test/support/harness';
 import { childEnv } from '../bench-config';
-import { bundleForBench, type Proc } from '../infra';
+import { bundleForBench, stopAll, type Proc } from '../infra';
 import type { RunReply, RunRequest } from './peer-protocol';
 
 export type PeerDef = { name: string; pkg: string; entry: string; processes: number; setup: string };
@@ -91,19 +91,7 @@ export async function startPeer(
     await o.redis.del(doneKey);
     return { seconds, lat: Object.entries(sent).map(([id, at]) => Number(done[id]) - at) };
   };
-  const stop = async () => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise((r) => {
-            if (p.proc.exitCode !== null) return r(null);
-            p.proc.once('exit', r);
-            p.proc.kill('SIGTERM');
-            setTimeout(() => p.proc.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
-  };
+  const stop = () => stopAll(procs);
   return { def, version, pids: procs.map((p) => p.pid), run, stop };
 }
 

@@ -76,6 +76,7 @@ process.on('uncaughtException', (err) => {
   })();
 });
 await task('Redis', async () => {
+  if (env.REDIS_CLUSTER_NODES) return `using the Redis Cluster of REDIS_CLUSTER_NODES`;
   if (env.REDIS_URL) return `using REDIS_URL`;
   const redis = await startRedis(stateDir, logFile('redis'));
   stops.push(['redis', redis.stop]);
@@ -102,7 +103,8 @@ await task('Postgres', async () => {
 });
 
 // The CLI reads this file too, so `npx rayvault ...` sees the same stack. Its URLs carry the passwords: 0600.
-writeSecretFile(path.join(stateDir, 'stack.env'), `REDIS_URL=${env.REDIS_URL}\nDATABASE_URL=${env.DATABASE_URL}\n`);
+const stackVars = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'DATABASE_URL'].filter((k) => env[k]);
+writeSecretFile(path.join(stateDir, 'stack.env'), stackVars.map((k) => `${k}=${env[k]}\n`).join(''));
 const tokenFile = path.join(stateDir, 'admin-token');
 // Shown once, on the start that made it; afterwards only where it is kept (a terminal's scrollback and CI logs are not
 // secret).

@@ -4,7 +4,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const TOOLS = [
-  { bin: 'redis-server', apt: 'redis-server', brew: 'redis', needed: (env) => !env.REDIS_URL },
+  {
+    bin: 'redis-server',
+    apt: 'redis-server',
+    brew: 'redis',
+    needed: (env) => !env.REDIS_URL && !env.REDIS_CLUSTER_NODES,
+  },
   { bin: 'ffmpeg', apt: 'ffmpeg', brew: 'ffmpeg' },
   { bin: 'ffprobe', apt: 'ffmpeg', brew: 'ffmpeg' },
   { bin: 'espeak-ng', apt: 'espeak-ng', brew: 'espeak-ng' },

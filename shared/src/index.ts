@@ -12,7 +12,7 @@ export {
   nextStage,
 } from './domain/run-status';
 export { PANIC_ADVICE, PANIC_KINDS, type PanicKind } from './domain/panic';
-export { dedupeKeys, eventIds, redisKeys, stageJobId } from './domain/keys';
+export { dedupeKeys, eventIds, queuePrefix, redisKeys, slotTag, stageJobId } from './domain/keys';
 export { type ErrorCode, HTTP_STATUS_BY_CODE, RayVaultError, isRayVaultError } from './errors/rayvault-error';
 export {
   ConfigError,
@@ -30,10 +30,11 @@ export { type BaseConfig, baseConfigSchema, pricingFields } from './config/confi
 export { type Config, loadConfig, startTelemetryFromEnv } from './config/load-config';
 export { type Logger, createLogger, maskSecrets } from './logging/logger';
 export { touchHealthFile } from './lifecycle/releasers';
-export { createFastFailRedis, whenRedisReady } from './infra/redis';
+export { createFastFailRedis, whenRedisReady, type RedisClient } from './infra/redis';
+export { redisTarget, parseClusterNodes, type RedisTarget, type ClusterNode } from './config/redis-target';
 export { createPool } from './infra/postgres';
 export { type Migration, listMigrations, migrate, pendingMigrations } from './db/migrate';
-export { ALERTS_QUEUE, STAGE_QUEUES, type StageJob, enqueueStage } from './queues/queues';
+export { ALERTS_QUEUE, ALL_QUEUES, CRON_QUEUE, STAGE_QUEUES, type StageJob, enqueueStage } from './queues/queues';
 export { type Artifact, type Rpc, type Run, type RunDetail, type RunEvent, type WorkerRecord } from './store/types';
 export { type Store, createStore } from './store/store';
 export {
@@ -62,6 +63,7 @@ export { IntakePausedError, intakeState, setIntakePaused } from './ops/intake';
 export { COUNTER_NAMES, type CounterName, bumpCounter, readCounters } from './ops/counters';
 export { STAGE_DURATION_BUCKETS, createStageDurations, readStageDurations } from './metrics/stage-durations';
 export { DOCTOR_DEFAULTS, type DoctorReport, runDoctor } from './ops/doctor';
+export { redisLayout, type RedisLayout, type RedisNode } from './ops/redis-layout';
 export { type BreakerRecord, breakersKey, readBreakers } from './ops/breakers';
 export { type Product, type Source, parseProduct, sourceLabels } from './products/product.schema';
 export { SAMPLES_DIR, SAMPLE_NAMES, loadProductFile, loadSample } from './products/samples';

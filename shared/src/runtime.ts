@@ -1,10 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './infra/redis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createCheckpointFiles, type CheckpointFiles } from './checkpoint/checkpoint-files';
 import type { Config } from './config/load-config';
+import { redisTarget } from './config/redis-target';
 import { createPool } from './infra/postgres';
 import { createFastFailRedis, createRedis } from './infra/redis';
 import { Releasers } from './lifecycle/releasers';
@@ -27,8 +28,8 @@ export type Runtime = {
   config: Config;
   log: Logger;
   workerId: string;
-  redis: Redis;
-  fastRedis: Redis;
+  redis: RedisClient;
+  fastRedis: RedisClient;
   pool: pg.Pool;
   store: Store;
   /** Tokens, the ops audit and the ops reads, over the same adapter as `store`. */
@@ -57,9 +58,9 @@ export function createRuntime(config: Config, log: Logger, options: { workerId?:
   releasers.push('telemetry', () => shutdownTelemetry());
   const pool = createPool(config.DATABASE_URL, log, config.RAYVAULT_PG_POOL);
   releasers.push('postgres', () => pool.end());
-  const redis = createRedis(config.REDIS_URL, log);
+  const redis = createRedis(redisTarget(config), log);
   releasers.push('redis', () => void redis.disconnect());
-  const fastRedis = createFastFailRedis(config.REDIS_URL, log);
+  const fastRedis = createFastFailRedis(redisTarget(config), log);
   releasers.push('redis-fast', () => void fastRedis.disconnect());
   const stageDurations = createStageDurations(fastRedis, prefix, config.heartbeatMs, log);
   releasers.push('stage-durations', () => stageDurations.close());

@@ -3,6 +3,8 @@
 // existing token, so the stack makes its own; plus its state dir and port.
 const INHERITED_TARGETS = [
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_PASSWORD',
   'DATABASE_URL',
   'SUPABASE_URL',
   'SUPABASE_SERVICE_KEY',

@@ -1,6 +1,6 @@
 import { alertSchema, ALERTS_QUEUE, bumpCounter, type Logger } from '@rayvault/shared';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rayvault/shared';
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup, Message } from 'telegraf/types';
 import { alertKeyboard } from './alert-buttons';
@@ -18,7 +18,7 @@ export type DeliveryDeps = {
   telegram: Telegram;
   chatId: string;
   messages: MessageMap;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   retryBaseMs: number;

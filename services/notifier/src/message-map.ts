@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rayvault/shared';
 import { redisKeys } from '@rayvault/shared';
 
 export type Delivered = { chatId: string; messageId: number; at: string };
@@ -18,7 +18,7 @@ export type MessageRecord = {
  * prefix, so one Redis Cluster slot). `delivered` is checked before sending,
  * so a job retried after a successful send does not send again.
  */
-export function createMessageMap(redis: Redis, prefix: string) {
+export function createMessageMap(redis: RedisClient, prefix: string) {
   const deliveredKey = redisKeys.notifierDelivered(prefix);
   const messagesKey = redisKeys.notifierMessages(prefix);
   const field = (chatId: string | number, messageId: number) => `${chatId}:${messageId}`;

@@ -1,4 +1,4 @@
-import { ALERTS_QUEUE, type Logger, type Runtime } from '@rayvault/shared';
+import { ALERTS_QUEUE, queuePrefix, type Logger, type Runtime } from '@rayvault/shared';
 import { Worker } from 'bullmq';
 import { Telegraf, type Telegram } from 'telegraf';
 import { createAlertProcessor } from './alert-delivery.processor';
@@ -108,7 +108,7 @@ function startAlertsWorker(
       retryMaxMs: options.retryMaxMs,
       apiTimeoutMs: options.apiTimeoutMs,
     }),
-    { connection: rt.redis, prefix, concurrency: 1 },
+    { connection: rt.redis, prefix: queuePrefix(prefix, ALERTS_QUEUE), concurrency: 1 },
   );
   worker.on('error', (err) => log.warn({ err }, 'alerts worker error'));
   worker.on(

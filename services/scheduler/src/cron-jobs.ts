@@ -12,11 +12,13 @@ import {
   submitRun,
   TERMINAL_STATUSES,
   type Runtime,
+  queuePrefix,
+  CRON_QUEUE,
 } from '@rayvault/shared';
 import type { SchedulerConfig } from './config.schema';
 import { readScheduleFile, type ScheduleEntry } from './schedule-file';
 
-const QUEUE = 'cron';
+const QUEUE = CRON_QUEUE;
 
 /** A run id fixed by the entry and its due time: two schedulers dispatching the same slot create one run. */
 export function scheduledRunId(name: string, dueAt: number): string {
@@ -171,8 +173,7 @@ async function upsertSchedulers(
  */
 export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
   const connection = rt.redis;
-  const prefix = config.RAYVAULT_QUEUE_PREFIX;
-  const queue = new Queue<CronData>(QUEUE, { connection, prefix });
+  const queue = new Queue<CronData>(QUEUE, { connection, prefix: queuePrefix(config.RAYVAULT_QUEUE_PREFIX, QUEUE) });
   const entries = config.RAYVAULT_SCHEDULE_FILE ? readScheduleFile(config.RAYVAULT_SCHEDULE_FILE) : [];
   let worker: Worker<CronData> | undefined;
 
@@ -183,7 +184,7 @@ export function createCronJobs(rt: Runtime, config: SchedulerConfig) {
       await upsertSchedulers(queue, config, entries);
       worker = new Worker<CronData>(QUEUE, (job) => runCronJob(rt, config, job), {
         connection,
-        prefix,
+        prefix: queue.opts.prefix,
         concurrency: 1,
       });
       worker.on('failed', (job, err) =>

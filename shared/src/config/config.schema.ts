@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseFetchAllow } from '../net/address-policy';
+import { parseClusterNodes } from './redis-target';
 
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 
@@ -10,6 +11,19 @@ const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(d
 export const baseConfigSchema = z.object({
   /** Redis for queues, leases and heartbeats. */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Seeds of a Redis Cluster (`host:port,host:port`); when set, every process uses a cluster connection. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        if (v !== undefined) parseClusterNodes(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** Password of the cluster's nodes (or of REDIS_URL's server when its URL carries none). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /** Postgres connection string (local, compose, or Supabase's). */
   DATABASE_URL: z
     .string()
@@ -23,8 +37,15 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only')
     .optional(),
-  /** Queue key prefix; the braces are a Redis Cluster hash tag. */
-  RAYVAULT_QUEUE_PREFIX: z.string().min(1).default('{rayvault}'),
+  /**
+   * Key prefix, a Redis Cluster hash tag (`{rayvault}`; `rayvault` is read as `{rayvault}`). Each queue and the run
+   * locks get a tag of their own from it (`{rayvault:evidence}`).
+   */
+  RAYVAULT_QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{?[A-Za-z0-9._-]{1,48}\}?$/, 'a name of letters, digits, . _ - (braces optional), e.g. {rayvault}')
+    .default('{rayvault}')
+    .transform((v) => `{${v.replace(/[{}]/g, '')}}`),
   /** Run-lock lease; a dead worker's run is taken over after about this long. */
   RAYVAULT_LEASE_MS: int(15000, 500),
   /** Heartbeat period; defaults to a third of the lease. */

@@ -5,9 +5,19 @@ import type { Stage } from './run-status';
 
 type StageTry = { runId: string; stage: Stage; attempt: number };
 
-/** Redis keys, all under the queue prefix (a Redis Cluster hash tag). */
+/**
+ * The hash tag of one part of RayVault's keys. Each stage queue, the alerts and cron queues and the run locks have
+ * their own (`{rayvault:evidence}`…), so a Redis Cluster can place them on different masters; every multi-key
+ * command (BullMQ's scripts, our MULTI) stays inside one part, so inside one slot.
+ */
+export const slotTag = (prefix: string, part: string) => `{${prefix.replace(/[{}]/g, '')}:${part}}`;
+
+/** The BullMQ prefix of a queue: its own hash tag. */
+export const queuePrefix = (prefix: string, queue: string) => slotTag(prefix, queue);
+
+/** Redis keys; all but the run locks share the prefix's own hash tag (`{rayvault}`). */
 export const redisKeys = {
-  runLock: (prefix: string, runId: string) => `${prefix}:lock:run:${runId}`,
+  runLock: (prefix: string, runId: string) => `${slotTag(prefix, 'locks')}:run:${runId}`,
   intakePaused: (prefix: string) => `${prefix}:intake:paused`,
   breakers: (prefix: string) => `${prefix}:breakers`,
   counters: (prefix: string) => `${prefix}:metrics:counters`,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { STAGES, type Stage } from '../domain/run-status';
 import { redisKeys } from '../domain/keys';
 
@@ -52,7 +52,7 @@ type LockCommands = {
   rvReleaseLock(key: string, token: string): Promise<number>;
 };
 
-export function createRunLocks(redis: Redis, prefix: string, leaseMs: number) {
+export function createRunLocks(redis: RedisClient, prefix: string, leaseMs: number) {
   const keyOf = (runId: string) => redisKeys.runLock(prefix, runId);
   // EVALSHA after the first call: the script text is not resent on every renewal.
   redis.defineCommand('rvAcquireLock', { numberOfKeys: 1, lua: ACQUIRE });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from 'pino';
 import type { Stage } from '../domain/run-status';
 import { redisKeys } from '../domain/keys';
@@ -48,7 +48,7 @@ export type StageDurations = {
 };
 
 /** @param flushMs how often pending observations go to Redis (the heartbeat interval is a good value). */
-export function createStageDurations(redis: Redis, prefix: string, flushMs: number, log: Logger): StageDurations {
+export function createStageDurations(redis: RedisClient, prefix: string, flushMs: number, log: Logger): StageDurations {
   let pending = new Map<string, Cell>();
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -76,7 +76,7 @@ export function createStageDurations(redis: Redis, prefix: string, flushMs: numb
         into.count += c.count;
         pending.set(series, into);
       }
-      log.debug({ err }, 'stage durations not sent yet: Redis did not answer');
+      log.debug({ err }, 'stage durations not sent yet: RedisClient did not answer');
     }
   }
 
@@ -106,7 +106,7 @@ export function createStageDurations(redis: Redis, prefix: string, flushMs: numb
 }
 
 /** Every series counted so far by any process, for the ops API's exposition. */
-export async function readStageDurations(redis: Redis, prefix: string): Promise<StageDurationSeries[]> {
+export async function readStageDurations(redis: RedisClient, prefix: string): Promise<StageDurationSeries[]> {
   const raw = await redis.hgetall(key(prefix));
   const cells = new Map<string, StageDurationSeries>();
   for (const [field, value] of Object.entries(raw)) {

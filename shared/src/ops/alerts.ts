@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { queuePrefix } from '../domain/keys';
 import { PANIC_KINDS } from '../domain/panic';
 import { ALERTS_QUEUE } from '../queues/queues';
 import { currentTraceId } from '../telemetry/trace-context';
@@ -48,7 +49,7 @@ export type Alert = z.input<typeof alertSchema>;
 export function createAlerter(connection: ConnectionOptions, prefix: string, log: Logger) {
   const queue = new Queue(ALERTS_QUEUE, {
     connection,
-    prefix,
+    prefix: queuePrefix(prefix, ALERTS_QUEUE),
     defaultJobOptions: {
       attempts: 50,
       backoff: { type: 'exponential', delay: 1000, jitter: 0.3 },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { redisKeys } from '../domain/keys';
 
 // Circuit state per evidence source host, written by the evidence worker and
@@ -24,7 +24,7 @@ export const breakersKey = redisKeys.breakers;
 
 /** Every source host's circuit, with the cooldown left; an open circuit whose cooldown ran out reads as half_open. */
 export async function readBreakers(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   now = Date.now(),
 ): Promise<Array<BreakerRecord & { cooldown_remaining_ms: number }>> {

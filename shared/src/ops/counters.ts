@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from 'pino';
 import { FencedWriteError } from '../errors/errors';
 import type { Rpc } from '../store/types';
@@ -31,7 +31,7 @@ export function counterField(name: CounterName, labels: Record<string, string> =
 
 /** Never throws: a counter must not break the work it counts. */
 export async function bumpCounter(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: CounterName,
   labels?: Record<string, string>,
@@ -40,13 +40,13 @@ export async function bumpCounter(
   await redis.hincrby(key(prefix), counterField(name, labels), by).catch(() => undefined);
 }
 
-export async function readCounters(redis: Redis, prefix: string): Promise<Record<string, number>> {
+export async function readCounters(redis: RedisClient, prefix: string): Promise<Record<string, number>> {
   const raw = await redis.hgetall(key(prefix));
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
 }
 
 /** The store's rpc, counting (`fenced_writes`) and logging every write refused by fencing, whoever made it. */
-export function countFencedWrites(rpc: Rpc, redis: Redis, prefix: string, log: Logger): Rpc {
+export function countFencedWrites(rpc: Rpc, redis: RedisClient, prefix: string, log: Logger): Rpc {
   return async (fn, args) => {
     try {
       return await rpc(fn, args);

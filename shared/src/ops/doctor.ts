@@ -6,6 +6,8 @@ import type { Runtime } from '../runtime';
 import { spoolDepth } from '../spool/spool';
 import { classifyOutage, type OutageKind } from './classify-outage';
 import { intakeState } from './intake';
+import { redisLayout } from './redis-layout';
+import { ALL_QUEUES } from '../queues/queues';
 
 export type Level = 'PASS' | 'WARN' | 'FAIL';
 export type Area = 'infra' | 'workers' | 'pipeline';
@@ -39,14 +41,17 @@ export const DOCTOR_DEFAULTS: DoctorOptions = {
 
 async function probe(name: string, fn: () => Promise<unknown>): Promise<Dependency> {
   const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       fn(),
-      new Promise((_, rej) => setTimeout(() => rej(new Error('timeout after 3000 ms')), 3000)),
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timeout after 3000 ms')), 3000))),
     ]);
     return { name, ok: true, latency_ms: Math.round(performance.now() - t0) };
   } catch (err) {
     return { name, ok: false, latency_ms: null, outage: classifyOutage(err), error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -82,6 +87,38 @@ async function checkInfra(rt: Runtime, deps: Dependency[], add: Add): Promise<vo
       code: 'SPOOL_PENDING',
       message: `${spooled} spooled write(s) not yet in the database (rayvault replay-spool)`,
     });
+}
+
+/** On a Redis Cluster: its state, failed nodes, and which master holds each queue. */
+async function checkRedisCluster(rt: Runtime, add: Add): Promise<void> {
+  const layout = await redisLayout(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, ALL_QUEUES);
+  if (layout.mode !== 'cluster') return;
+  const masters = layout.nodes.filter((n) => n.role === 'master' && n.state === 'ok');
+  const replicas = layout.nodes.filter((n) => n.role === 'replica' && n.state === 'ok');
+  const details = { ...layout };
+  if (layout.state !== 'ok')
+    add({
+      area: 'infra',
+      level: 'FAIL',
+      code: 'REDIS_CLUSTER_DOWN',
+      message: `Redis Cluster state is ${layout.state}: jobs wait until it is ok`,
+      details,
+    });
+  for (const n of layout.nodes.filter((x) => x.state !== 'ok'))
+    add({
+      area: 'infra',
+      level: 'WARN',
+      code: 'REDIS_NODE_FAILED',
+      message: `Redis node ${n.address} (${n.role}) is ${n.state}: restart it or replace it (its slots are served by a replica)`,
+    });
+  const where = Object.entries(layout.placement).map(([part, addr]) => `${part}@${addr ?? 'unserved'}`);
+  add({
+    area: 'infra',
+    level: 'PASS',
+    code: 'REDIS_CLUSTER',
+    message: `Redis Cluster ${layout.state}: ${masters.length} master(s), ${replicas.length} replica(s); ${where.join(' ')}`,
+    details,
+  });
 }
 
 /** Stale and panicked workers, and runs waiting with no live worker to take them. */
@@ -232,6 +269,7 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = DOCTOR_DEFAUL
     await probe('postgres', () => rt.pool.query('SELECT 1')),
   ];
   await checkInfra(rt, deps, add);
+  if (deps[0].ok) await checkRedisCluster(rt, add).catch(() => undefined);
   if (deps[1].ok) {
     const rows = await rt.operations.runsByStatus();
     const by = Object.fromEntries(rows.map((r) => [r.status, r]));

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { RayVaultError } from '../errors/rayvault-error';
 import { redisKeys } from '../domain/keys';
 
@@ -12,7 +12,7 @@ const key = redisKeys.intakePaused;
 
 /** Drain flag shared by the API, the scheduler and the CLI. Value: JSON {by, reason, at}. */
 export async function intakeState(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
 ): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
   const v = await redis.get(key(prefix));
@@ -20,7 +20,7 @@ export async function intakeState(
 }
 
 export async function setIntakePaused(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   paused: boolean,
   by: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from 'pino';
 import { IntakePausedError, intakeState } from './intake';
 import { IllegalTransitionError } from '../errors/errors';
@@ -15,7 +15,7 @@ export type OpsDeps = {
   queues: StageQueues;
   locks: RunLocks;
   log: Logger;
-  redis: Redis;
+  redis: RedisClient;
   config: { RAYVAULT_QUEUE_PREFIX: string };
 };
 

@@ -3,11 +3,15 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { STAGES, type Stage } from '../domain/run-status';
 import { currentTraceparent } from '../telemetry/trace-context';
-import { stageJobId } from '../domain/keys';
+import { queuePrefix, stageJobId } from '../domain/keys';
 
 /** Queue names; the alerts queue feeds the notifier. */
 export const STAGE_QUEUES = STAGES;
 export const ALERTS_QUEUE = 'alerts';
+/** The scheduler's repeatable jobs. */
+export const CRON_QUEUE = 'cron';
+/** Every queue RayVault keeps in Redis. */
+export const ALL_QUEUES = [...STAGE_QUEUES, ALERTS_QUEUE, CRON_QUEUE] as const;
 
 export const stageJobSchema = z.object({
   runId: z.string().uuid(),
@@ -42,7 +46,11 @@ export function createStageQueues(
   log: Logger,
 ): StageQueues {
   const entries = STAGES.map((s) => {
-    const q = new Queue<StageJob>(s, { connection, prefix, defaultJobOptions: stageJobOptions(policy) });
+    const q = new Queue<StageJob>(s, {
+      connection,
+      prefix: queuePrefix(prefix, s),
+      defaultJobOptions: stageJobOptions(policy),
+    });
     q.on('error', (err) => log.warn({ err, queue: s }, 'queue error'));
     return [s, q];
   });

@@ -1,6 +1,7 @@
 import { Worker, type Processor } from 'bullmq';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { queuePrefix } from '../domain/keys';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
 import { stateLayout } from '../housekeeping/state-layout';
@@ -158,7 +159,7 @@ function stageWorker(rt: Runtime, stage: Stage, options: WorkerHostOptions, hand
   const { config } = rt;
   const w = new Worker<StageJob>(stage, handle, {
     connection: rt.redis,
-    prefix: config.RAYVAULT_QUEUE_PREFIX,
+    prefix: queuePrefix(config.RAYVAULT_QUEUE_PREFIX, stage),
     autorun: false,
     concurrency: options.once ? 1 : (options.concurrency ?? config.RAYVAULT_CONCURRENCY),
     // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.

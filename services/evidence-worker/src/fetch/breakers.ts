@@ -1,10 +1,16 @@
 import CircuitBreaker from 'opossum';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rayvault/shared';
 import { breakersKey, type BreakerRecord } from '@rayvault/shared';
 import type { Logger } from 'pino';
 import { isSourceFetchError, SourceFetchError } from './source-fetch-error';
 
-export type BreakerOptions = { redis: Redis; prefix: string; log: Logger; cooldownMs: number; volumeThreshold: number };
+export type BreakerOptions = {
+  redis: RedisClient;
+  prefix: string;
+  log: Logger;
+  cooldownMs: number;
+  volumeThreshold: number;
+};
 
 type Circuit = CircuitBreaker<[() => Promise<unknown>], unknown>;
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rayvault/shared';
 import { redisKeys } from '@rayvault/shared';
 import { hashToken } from './tokens';
 
@@ -10,7 +10,7 @@ export type Session = { tokenHash: string; csrf: string };
  * keeps the hash of the token it was opened with: revoking the token ends it.
  * Keys hold the hash of the session id, never the id itself.
  */
-export function createSessions(redis: Redis, prefix: string, ttlMs: number) {
+export function createSessions(redis: RedisClient, prefix: string, ttlMs: number) {
   const key = (sid: string) => redisKeys.opsSession(prefix, hashToken(sid));
   return {
     async create(tokenHash: string): Promise<{ sid: string; csrf: string }> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rayvault/shared';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   DOCTOR_DEFAULTS,
@@ -26,7 +26,7 @@ async function check(fn: () => Promise<unknown>): Promise<Check> {
 }
 
 /** The fail-fast connection refuses commands until connected: a fresh process waits for that first. */
-async function pingRedis(redis: Redis): Promise<unknown> {
+async function pingRedis(redis: RedisClient): Promise<unknown> {
   if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'reconnecting') {
     await new Promise<void>((ok, fail) => {
       redis.once('ready', ok);
@@ -57,7 +57,7 @@ export function healthStatus(report: DoctorReport): 'ok' | 'degraded' | 'down' {
 }
 
 /**
- * /healthz: the process answers. /readyz: Redis and Postgres answer and the
+ * /healthz: the process answers. /readyz: RedisClient and Postgres answer and the
  * schema is current. Anyone gets the status (and, from /readyz, the names of
  * the failing checks); the details (errors with hosts and ports, pending
  * migrations, workers, ingestion) only authenticated callers (token or

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { intakeState, STAGES, type Runtime, type WorkerRecord } from '@rayvault/shared';
+import { ALL_QUEUES, intakeState, redisLayout, STAGES, type Runtime, type WorkerRecord } from '@rayvault/shared';
 import { withTimeout } from '../http/timeout';
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused'] as const;
@@ -67,11 +67,12 @@ export async function queueOverview(rt: Runtime) {
   const seen = workers.filter((w) => !w.stopped_at);
   const queues = opsQueues(rt);
   try {
-    const [counts, intake, scheduled] = await withTimeout(
+    const [counts, intake, scheduled, redis] = await withTimeout(
       Promise.all([
         Promise.all([...queues].map(async ([name, q]) => [name, await queueCounts(q)] as const)),
         intakeState(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX),
         Promise.all([...queues.values()].map((q) => q.getJobSchedulersCount())),
+        redisLayout(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, ALL_QUEUES),
       ]),
       3000,
       'redis did not answer within 3000 ms',
@@ -87,6 +88,7 @@ export async function queueOverview(rt: Runtime) {
       workers,
       scheduler: { scheduled_jobs: scheduled.reduce((a, b) => a + b, 0) },
       intake,
+      redis,
     };
   } catch (err) {
     return {
@@ -96,6 +98,7 @@ export async function queueOverview(rt: Runtime) {
       workers,
       scheduler: null,
       intake: null,
+      redis: null,
     };
   }
 }

@@ -1,9 +1,12 @@
 import {
+  ALL_QUEUES,
   intakeState,
+  redisLayout,
   runDoctor,
   setIntakePaused,
   STAGE_QUEUES,
   type DoctorReport,
+  type RedisLayout,
   type Runtime,
 } from '@rayvault/shared';
 import type { Command } from 'commander';
@@ -59,8 +62,10 @@ function registerHealth(program: Command): void {
         queues: await queueCounts(rt),
         intake: await intakeState(rt.redis, rt.config.RAYVAULT_QUEUE_PREFIX),
         workers: await rt.store.listWorkers(),
+        redis: await redisLayout(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, ALL_QUEUES),
       }));
       if (o.json) return printJson(out);
+      printRedisLayout(out.redis);
       process.stdout.write(
         `intake: ${out.intake.paused ? `PAUSED by ${out.intake.by} (${out.intake.reason ?? 'no reason'})` : 'open'}\n`,
       );
@@ -73,6 +78,18 @@ function registerHealth(program: Command): void {
           `  worker ${w.id.padEnd(24)} ${w.state.padEnd(8)} heartbeat ${Math.round(w.heartbeat_age_ms / 1000)} s ago  ${w.current_job ?? ''}\n`,
         );
     });
+}
+
+/** On a cluster: each node, then which master holds each queue. */
+function printRedisLayout(layout: RedisLayout): void {
+  if (layout.mode !== 'cluster') return;
+  process.stdout.write(`redis cluster: ${layout.state}\n`);
+  for (const n of layout.nodes)
+    process.stdout.write(
+      `  ${n.address.padEnd(22)} ${n.role.padEnd(7)} ${n.state.padEnd(6)} ${n.replica_of ? `of ${n.replica_of}` : n.slots.join(' ')}\n`,
+    );
+  const where = Object.entries(layout.placement).map(([part, addr]) => `${part}@${addr ?? 'unserved'}`);
+  process.stdout.write(`  placement: ${where.join('  ')}\n`);
 }
 
 /** `rayvault drain` and `rayvault resume-intake`: stop and reopen intake. */

@@ -32,30 +32,7 @@ import {
   unrestoredRuns,
   withinTarget,
 } from './kit';
-
-/** Every run done, every step of every stage recorded once in the database. */
-async function expectCompleteOnce(rt: Runtime, ids: string[], steps: number) {
-  expect(await statuses(rt, ids)).toEqual({ done: ids.length });
-  expect(await duplicateStepEvents(rt, ids)).toBe(0);
-  const { rows } = await rt.pool.query<{ run_id: string; n: number; done: number }>(
-    `SELECT r.id AS run_id,
-      (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id AND e.type = 'step_done') AS n,
-      (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id AND e.type = 'run_done') AS done
-    FROM runs r WHERE r.id = ANY($1)`,
-    [ids],
-  );
-  for (const r of rows)
-    expect({ run: r.run_id, steps: r.n, done: r.done }).toEqual({ run: r.run_id, steps: 4 * steps, done: 1 });
-}
-
-/**
- * Steps whose side effect happened more than once (a step in flight when its holder lost the run), as `run:stage:i`.
- */
-function repeatedSteps(stateDir: string, ids: string[]): string[] {
-  return ids.flatMap((id) =>
-    [...stepCounts(stateDir, id)].filter(([, n]) => n > 1).map(([k]) => `${id.slice(0, 8)}:${k}`),
-  );
-}
+import { expectCompleteOnce, repeatedSteps } from './outcomes';
 
 /** Steps the database has recorded for a run, as `stage:i` like the side-effect log. */
 async function recordedSteps(rt: Runtime, runId: string): Promise<Set<string>> {

@@ -24,6 +24,12 @@ export type TestRedisCluster = {
 const clusterInfo = (port: number) =>
   execFileSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8', timeout: 3000 });
 
+/** A master, or a replica whose link to its master is up (it has the data, so it may take over). */
+function replicaSynced(port: number): boolean {
+  const info = execFileSync('redis-cli', ['-p', String(port), 'info', 'replication'], { encoding: 'utf8' });
+  return /role:master/.test(info) || /master_link_status:up/.test(info);
+}
+
 function startNode(dir: string, port: number, busPort: number, nodeTimeoutMs: number): ChildProcess {
   const nodeDir = path.join(dir, String(port));
   mkdirSync(nodeDir);
@@ -31,8 +37,10 @@ function startNode(dir: string, port: number, busPort: number, nodeTimeoutMs: nu
   return spawn('redis-server', [
     '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
     '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-    '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', nodeDir, '--save', '',
+    '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', nodeDir, '--logfile', 'redis.log', '--save', '',
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
+    // A replica that never synced cannot take over; without the default 5 s delay the first sync is at once.
+    '--repl-diskless-sync-delay', '0',
   ], { stdio: 'ignore' });
 }
 
@@ -70,8 +78,10 @@ export async function startRedisCluster(
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30000 },
     );
-    for (const n of nodes)
+    for (const n of nodes) {
       await waitFor(`cluster ok on ${n.port}`, () => /cluster_state:ok/.test(clusterInfo(n.port)), 30000, 100);
+      await waitFor(`replica ${n.port} in sync`, () => replicaSynced(n.port), 30000, 100);
+    }
   } catch (err) {
     await stop();
     throw err;

@@ -15,10 +15,11 @@ import {
 import { ROOT, spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects, type TestInput } from '../support/test-processors';
 
-export function createFleet(t: TestEnv, extraEnv: Record<string, string> = {}) {
+/** Real worker processes of one test env; `wrap` (e.g. `ip netns exec <ns>`) is passed to each spawn. */
+export function createFleet(t: TestEnv, extraEnv: Record<string, string> = {}, wrap: string[] = []) {
   const workers = new Map<string, ChildWorker>();
   const start = async (id: string) => {
-    const w = spawnWorker(t, id, extraEnv);
+    const w = spawnWorker(t, id, extraEnv, wrap);
     workers.set(id, w);
     await waitFor(`${id} ready`, () => w.output().includes('worker ready') || w.proc.exitCode !== null, 30000);
     return w;

@@ -110,9 +110,18 @@ export type ChildWorker = {
   output: () => string;
 };
 
-/** A real worker process running test/support/worker-child.ts with the test processors. */
-export function spawnWorker(t: TestEnv, workerId: string, extraEnv: Record<string, string> = {}): ChildWorker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/worker-child.ts')], {
+/**
+ * A real worker process running test/support/worker-child.ts with the test processors; `wrap` runs it under a command
+ * such as `ip netns exec <ns>` (a worker host on a network of its own).
+ */
+export function spawnWorker(
+  t: TestEnv,
+  workerId: string,
+  extraEnv: Record<string, string> = {},
+  wrap: string[] = [],
+): ChildWorker {
+  const argv = [...wrap, process.execPath, '--import', 'tsx', path.join(ROOT, 'test/support/worker-child.ts')];
+  const proc = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: { ...process.env, ...t.env, RAYVAULT_LOG_LEVEL: 'info', RAYVAULT_WORKER_ID: workerId, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,15 @@
-// A Redis Cluster losing a master mid-run: 3 masters, each with a replica,
-// AOF everysec, workers on cluster connections. The master holding the most of
-// RayVault's queues is killed (SIGKILL); its replica takes over, commands in
-// between wait or are postponed (never failed), and the reconciler restores
-// any job the promoted replica had not received. Prints its figures; fails on
+// A Redis Cluster in trouble while runs flow: 3 masters, each with a replica,
+// AOF everysec, every worker on a cluster connection. Three rounds, each on
+// fresh runs: a master's slots resharded away (MOVED/ASK), a master killed
+// (its replica takes over), and a whole shard killed and restarted from its
+// AOF (what it had not written is lost; the reconciler restores it). Commands
+// in between wait or are postponed, never failed. Prints its figures; fails on
 // any loss or duplicate.
-import { ALL_QUEUES, redisLayout, STAGES } from '@rayvault/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ALL_QUEUES, redisLayout, STAGES, type Runtime } from '@rayvault/shared';
 import { createScheduler } from '@rayvault/scheduler';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
-import { startRedisCluster } from '../support/redis-cluster';
-import { readEffects } from '../support/test-processors';
+import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
 import {
   counterTotal,
   createFleet,
@@ -21,49 +22,110 @@ import {
 } from './kit';
 import { expectCompleteOnce, repeatedSteps } from './outcomes';
 
-it('a master killed mid-run: its replica takes over, no job fails, the reconciler restores what was lost, every run completes once', async () => {
+const STEPS = 8;
+
+/** The master holding the most of RayVault's parts (queues, locks, misc), those parts and their slots. */
+async function busiestMaster(rt: Runtime): Promise<[string, string[], number[]]> {
+  const layout = await redisLayout(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, ALL_QUEUES);
+  if (layout.mode !== 'cluster') throw new Error('expected a cluster');
+  const held = new Map<string, string[]>();
+  for (const [part, addr] of Object.entries(layout.placement)) held.set(addr!, [...(held.get(addr!) ?? []), part]);
+  const [victim, parts] = [...held].sort((a, b) => b[1].length - a[1].length)[0];
+  return [victim, parts, parts.map((p) => layout.slots[p])];
+}
+
+type Round = {
+  round: string;
+  in_flight: number;
+  parts_hit: string[];
+  fault_ms: number;
+  lost_from_redis: number;
+  restored_ms: number;
+};
+
+/** Fresh runs under way, the fault, then every in-flight run back in Redis (a job or a lock holder). */
+async function round(
+  rt: Runtime,
+  ids: string[],
+  name: string,
+  fault: (victim: string, slots: number[]) => Promise<void>,
+): Promise<Round> {
+  ids.push(...(await submitMany(rt, 6, { steps: STEPS, stepMs: 250 })));
+  await waitFor('work under way', async () => (await rt.store.runsInFlight()).length >= 3);
+  const [victim, parts, slots] = await busiestMaster(rt);
+  const inFlight = (await rt.store.runsInFlight()).length;
+  const t0 = Date.now();
+  await fault(victim, slots);
+  const faultMs = Date.now() - t0;
+  const lost = await waitFor('the cluster answering', () => unrestoredRuns(rt), 30_000, 50);
+  await waitFor('every in-flight run restored', async () => (await unrestoredRuns(rt)).length === 0, 30_000, 50);
+  return {
+    round: name,
+    in_flight: inFlight,
+    parts_hit: parts,
+    fault_ms: faultMs,
+    lost_from_redis: lost.length,
+    restored_ms: Date.now() - t0,
+  };
+}
+
+const rounds = (cluster: TestRedisCluster) =>
+  [
+    [
+      'reshard: the slots of the busiest master’s queues moved to another master',
+      async (victim: string, slots: number[]) => {
+        cluster.moveSlots(
+          slots,
+          (await cluster.masters()).find((m) => m !== victim)!,
+        );
+      },
+    ],
+    [
+      'failover: the busiest master killed (SIGKILL)',
+      async (victim: string) => {
+        const serving = (await cluster.masters()).length;
+        await cluster.kill(Number(victim.split(':')[1]));
+        await waitFor(
+          'a replica promoted',
+          async () => (await cluster.masters()).filter((m) => m !== victim).length === serving,
+          30_000,
+          50,
+        );
+        await cluster.restart(Number(victim.split(':')[1])); // it rejoins as a replica
+      },
+    ],
+    [
+      'shard lost: the busiest master and its replica killed, restarted from AOF everysec',
+      async (victim: string) => {
+        const v = cluster.view();
+        const master = v.find((n) => n.address === victim)!;
+        const shard = [master, ...v.filter((n) => n.masterId === master.id)].map((n) => n.port);
+        await Promise.all(shard.map((p) => cluster.kill(p)));
+        await sleep(1500);
+        for (const p of shard) await cluster.restart(p);
+        await waitFor('the cluster ok again', () => cluster.ok(), 30_000, 100);
+      },
+    ],
+  ] as const;
+
+it('resharding, a master failover and a whole shard lost mid-run: no job fails, the reconciler restores what Redis lost, every run completes once', async () => {
   const cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1000 });
   const t = await createTestEnv('faults-cluster', { REDIS_CLUSTER_NODES: cluster.seeds, RAYVAULT_MAX_STALLS: '20' });
   const rt = testRuntime(t, 'cluster-observer');
   const schedulerRt = testRuntime(t, 'scheduler');
   const scheduler = createScheduler(schedulerRt);
   const fleet = createFleet(t);
-  const steps = 8;
+  const ids: string[] = [];
   try {
     scheduler.start();
     await Promise.all([fleet.start('cl-a'), fleet.start('cl-b')]);
-    const ids = await submitMany(rt, 10, { steps, stepMs: 250 });
-    await waitFor('work under way', () => ids.filter((id) => readEffects(t.stateDir, id).length > 0).length >= 3);
-    const layout = await redisLayout(rt.fastRedis, rt.config.RAYVAULT_QUEUE_PREFIX, ALL_QUEUES);
-    if (layout.mode !== 'cluster') throw new Error('expected a cluster');
-    const held = new Map<string, string[]>();
-    for (const [part, addr] of Object.entries(layout.placement)) held.set(addr!, [...(held.get(addr!) ?? []), part]);
-    const [victim, parts] = [...held].sort((a, b) => b[1].length - a[1].length)[0];
-    const inFlight = (await rt.store.runsInFlight()).length;
-
-    const killedAt = Date.now();
-    await cluster.kill(Number(victim.split(':')[1]));
-    await waitFor(
-      'a replica promoted in the killed master’s place',
-      async () => (await cluster.masters()).filter((m) => m !== victim).length === 3,
-      30_000,
-      50,
-    );
-    const failoverMs = Date.now() - killedAt;
-    const lost = await waitFor('the cluster answering', () => unrestoredRuns(rt), 20_000, 50);
-    await waitFor('every in-flight run restored', async () => (await unrestoredRuns(rt)).length === 0, 30_000, 50);
-    const restoreMs = Date.now() - killedAt;
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 120_000, 250);
-
+    const done: Round[] = [];
+    for (const [name, fault] of rounds(cluster)) done.push(await round(rt, ids, name, fault));
+    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 180_000, 250);
     const failedJobs = (await Promise.all(STAGES.map((s) => rt.queues[s].getFailedCount()))).reduce((a, b) => a + b);
-    report('Redis Cluster master killed mid-run (3 masters + replicas, AOF everysec)', {
+    report('Redis Cluster under resharding, failover and a lost shard (3 masters + replicas, AOF everysec)', {
       runs: ids.length,
-      in_flight_at_kill: inFlight,
-      killed_master: victim,
-      parts_on_killed_master: parts,
-      failover_ms: failoverMs,
-      lost_from_redis: lost.length,
-      restored_within_ms: restoreMs,
+      rounds: done,
       done: (await statuses(rt, ids)).done,
       failed_jobs: failedJobs,
       duplicate_db_step_events: await duplicateStepEvents(rt, ids),
@@ -71,10 +133,9 @@ it('a master killed mid-run: its replica takes over, no job fails, the reconcile
       events: await eventCounts(rt, ids, ['panic_lost_lock', 'requeued', 'stage_failed']),
       fenced_writes: await counterTotal(rt, 'fenced_writes'),
     });
-    expect(inFlight).toBeGreaterThan(0);
-    expect(parts.length).toBeGreaterThan(0);
+    expect(done.every((r) => r.in_flight > 0 && r.parts_hit.length > 0)).toBe(true);
     expect(failedJobs).toBe(0);
-    await expectCompleteOnce(rt, ids, steps);
+    await expectCompleteOnce(rt, ids, STEPS);
   } finally {
     await fleet.killAll();
     await scheduler.close();

@@ -22,6 +22,8 @@ export type RedisLayout =
       nodes: RedisNode[];
       /** Queue name (and `locks`, `misc`) → address of the master that holds its hash tag's slot. */
       placement: Record<string, string | null>;
+      /** Queue name (and `locks`, `misc`) → the hash slot of its tag. */
+      slots: Record<string, number>;
     };
 
 /** One line of CLUSTER NODES: `<id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slots...>`. */
@@ -64,6 +66,12 @@ export async function redisLayout(redis: RedisClient, prefix: string, queues: re
   const owner = (slot: number) =>
     nodes.find((n) => n.role === 'master' && n.state === 'ok' && n.slots.some((r) => inRange(slot, r)))?.address ??
     null;
-  const placement = Object.fromEntries([...parts, 'misc'].map((p, i) => [p, owner(slots[i])]));
-  return { mode: 'cluster', state: /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown', nodes, placement };
+  const names = [...parts, 'misc'];
+  return {
+    mode: 'cluster',
+    state: /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown',
+    nodes,
+    placement: Object.fromEntries(names.map((p, i) => [p, owner(slots[i])])),
+    slots: Object.fromEntries(names.map((p, i) => [p, slots[i]])),
+  };
 }

@@ -7,8 +7,19 @@ import { stateLayout, type Runtime } from '@rayvault/shared';
 import { createScheduler } from '@rayvault/scheduler';
 import { testRuntime, waitFor } from '../support/harness';
 import { readEffects } from '../support/test-processors';
-import { counterTotal, eventCounts, report, spoolSideLines, stats, statuses, submitMany, withinTarget } from './kit';
-import { heldMidStage, logLines, notCompleteOnce, repeatedAcross, staleWritesLanded, takeoverOf } from './netns/checks';
+import {
+  counterTotal,
+  duplicateStepEvents,
+  eventCounts,
+  report,
+  spoolSideLines,
+  stats,
+  statuses,
+  submitMany,
+  withinTarget,
+} from './kit';
+import { heldMidStage, logLines, repeatedAcross, staleWritesLanded, takeoverOf } from './netns/checks';
+import { expectCompleteOnce } from './outcomes';
 import { createDrill, describeNetns, type Drill } from './netns/drill';
 
 const LEASE_MS = 3000;
@@ -111,7 +122,6 @@ describeNetns('partition drill: worker hosts on network namespaces of their own'
     );
     const repeated = repeatedAcross([a.stateDir, b.stateDir], [...ids, ...after]);
     const takeoverMs = takeovers.map((x) => new Date(x.at).getTime() - cutAt);
-    const bad = await notCompleteOnce(rt, ids, STEPS);
     report('host partitioned from Redis and Postgres for 1.5x the lease (network namespaces)', {
       lease_ms: LEASE_MS,
       partition_ms: partitionMs,
@@ -127,11 +137,12 @@ describeNetns('partition drill: worker hosts on network namespaces of their own'
         spool_rejected: spoolSideLines(stateLayout(a.stateDir).spool).rejected,
       },
       steps_finished_while_cut: late.flat().length,
-      panic_lost_lock: panics.length,
+      panic_lost_lock: { events: panics.length, in_worker_log: logLines(wa.output(), 'lost the run lock') },
       panic_after_heal_ms: stats(panics.map((p) => new Date(p.created_at).getTime() - healedAt.getTime())),
       worker_record_after_panic: record ? { state: record.state, last_error: record.last_error } : 'missing',
       after_heal: { runs: after.length, stages_completed_by_host_a: completedByA },
-      lost_or_doubled_runs: bad,
+      done: (await statuses(rt, ids)).done ?? 0,
+      duplicate_db_step_events: await duplicateStepEvents(rt, ids),
       duplicate_step_effects: repeated,
       events: await eventCounts(rt, ids, ['panic_heartbeat_uncertain', 'panic_lost_lock', 'requeued']),
     });
@@ -141,8 +152,8 @@ describeNetns('partition drill: worker hosts on network namespaces of their own'
     expect(fenced).toBeGreaterThanOrEqual(late.flat().length);
     expect(late.every((l) => l.length <= 1)).toBe(true);
     expect(new Set(panics.map((p) => p.run_id)).size).toBe(held.length);
-    expect(bad).toEqual([]);
-    expect(await notCompleteOnce(rt, after, 3)).toEqual([]);
+    await expectCompleteOnce(rt, ids, STEPS);
+    await expectCompleteOnce(rt, after, 3);
     // Only a step in flight when the host was cut may have run twice.
     expect(repeated.length).toBeLessThanOrEqual(held.length);
     expect(completedByA).toBeGreaterThan(0);

@@ -17,26 +17,6 @@ export function repeatedAcross(stateDirs: string[], ids: string[]): string[] {
   );
 }
 
-/**
- * Runs that are not done exactly once with every step of every stage recorded once: [] when none is lost or doubled.
- */
-export async function notCompleteOnce(rt: Runtime, ids: string[], steps: number): Promise<object[]> {
-  const { rows } = await rt.pool.query<{ id: string; status: string; steps: number; done: number; distinct: number }>(
-    `SELECT r.id, r.status,
-      (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id AND e.type = 'step_done') AS steps,
-      (SELECT count(DISTINCT (e.payload->>'stage', e.payload->>'step'))::int FROM run_events e
-        WHERE e.run_id = r.id AND e.type = 'step_done') AS distinct,
-      (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id AND e.type = 'run_done') AS done
-    FROM runs r WHERE r.id = ANY($1)`,
-    [ids],
-  );
-  const bad = rows.filter(
-    (r) => r.status !== 'done' || r.steps !== 4 * steps || r.distinct !== r.steps || r.done !== 1,
-  );
-  const missing = ids.filter((id) => !rows.some((r) => r.id === id)).map((id) => ({ id, status: 'missing' }));
-  return [...bad, ...missing];
-}
-
 /** The first claim of a run by someone else than `stale`'s holder, at a fence above `fence`. */
 export async function takeoverOf(
   rt: Runtime,

@@ -43,6 +43,16 @@ it('a platform outage never spends the last try', () => {
   expect(kindOf(new DatabaseUnavailableError('db down'), { made: 4, allowed: 5 })).toBe('postpone');
 });
 
+it.each([
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  'CLUSTERDOWN The cluster is down',
+  'TRYAGAIN Multiple keys request during rehashing of slot',
+  'Too many Cluster redirections. Last error: MOVED 1234 127.0.0.1:7001',
+  'Failed to refresh slots cache.',
+])('a Redis Cluster re-forming (%s) postpones the job, even on its last try', (message) => {
+  expect(kindOf(new Error(message), { made: 4, allowed: 5 })).toBe('postpone');
+});
+
 it('a refused fenced write is a lost lock; an abort reason wins over what the processor threw', () => {
   const fenced = failureReason(new FencedWriteError('stale fence 3'));
   expect(fenced).toBeInstanceOf(PanicError);

@@ -6,6 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { browserConfigFields, CHROMIUM_ARGS } from '../../services/render-worker/src/render/browser';
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
 import { descendants } from './process-tree';
@@ -77,6 +79,25 @@ it('shows the cluster in `rayvault queues` and the doctor: the queues spread ove
   });
   expect((await api.json()).redis.placement).toEqual(q.redis.placement);
   expect(cli('doctor')).toMatch(/REDIS_CLUSTER.*Redis Cluster ok: 3 master\(s\), 3 replica\(s\)/);
+});
+
+it('the dashboard overview names the cluster and the master of each queue', async () => {
+  const browser = await chromium.launch({
+    executablePath: browserConfigFields.parse(process.env).CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.getByLabel('API token').fill(readFileSync(path.join(stateDir, 'admin-token'), 'utf8').trim());
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByTestId('redis-cluster').textContent()).resolves.toMatch(/Redis Cluster ok: 6 nodes/);
+    const masters = await cluster.masters();
+    const evidence = await page.locator('[data-queue="evidence"]').textContent();
+    expect(masters.some((m) => evidence?.includes(`on ${m}`))).toBe(true);
+  } finally {
+    await browser.close();
+  }
 });
 
 it('takes the consistent sample to done, and the conflict sample to done once approved at its gate', async () => {

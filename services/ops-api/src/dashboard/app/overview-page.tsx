@@ -23,6 +23,8 @@ type Queues = {
   status: string;
   queues: Record<string, Record<string, number | boolean>>;
   intake: { paused: boolean; by?: string; reason?: string } | null;
+  redis?:
+    { mode: 'single' } | { mode: 'cluster'; state: string; nodes: unknown[]; placement: Record<string, string> } | null;
 };
 type RunRow = {
   id: string;
@@ -174,9 +176,15 @@ function IntakeSection(p: { intake: Queues['intake'] | undefined; admin: boolean
 
 /** Each queue's counts and, for the stage queues, its last hour. */
 function QueuesSection({ queues, points }: { queues: Queues | null; points: Point[] }) {
+  const cluster = queues?.redis?.mode === 'cluster' ? queues.redis : null;
   return (
     <section aria-labelledby="h-queues">
       <h2 id="h-queues">Queues</h2>
+      {cluster && (
+        <p data-testid="redis-cluster">
+          Redis Cluster {cluster.state}: {cluster.nodes.length} nodes, each queue on the master named below
+        </p>
+      )}
       <div class="queues">
         {Object.entries(queues?.queues ?? {}).map(([name, c]) => (
           <div class="queue" key={name} data-queue={name}>
@@ -187,6 +195,7 @@ function QueuesSection({ queues, points }: { queues: Queues | null; points: Poin
             <p>
               waiting {c.waiting} · active {c.active} · delayed {c.delayed} · failed {c.failed}
             </p>
+            {cluster && <p class="empty">on {cluster.placement[name] ?? 'no master (slot unserved)'}</p>}
             {name !== 'alerts' && <QueueChart stage={name} points={points} />}
           </div>
         ))}

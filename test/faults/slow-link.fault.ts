@@ -5,7 +5,7 @@
 import type { Runtime } from '@rayvault/shared';
 import { createScheduler } from '@rayvault/scheduler';
 import { testRuntime, waitFor } from '../support/harness';
-import { counterTotal, duplicateStepEvents, eventCounts, report, statuses, submitMany, tally } from './kit';
+import { counterTotal, duplicateStepEvents, eventCounts, report, stats, statuses, submitMany, tally } from './kit';
 import { explainStuck, logLines, percentilesByStage, repeatedAcross, stageTimings } from './netns/checks';
 import { expectCompleteOnce } from './outcomes';
 import { createDrill, describeNetns, type Drill } from './netns/drill';
@@ -42,14 +42,24 @@ describeNetns('partition drill: asymmetric latency on one host link', () => {
     d.slowUplink(a, DELAY);
     const [wa, wb] = await Promise.all([a.fleet.start('slow-a'), b.fleet.start('slow-b')]);
     const ids = await submitMany(rt, 12, { steps: STEPS, stepMs: 250 });
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 90000, 100).catch(
-      explainStuck(rt, ids, [wa, wb]),
-    );
+    // Each heartbeat's round trips (renewals, then the worker record), as the workers publish them.
+    const beats: Record<string, number[]> = { [wa.workerId]: [], [wb.workerId]: [] };
+    const sampleBeats = async () => {
+      for (const w of await rt.store.listWorkers())
+        if (w.last_heartbeat_latency_ms !== null) beats[w.id]?.push(w.last_heartbeat_latency_ms);
+    };
+    await waitFor(
+      'all runs done',
+      async () => {
+        await sampleBeats();
+        return (await statuses(rt, ids)).done === ids.length;
+      },
+      90000,
+      250,
+    ).catch(explainStuck(rt, ids, [wa, wb]));
     const host = (worker: string) =>
       worker === wa.workerId ? `a (slow uplink)` : worker === wb.workerId ? 'b' : worker;
     const timings = await stageTimings(rt, ids);
-    const workers = await rt.store.listWorkers();
-    const beat = (id: string) => workers.find((w) => w.id === id)?.last_heartbeat_latency_ms ?? null;
     const repeated = repeatedAcross([a.stateDir, b.stateDir], ids);
     const events = await eventCounts(rt, ids, ['panic_heartbeat_uncertain', 'panic_lost_lock', 'requeued']);
     const { rows: requeues } = await rt.pool.query<{ state: string }>(
@@ -68,7 +78,7 @@ describeNetns('partition drill: asymmetric latency on one host link', () => {
         a: timings.filter((x) => x.worker === wa.workerId).length,
         b: timings.filter((x) => x.worker === wb.workerId).length,
       },
-      last_heartbeat_latency_ms: { a: beat(wa.workerId), b: beat(wb.workerId) },
+      heartbeat_latency_ms: { a: stats(beats[wa.workerId]), b: stats(beats[wb.workerId]) },
       heartbeats_failed: { a: slowFailures, b: logLines(wb.output(), 'heartbeat failed') },
       lock_losses: lockLosses,
       fenced_writes: fenced,
@@ -80,12 +90,14 @@ describeNetns('partition drill: asymmetric latency on one host link', () => {
     });
     await expectCompleteOnce(rt, ids, STEPS);
     expect(repeated).toEqual([]);
-    // `requeued` may be above 0 and is printed only: a hand-off's enqueue crossing the slow uplink can come after the
-    // reconciler saw the run between stages, and both enqueue the same job id.
+    // `requeued` may be above 0 and is printed only: the reconciler can act on a run it read just before a hand-off
+    // that the slow uplink stretches (job `unknown`: the next stage's enqueue not there yet; `completed`: the stage it
+    // read had just finished). The same job id, or the claim finding the stage stale, keeps it from running twice.
     expect({ ...events, requeued: 0 }).toEqual({ panic_heartbeat_uncertain: 0, panic_lost_lock: 0, requeued: 0 });
     expect({ lockLosses, fenced, slowFailures }).toEqual({ lockLosses: 0, fenced: 0, slowFailures: 0 });
     // The latency was there: the slow host ran stages, and its heartbeat (a renewal, then a write) paid the delay.
     expect(timings.some((x) => x.worker === wa.workerId)).toBe(true);
-    expect(beat(wa.workerId)).toBeGreaterThanOrEqual(DELAY.minMs);
+    expect(Math.min(...beats[wa.workerId])).toBeGreaterThanOrEqual(DELAY.minMs);
+    expect(Math.max(...beats[wa.workerId])).toBeLessThan(LEASE_MS);
   });
 });

@@ -18,7 +18,7 @@ import {
   submitMany,
   withinTarget,
 } from './kit';
-import { heldMidStage, logLines, repeatedAcross, staleWritesLanded, takeoverOf } from './netns/checks';
+import { explainStuck, heldMidStage, logLines, repeatedAcross, staleWritesLanded, takeoverOf } from './netns/checks';
 import { expectCompleteOnce } from './outcomes';
 import { createDrill, describeNetns, type Drill } from './netns/drill';
 
@@ -103,11 +103,15 @@ describeNetns('partition drill: worker hosts on network namespaces of their own'
       50,
     );
     const record = (await rt.store.listWorkers()).find((w) => w.id === wa.workerId);
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 60000, 100);
+    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 60000, 100).catch(
+      explainStuck(rt, ids, [wa, wb]),
+    );
 
     // Goes on working: new runs after the heal, and host a runs stages of them to completion.
     const after = await submitMany(rt, 4, { steps: 3, stepMs: 100 });
-    await waitFor('new runs done', async () => (await statuses(rt, after)).done === after.length, 60000, 100);
+    await waitFor('new runs done', async () => (await statuses(rt, after)).done === after.length, 60000, 100).catch(
+      explainStuck(rt, after, [wa, wb]),
+    );
     const completedByA = await stagesCompletedBy(rt, after, wa.workerId);
 
     const landed = await Promise.all(held.map((r, i) => staleWritesLanded(rt, r.id, r.fence, takeovers[i].seq)));

@@ -10,6 +10,7 @@ import {
 } from '../errors/errors';
 import { oneWritePerTurn } from '../infra/one-write-per-turn';
 import { isConnectionError } from '../infra/postgres';
+import { withGroupCommit, type GroupCommitStats, type GroupedCall, type GroupedResult } from './group-commit';
 import type { Rpc } from './types';
 
 const statements = new Map<string, { name: string; text: string }>();
@@ -49,9 +50,10 @@ export function mapDbError(err: unknown): unknown {
   return err;
 }
 
-export function createPgRpc(pool: pg.Pool): Rpc {
-  const query = pipelinedQuery(pool, Math.min(PIPELINED_CONNECTIONS, pool.options.max ?? PIPELINED_CONNECTIONS));
-  return async (fn, args) => {
+export function createPgRpc(pool: pg.Pool): Rpc & { stats: GroupCommitStats } {
+  const connections = Math.min(PIPELINED_CONNECTIONS, pool.options.max ?? PIPELINED_CONNECTIONS);
+  const query = pipelinedQuery(pool, connections);
+  const alone: Rpc = async (fn, args) => {
     const keys = Object.keys(args);
     const { name, text } = statementFor(fn, keys);
     try {
@@ -61,6 +63,11 @@ export function createPgRpc(pool: pg.Pool): Rpc {
       throw mapDbError(err);
     }
   };
+  // Inside a group, jsonb arguments travel as JSON values of the one jsonb parameter.
+  const group = async (calls: GroupedCall[]) =>
+    (await query({ name: 'rv_group', text: 'SELECT rv_group($1::jsonb) AS r', values: [JSON.stringify(calls)] }))
+      .rows[0].r as GroupedResult[];
+  return withGroupCommit(alone, group, mapDbError, connections);
 }
 
 const PIPELINED_CONNECTIONS = 2;

@@ -1,0 +1,72 @@
+import { DatabaseUnavailableError } from '../errors/errors';
+import type { Rpc } from './types';
+
+/** The hot-path writes `rv_group` (migration 015) carries. */
+export const GROUPED_CALLS = new Set(['rv_claim_stage', 'rv_checkpoint', 'rv_complete_stage']);
+
+export type GroupedCall = { fn: string; args: Record<string, unknown> };
+/** One call's own outcome inside a group: its result, or its error. */
+export type GroupedResult = { r?: unknown; code?: string; message?: string };
+export type GroupCommitStats = { calls: number; groups: number; inGroups: number };
+
+type Waiting = GroupedCall & { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+/**
+ * Group commit over an adapter: a grouped call leaves at once while fewer than `lanes` are in flight (alone, so at low
+ * load nothing waits and latency does not grow); calls that arrive while every lane is busy queue, and leave together
+ * as one `rv_group` call, one transaction and one commit, as soon as a lane is free. Each keeps its own result or
+ * error. Should a group fail as a whole for any reason but an unreachable database (a deadlock between two groups, a
+ * database not yet migrated), each of its calls goes again alone.
+ */
+export function withGroupCommit(
+  alone: Rpc,
+  group: (calls: GroupedCall[]) => Promise<GroupedResult[]>,
+  mapError: (err: unknown) => unknown,
+  lanes = 2,
+): Rpc & { stats: GroupCommitStats } {
+  const stats: GroupCommitStats = { calls: 0, groups: 0, inGroups: 0 };
+  const waiting: Waiting[] = [];
+  let busy = 0;
+
+  const each = (batch: Waiting[]) => Promise.all(batch.map((w) => alone(w.fn, w.args).then(w.resolve, w.reject)));
+
+  async function send(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1) return void (await each(batch));
+    stats.groups++;
+    stats.inGroups += batch.length;
+    // One lock order for every group (by run), so two groups never wait on each other in a cycle.
+    batch.sort((a, b) => String(a.args.p_run).localeCompare(String(b.args.p_run)));
+    let results: GroupedResult[];
+    try {
+      results = await group(batch.map(({ fn, args }) => ({ fn, args })));
+    } catch (err) {
+      const mapped = mapError(err);
+      if (mapped instanceof DatabaseUnavailableError) return batch.forEach((w) => w.reject(mapped));
+      return void (await each(batch));
+    }
+    batch.forEach((w, i) => {
+      const res = results[i];
+      if (res?.code) w.reject(mapError(Object.assign(new Error(res.message ?? res.code), { code: res.code })));
+      else w.resolve(res?.r ?? null);
+    });
+  }
+
+  async function lane(): Promise<void> {
+    busy++;
+    try {
+      while (waiting.length) await send(waiting.splice(0, waiting.length));
+    } finally {
+      busy--;
+    }
+  }
+
+  const rpc = (fn: string, args: Record<string, unknown>): Promise<unknown> => {
+    if (!GROUPED_CALLS.has(fn)) return alone(fn, args);
+    stats.calls++;
+    return new Promise((resolve, reject) => {
+      waiting.push({ fn, args, resolve, reject });
+      if (busy < lanes) void lane();
+    });
+  };
+  return Object.assign(rpc, { stats });
+}

@@ -40,7 +40,7 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
   // pg sometimes wraps the socket error (no code, or an AggregateError of per-address attempts).
   const nested = [(err as { cause?: unknown }).cause, ...((err as { errors?: unknown[] }).errors ?? [])];
   if (nested.some((e) => isConnectionError(e, depth + 1))) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|the database system is (starting up|shutting down)/i.test(
+  return /Connection terminated|connection timeout|timeout expired|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|the database system is (starting up|shutting down)/i.test(
     (err as Error).message,
   );
 }

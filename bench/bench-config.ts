@@ -10,7 +10,7 @@ export const benchNumber = (name: string, dflt: number): number => Number(env[na
 
 /** The top-level bench's knobs (see bench.ts). */
 export const benchSettings = () => ({
-  only: new Set((env.BENCH_ONLY ?? 'chain,tracing,real,recovery,startup').split(',')),
+  only: new Set((env.BENCH_ONLY ?? 'chain,group,tracing,real,recovery,startup').split(',')),
   durability: env.BENCH_DURABILITY ?? 'both',
   profileDir: env.BENCH_PROFILE,
   peers: env.BENCH_PEERS !== '0',

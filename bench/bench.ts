@@ -4,8 +4,9 @@
 // its target and writes bench/results.json.
 // Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and
 // BENCH_RATE (latency), BENCH_COST_RUNS,
-// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS.
-// BENCH_ONLY=chain,tracing,real,recovery,startup runs a
+// BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_GROUP_TRANSITIONS, BENCH_GROUP_ROUNDS,
+// BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS.
+// BENCH_ONLY=chain,group,tracing,real,recovery,startup runs a
 // subset; BENCH_PROFILE=DIR writes a CPU profile per RayVault stage process.
 // The chain item also runs the durable peers (bench/peers/; BENCH_PEERS=0 leaves them out), under each
 // durability mode of BENCH_DURABILITY (production, fast or both; default both): production (Postgres
@@ -21,6 +22,7 @@ import { benchNumber, benchSettings } from './bench-config';
 import { measureChain } from './chain';
 import { chainRows, type Row } from './chain-report';
 import { measurePostgresFloor } from './postgres-floor';
+import { groupCommitRows, measureGroupCommit } from './group-commit';
 import { DURABILITY_SETTINGS, startBenchInfra, type Durability } from './infra';
 import { PEERS } from './peers/peer-driver';
 import { measureRealWork } from './real-work';
@@ -66,8 +68,9 @@ async function main() {
   };
   const rows: Row[] = [];
   // Only the chain item runs under every mode: without it, one infrastructure is enough.
-  const modes = only.has('chain') ? durabilityModes() : durabilityModes().slice(0, 1);
+  const modes = only.has('chain') || only.has('group') ? durabilityModes() : durabilityModes().slice(0, 1);
   const byDurability: Results = {};
+  const groupByDurability: Results = {};
   for (const [modeIndex, mode] of modes.entries()) {
     const infra = await startBenchInfra(mode);
     const env = benchEnv(infra);
@@ -78,13 +81,23 @@ async function main() {
     const rt = createRuntime(loadConfig(env, { useDotenv: false }), createLogger('bench', 'error'), {
       workerId: 'bench-submitter',
     });
+    const tag = modes.length > 1 ? ` [${mode}]` : '';
     try {
       if (only.has('chain')) {
         const chain = await benchChain(env, rt, redis, db, infra, mode);
         byDurability[mode] = chain;
         // The first mode is the headline: its figures keep the top-level names scripts read.
         if (modeIndex === 0) Object.assign(results, chain);
-        rows.push(...chainRows(modes.length > 1 ? ` [${mode}]` : '', chain, chain.postgres_floor));
+        rows.push(...chainRows(tag, chain, chain.postgres_floor));
+      }
+      if (only.has('group')) {
+        const g = await measureGroupCommit(
+          infra.dbUrl,
+          num('BENCH_GROUP_TRANSITIONS', 1000),
+          num('BENCH_GROUP_ROUNDS', 3),
+        );
+        groupByDurability[mode] = g;
+        rows.push(...groupCommitRows(tag, g));
       }
       if (modeIndex === 0) await benchOnceItems(env, rt, db, results, rows);
     } finally {
@@ -95,6 +108,7 @@ async function main() {
     }
   }
   if (Object.keys(byDurability).length) results.by_durability = byDurability;
+  if (Object.keys(groupByDurability).length) results.group_commit = groupByDurability;
   results.load_after = load();
   results.table = rows.map(([item, measured, target, met]) => ({
     item,

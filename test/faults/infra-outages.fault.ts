@@ -343,7 +343,8 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
 const PG_OUTAGE_MS = 60_000;
 
 it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled and replayed exactly once, spool depth visible, runs complete`, async () => {
-  const server = await startPgServer();
+  // Production durability (fsync on), as npm start runs it: the workers' writes go through group commit.
+  const server = await startPgServer({ fast: false });
   const t = await createTestEnv('faults-pg-down', { DATABASE_URL: await createDatabase(server.url, 'pgdown') });
   const rt = testRuntime(t, 'pgdown-observer');
   const schedulerRt = testRuntime(t, 'scheduler');

@@ -1,20 +1,35 @@
-// Group commit on a real Postgres: a call alone goes alone; calls that queue
-// behind busy lanes leave in one rv_group call, yet each is checked and
-// applied, or refused, on its own; a group that fails as a whole is retried
-// call by call.
+// Group commit on a real Postgres with production durability (fsync and
+// synchronous_commit on): a call alone goes alone; calls that queue behind busy
+// lanes leave in one rv_group call, yet each is checked and applied, or
+// refused, on its own; a group that fails as a whole is retried call by call.
+// On a server whose commits do not flush (the tests' fast one) nothing groups.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createPgRpc, createStore, FencedWriteError } from '@rayvault/shared';
-import { createDatabase } from '../support/harness';
+import { createDatabase, startPgServer, type Server } from '../support/harness';
 
+jest.setTimeout(60_000);
+
+let durable: Server;
 let pool: pg.Pool;
 let rpc: ReturnType<typeof createPgRpc>;
 let store: ReturnType<typeof createStore>;
 
-beforeEach(async () => {
-  pool = new pg.Pool({ connectionString: await createDatabase(process.env.RV_TEST_PG_URL!, 'group') });
+async function connect(serverUrl: string) {
+  pool = new pg.Pool({ connectionString: await createDatabase(serverUrl, 'group') });
   rpc = createPgRpc(pool);
   store = createStore(rpc);
+  // The adapter asks the server, at its first grouped call, whether its commits flush; let it answer.
+  const warm = await store.createRun({ product: { name: 'warm-up' }, actor: 'test' });
+  await store.claimStage({ runId: warm.id, stage: 'evidence', attempt: 1, workerId: 'w0' });
+  await sleep(200);
+}
+
+beforeAll(async () => {
+  durable = await startPgServer({ fast: false });
 });
+afterAll(() => durable?.stop());
+beforeEach(() => connect(durable.url));
 afterEach(() => pool.end());
 
 const runs = (n: number) =>
@@ -26,7 +41,15 @@ it('sends a call alone when nothing is in flight', async () => {
   const [run] = await runs(1);
   const claim = await store.claimStage({ runId: run.id, stage: 'evidence', attempt: 1, workerId: 'w1' });
   expect(claim.stale).toBe(false);
-  expect(rpc.stats).toEqual({ calls: 1, groups: 0, inGroups: 0 });
+  expect(rpc.stats).toEqual({ calls: 2, groups: 0, inGroups: 0 });
+});
+
+it('groups nothing on a server whose commits do not wait for the disk', async () => {
+  await pool.end();
+  await connect(process.env.RV_TEST_PG_URL!);
+  const claims = await claimAll((await runs(24)).map((r) => r.id));
+  expect(claims.every((c) => !c.stale)).toBe(true);
+  expect(rpc.stats).toMatchObject({ calls: 25, groups: 0 });
 });
 
 it('groups calls that queue behind busy lanes, each applied or refused on its own', async () => {

@@ -22,7 +22,7 @@ export function withGroupCommit(
   alone: Rpc,
   group: (calls: GroupedCall[]) => Promise<GroupedResult[]>,
   mapError: (err: unknown) => unknown,
-  lanes = 2,
+  lanes: () => number,
 ): Rpc & { stats: GroupCommitStats } {
   const stats: GroupCommitStats = { calls: 0, groups: 0, inGroups: 0 };
   const waiting: Waiting[] = [];
@@ -65,7 +65,7 @@ export function withGroupCommit(
     stats.calls++;
     return new Promise((resolve, reject) => {
       waiting.push({ fn, args, resolve, reject });
-      if (busy < lanes) void lane();
+      if (busy < lanes()) void lane();
     });
   };
   return Object.assign(rpc, { stats });

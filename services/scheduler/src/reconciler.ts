@@ -1,4 +1,4 @@
-import { dedupeKeys, enqueueStage, eventIds, stageJobId, type Runtime } from '@rayvault/shared';
+import { dedupeKeys, enqueueStage, eventIds, stageJobId, type InFlightRun, type Runtime } from '@rayvault/shared';
 import { randomUUID } from 'node:crypto';
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -10,39 +10,31 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 
  * id is deterministic.
  */
 export function createReconciler(rt: Runtime) {
-  async function pass(): Promise<string[]> {
-    const requeued: string[] = [];
+  /** Runs with no lease and no live job, with their job's state; each re-read after its job was looked at. */
+  async function orphans(): Promise<Array<{ run: InFlightRun; state: string }>> {
+    const found: Array<{ run: InFlightRun; state: string }> = [];
     for (const run of await rt.store.runsInFlight()) {
       if (await rt.locks.holder(run.id)) continue;
+      const state = await rt.queues[run.stage].getJobState(stageJobId({ ...run, runId: run.id }));
+      if (!LIVE_JOB_STATES.has(state)) found.push({ run, state });
+    }
+    if (!found.length) return found;
+    // A run that moved on meanwhile (a hand-off between our two reads: its old job completed) is no orphan.
+    const now = new Map((await rt.store.runsInFlight()).map((r) => [r.id, r]));
+    return found.filter(({ run }) => {
+      const r = now.get(run.id);
+      return r && r.stage === run.stage && r.attempt === run.attempt && r.status === run.status;
+    });
+  }
+
+  async function pass(): Promise<string[]> {
+    const requeued: string[] = [];
+    for (const { run, state } of await orphans()) {
       const job = { runId: run.id, stage: run.stage, attempt: run.attempt, traceparent: run.traceparent ?? undefined };
       const jobId = stageJobId(job);
       const queue = rt.queues[run.stage];
-      const state = await queue.getJobState(jobId);
-      if (LIVE_JOB_STATES.has(state)) continue;
       if (state === 'failed') {
-        // Exhausted (a poison job that kills its worker, stalled too often): a dead letter, not a loop.
-        const failed = await queue.getJob(jobId);
-        await rt.store
-          .transition({
-            runId: run.id,
-            to: 'failed',
-            fence: null,
-            actor: 'reconciler',
-            reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
-            payload: { stage: run.stage, error: failed?.failedReason },
-            eventId: eventIds.deadLetter(jobId),
-          })
-          .catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
-        await rt.alerter.raise({
-          kind: 'dead_letter',
-          runId: run.id,
-          traceId: run.traceparent?.split('-')[1],
-          status: 'failed',
-          attempt: run.attempt,
-          title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
-          text: failed?.failedReason ?? 'job failed',
-          dedupeKey: dedupeKeys.deadLetter(jobId),
-        });
+        await deadLetter(rt, run, jobId);
         continue;
       }
       // A finished job whose run did not move on (abandoned after a lost lock): replace it.
@@ -67,4 +59,30 @@ export function createReconciler(rt: Runtime) {
     return requeued;
   }
   return { pass };
+}
+
+/** An exhausted job (a poison job that kills its worker, stalled too often): a dead letter, not a loop. */
+async function deadLetter(rt: Runtime, run: InFlightRun, jobId: string): Promise<void> {
+  const failed = await rt.queues[run.stage].getJob(jobId);
+  await rt.store
+    .transition({
+      runId: run.id,
+      to: 'failed',
+      fence: null,
+      actor: 'reconciler',
+      reason: `job failed: ${failed?.failedReason ?? 'unknown'}`,
+      payload: { stage: run.stage, error: failed?.failedReason },
+      eventId: eventIds.deadLetter(jobId),
+    })
+    .catch((err) => rt.log.warn({ err, runId: run.id }, 'could not mark run failed'));
+  await rt.alerter.raise({
+    kind: 'dead_letter',
+    runId: run.id,
+    traceId: run.traceparent?.split('-')[1],
+    status: 'failed',
+    attempt: run.attempt,
+    title: `DEAD LETTER: run ${run.id} at ${run.stage}`,
+    text: failed?.failedReason ?? 'job failed',
+    dedupeKey: dedupeKeys.deadLetter(jobId),
+  });
 }

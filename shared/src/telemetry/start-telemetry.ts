@@ -2,6 +2,7 @@ import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors';
+import { setRecording } from './trace-context';
 
 const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 const SAMPLERS = [
@@ -85,15 +86,28 @@ export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): P
     instrumentations: [
       // Store calls and Redis commands of a run, not the queue's idle polling: only under a span.
       new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: redisStatement }),
       new HttpInstrumentation(),
       new ExpressInstrumentation(),
     ],
   });
   node.start();
   sdk = node;
+  setRecording(true);
   for (const name of PRELOADED) requireAgain(name);
   return true;
+}
+
+/**
+ * A Redis span's `db.query.text`: the command and the key it acts on (a script's first key), not its arguments.
+ * The instrumentation's default writes out every argument of EVAL/EVALSHA, i.e. each BullMQ script's whole job
+ * data and options, on every command: a few hundred bytes to build and export per span, and the job's data in
+ * the trace.
+ */
+export function redisStatement(cmd: string, args: unknown[]): string {
+  const script = cmd === 'evalsha' || cmd === 'eval';
+  const key = script ? (Number(args[1]) > 0 ? args[2] : undefined) : args[0];
+  return typeof key === 'string' ? `${cmd} ${key}` : cmd;
 }
 
 /**
@@ -120,5 +134,6 @@ function requireAgain(name: string): void {
 export async function shutdownTelemetry(): Promise<void> {
   const s = sdk;
   sdk = undefined;
+  setRecording(false);
   await s?.shutdown();
 }

@@ -1,5 +1,6 @@
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -19,6 +20,19 @@ import {
  */
 const tracer = () => trace.getTracer('rayvault');
 
+/**
+ * Whether an SDK records spans (set by startTelemetry). Off, inSpan runs its function with the API's shared
+ * non-recording span and skips the no-op tracer's context copy and closure: a stage try costs what it did
+ * before tracing existed.
+ */
+let recording = false;
+const NOT_RECORDING: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Called by startTelemetry once the SDK is started (true) and when it is shut down (false). */
+export function setRecording(on: boolean): void {
+  recording = on;
+}
+
 /** Errors that end a span without marking it failed (a postponed job is not a failure). */
 const notFailures = new Set(['DelayedError', 'WaitingChildrenError', 'RateLimitError']);
 
@@ -34,10 +48,16 @@ export type SpanOptions = {
 
 /** Runs `fn` inside a new active span, ended when it settles; a thrown error is recorded on it. */
 export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  if (!recording) {
+    try {
+      return fn(NOT_RECORDING);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   const parent = options.parent ?? context.active();
-  const active = trace.getSpan(context.active())?.spanContext();
-  const links: Link[] =
-    (options.root || options.linkActive) && active && isSpanContextValid(active) ? [{ context: active }] : [];
+  const active = options.root || options.linkActive ? trace.getSpan(context.active())?.spanContext() : undefined;
+  const links: Link[] = active && isSpanContextValid(active) ? [{ context: active }] : [];
   return tracer().startActiveSpan(
     name,
     { attributes: options.attributes, root: options.root, links },

@@ -35,7 +35,15 @@ export { redisTarget, parseClusterNodes, type RedisTarget, type ClusterNode } fr
 export { createPool } from './infra/postgres';
 export { type Migration, listMigrations, migrate, pendingMigrations } from './db/migrate';
 export { ALERTS_QUEUE, ALL_QUEUES, CRON_QUEUE, STAGE_QUEUES, type StageJob, enqueueStage } from './queues/queues';
-export { type Artifact, type InFlightRun, type Rpc, type Run, type RunDetail, type RunEvent, type WorkerRecord } from './store/types';
+export {
+  type Artifact,
+  type InFlightRun,
+  type Rpc,
+  type Run,
+  type RunDetail,
+  type RunEvent,
+  type WorkerRecord,
+} from './store/types';
 export { type Store, createStore } from './store/store';
 export {
   API_ROLES,

@@ -5,7 +5,7 @@
 // Sizes: BENCH_RUNS (throughput, per round) and BENCH_ROUNDS (raw and RayVault take turns), BENCH_PACED_S and
 // BENCH_RATE (latency), BENCH_COST_RUNS,
 // BENCH_REAL_RUNS, BENCH_KILLS, BENCH_FLOOR_CALLS, BENCH_GROUP_TRANSITIONS, BENCH_GROUP_ROUNDS,
-// BENCH_TRACE_RUNS and BENCH_TRACE_ROUNDS.
+// BENCH_TRACE_RUNS, BENCH_TRACE_ROUNDS and BENCH_TRACE_WARMUP.
 // BENCH_ONLY=chain,group,tracing,real,recovery,startup runs a
 // subset; BENCH_PROFILE=DIR writes a CPU profile per RayVault stage process.
 // The chain item also runs the durable peers (bench/peers/; BENCH_PEERS=0 leaves them out), under each

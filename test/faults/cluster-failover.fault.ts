@@ -7,7 +7,6 @@
 // any loss or duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_QUEUES, redisLayout, STAGES, type Runtime } from '@rayvault/shared';
-import { createScheduler } from '@rayvault/scheduler';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
 import {
@@ -19,6 +18,7 @@ import {
   statuses,
   submitMany,
   unrestoredRuns,
+  startScheduler,
 } from './kit';
 import { expectCompleteOnce, repeatedSteps } from './outcomes';
 
@@ -112,12 +112,10 @@ it('resharding, a master failover and a whole shard lost mid-run: no job fails, 
   const cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1000 });
   const t = await createTestEnv('faults-cluster', { REDIS_CLUSTER_NODES: cluster.seeds, RAYVAULT_MAX_STALLS: '20' });
   const rt = testRuntime(t, 'cluster-observer');
-  const schedulerRt = testRuntime(t, 'scheduler');
-  const scheduler = createScheduler(schedulerRt);
+  const scheduler = startScheduler(t);
   const fleet = createFleet(t);
   const ids: string[] = [];
   try {
-    scheduler.start();
     await Promise.all([fleet.start('cl-a'), fleet.start('cl-b')]);
     const done: Round[] = [];
     for (const [name, fault] of rounds(cluster)) done.push(await round(rt, ids, name, fault));
@@ -139,7 +137,6 @@ it('resharding, a master failover and a whole shard lost mid-run: no job fails, 
   } finally {
     await fleet.killAll();
     await scheduler.close();
-    await schedulerRt.releasers.close();
     await rt.releasers.close();
     await cluster.stop();
   }

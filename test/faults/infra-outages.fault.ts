@@ -3,7 +3,6 @@
 // Each scenario prints its figures and fails on any loss or duplicate; timings are printed, never asserted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runDoctor, spoolDepth, type DoctorReport, type Runtime, type SpoolRecord } from '@rayvault/shared';
-import { createScheduler } from '@rayvault/scheduler';
 import {
   createDatabase,
   createTestEnv,
@@ -31,6 +30,7 @@ import {
   tally,
   unrestoredRuns,
   withinTarget,
+  startScheduler,
 } from './kit';
 import { expectCompleteOnce, repeatedSteps } from './outcomes';
 
@@ -177,15 +177,13 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
   const redis = await startRedisServer({ aof: true });
   const t = await createTestEnv('faults-redis-restart', { REDIS_URL: redis.url, RAYVAULT_MAX_STALLS: '20' });
   const rt = testRuntime(t, 'restart-observer');
-  const schedulerRt = testRuntime(t, 'scheduler');
-  const scheduler = createScheduler(schedulerRt);
+  const scheduler = startScheduler(t);
   const fleet = createFleet(t);
   const steps = 8;
   // Two of the outages outlast the lease: the run-lock keys expire while Redis is away.
   const downtimes = [500, 1000, 1500, 2500, 3000];
   const restarts: Array<{ active: number; down_ms: number; first_claim_ms: number }> = [];
   try {
-    scheduler.start();
     await Promise.all([fleet.start('rr-a'), fleet.start('rr-b')]);
     const ids = await submitMany(rt, 10, { steps, stepMs: 300 });
     // Say what the runs and workers were doing when nothing moved, then fail.
@@ -266,7 +264,6 @@ it('Redis restarted (AOF) 5 times during 10 active runs: all complete, no step e
   } finally {
     await fleet.killAll();
     await scheduler.close();
-    await schedulerRt.releasers.close();
     await rt.releasers.close();
     await redis.stop();
   }
@@ -277,8 +274,7 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
   const t = await createTestEnv('faults-redis-loss', { REDIS_URL: redis.url, RAYVAULT_MAX_STALLS: '20' });
   await setAppendFsync(redis.url, 'everysec');
   const rt = testRuntime(t, 'loss-observer');
-  const schedulerRt = testRuntime(t, 'scheduler');
-  const scheduler = createScheduler(schedulerRt);
+  const scheduler = startScheduler(t);
   const fleet = createFleet(t);
   const steps = 8;
   const target = t.config.RAYVAULT_RECONCILE_MS + 2000;
@@ -290,7 +286,6 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
     requeued: number;
   }> = [];
   try {
-    scheduler.start();
     await Promise.all([fleet.start('rl-a'), fleet.start('rl-b')]);
     const ids = await submitMany(rt, 8, { steps, stepMs: 250 });
     for (const wipe of [false, true]) {
@@ -333,7 +328,6 @@ it('Redis killed (AOF everysec) and restarted, then wiped: the reconciler restor
   } finally {
     await fleet.killAll();
     await scheduler.close();
-    await schedulerRt.releasers.close();
     await rt.releasers.close();
     await redis.stop();
   }
@@ -347,8 +341,7 @@ it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled an
   const server = await startPgServer({ fast: false });
   const t = await createTestEnv('faults-pg-down', { DATABASE_URL: await createDatabase(server.url, 'pgdown') });
   const rt = testRuntime(t, 'pgdown-observer');
-  const schedulerRt = testRuntime(t, 'scheduler');
-  const scheduler = createScheduler(schedulerRt);
+  const scheduler = startScheduler(t);
   const fleet = createFleet(t);
   const steps = 6;
   const spooled = new Map<string, SpoolRecord>();
@@ -356,7 +349,6 @@ it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled an
     for (const r of spooledRecords(rt.spoolDir)) spooled.set(r.id, r);
   };
   try {
-    scheduler.start();
     await Promise.all([fleet.start('pg-a'), fleet.start('pg-b')]);
     const ids = await submitMany(rt, 5, { steps, stepMs: 250 });
     await waitFor(
@@ -437,7 +429,6 @@ it(`Postgres down ${PG_OUTAGE_MS / 1000} s during 5 runs: every write spooled an
   } finally {
     await fleet.killAll();
     await scheduler.close();
-    await schedulerRt.releasers.close();
     await rt.releasers.close();
     await server.stop();
   }

@@ -12,7 +12,8 @@ import {
   type Runtime,
   type SpoolRecord,
 } from '@rayvault/shared';
-import { ROOT, spawnWorker, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
+import { createScheduler } from '@rayvault/scheduler';
+import { ROOT, spawnWorker, testRuntime, waitFor, type ChildWorker, type TestEnv } from '../support/harness';
 import { readEffects, type TestInput } from '../support/test-processors';
 
 /** Real worker processes of one test env; `wrap` (e.g. `ip netns exec <ns>`) is passed to each spawn. */
@@ -266,4 +267,17 @@ export function spoolReplays(output: string): {
     total.quarantined += r.quarantined;
   }
   return total;
+}
+
+/** The scheduler (reconciler, lease watchdog) on its own runtime, as deployed beside the workers, started. */
+export function startScheduler(t: TestEnv): { close: () => Promise<void> } {
+  const rt = testRuntime(t, 'scheduler');
+  const scheduler = createScheduler(rt);
+  scheduler.start();
+  return {
+    close: async () => {
+      await scheduler.close();
+      await rt.releasers.close();
+    },
+  };
 }

@@ -4,7 +4,6 @@
 // those runs and then goes on working. Prints its figures; fails on any loss or duplicate. Timings are printed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stateLayout, type Runtime } from '@rayvault/shared';
-import { createScheduler } from '@rayvault/scheduler';
 import { testRuntime, waitFor } from '../support/harness';
 import { readEffects } from '../support/test-processors';
 import {
@@ -17,6 +16,7 @@ import {
   statuses,
   submitMany,
   withinTarget,
+  startScheduler,
 } from './kit';
 import { explainStuck, heldMidStage, logLines, repeatedAcross, staleWritesLanded, takeoverOf } from './netns/checks';
 import { expectCompleteOnce } from './outcomes';
@@ -39,8 +39,7 @@ async function stagesCompletedBy(rt: Runtime, ids: string[], worker: string): Pr
 describeNetns('partition drill: worker hosts on network namespaces of their own', () => {
   let d: Drill;
   let rt: Runtime;
-  let schedulerRt: Runtime;
-  let scheduler: ReturnType<typeof createScheduler>;
+  let scheduler: { close: () => Promise<void> };
   beforeAll(async () => {
     d = await createDrill('faults-partition', ['a', 'b'], {
       RAYVAULT_LEASE_MS: String(LEASE_MS),
@@ -48,13 +47,10 @@ describeNetns('partition drill: worker hosts on network namespaces of their own'
     });
     rt = testRuntime(d.t, 'partition-observer');
     // As deployed: the scheduler (reconciler, lease watchdog) runs elsewhere, here in the root namespace.
-    schedulerRt = testRuntime(d.t, 'scheduler');
-    scheduler = createScheduler(schedulerRt);
-    scheduler.start();
+    scheduler = startScheduler(d.t);
   });
   afterAll(async () => {
     await scheduler?.close();
-    await schedulerRt?.releasers.close();
     await rt?.releasers.close();
     await d?.close();
   });

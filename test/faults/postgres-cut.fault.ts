@@ -4,7 +4,6 @@
 // Prints its figures; fails on any loss or duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spoolDepth, stateLayout, type Runtime, type SpoolRecord } from '@rayvault/shared';
-import { createScheduler } from '@rayvault/scheduler';
 import { testRuntime, waitFor } from '../support/harness';
 import {
   counterTotal,
@@ -17,6 +16,7 @@ import {
   statuses,
   submitMany,
   tally,
+  startScheduler,
 } from './kit';
 import { explainStuck, heldMidStage, repeatedAcross } from './netns/checks';
 import { expectCompleteOnce } from './outcomes';
@@ -30,18 +30,14 @@ const PG_CUT_MS = 20000;
 describeNetns('partition drill: a host cut off from Postgres only', () => {
   let d: Drill;
   let rt: Runtime;
-  let schedulerRt: Runtime;
-  let scheduler: ReturnType<typeof createScheduler>;
+  let scheduler: { close: () => Promise<void> };
   beforeAll(async () => {
     d = await createDrill('faults-pg-cut', ['a', 'b'], { RAYVAULT_LEASE_MS: String(LEASE_MS) });
     rt = testRuntime(d.t, 'pgcut-observer');
-    schedulerRt = testRuntime(d.t, 'scheduler');
-    scheduler = createScheduler(schedulerRt);
-    scheduler.start();
+    scheduler = startScheduler(d.t);
   });
   afterAll(async () => {
     await scheduler?.close();
-    await schedulerRt?.releasers.close();
     await rt?.releasers.close();
     await d?.close();
   });

@@ -3,9 +3,18 @@
 // for a loss: no lost lock, no uncertain panic, no fenced write. Prints p50/p99 per stage for the slow host and the
 // other. Fails on any loss or duplicate.
 import type { Runtime } from '@rayvault/shared';
-import { createScheduler } from '@rayvault/scheduler';
 import { testRuntime, waitFor } from '../support/harness';
-import { counterTotal, duplicateStepEvents, eventCounts, report, stats, statuses, submitMany, tally } from './kit';
+import {
+  counterTotal,
+  duplicateStepEvents,
+  eventCounts,
+  report,
+  stats,
+  statuses,
+  submitMany,
+  tally,
+  startScheduler,
+} from './kit';
 import { explainStuck, logLines, percentilesByStage, repeatedAcross, stageTimings } from './netns/checks';
 import { expectCompleteOnce } from './outcomes';
 import { createDrill, describeNetns, type Drill } from './netns/drill';
@@ -17,8 +26,7 @@ const DELAY = { minMs: 100, maxMs: 300 };
 describeNetns('partition drill: asymmetric latency on one host link', () => {
   let d: Drill;
   let rt: Runtime;
-  let schedulerRt: Runtime;
-  let scheduler: ReturnType<typeof createScheduler>;
+  let scheduler: { close: () => Promise<void> };
   beforeAll(async () => {
     // One job per stage queue per host, so the fast host cannot take every stage and the slow one gets its share.
     d = await createDrill('faults-slow-link', ['a', 'b'], {
@@ -26,13 +34,10 @@ describeNetns('partition drill: asymmetric latency on one host link', () => {
       RAYVAULT_CONCURRENCY: '1',
     });
     rt = testRuntime(d.t, 'slow-observer');
-    schedulerRt = testRuntime(d.t, 'scheduler');
-    scheduler = createScheduler(schedulerRt);
-    scheduler.start();
+    scheduler = startScheduler(d.t);
   });
   afterAll(async () => {
     await scheduler?.close();
-    await schedulerRt?.releasers.close();
     await rt?.releasers.close();
     await d?.close();
   });

@@ -2,7 +2,7 @@
 // Redis of its own, every service and the CLI use the cluster, and the two
 // samples go end to end (the conflict sample approved at its gate) while the
 // queues sit on more than one master.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,13 +11,13 @@ import { browserConfigFields, CHROMIUM_ARGS } from '../../services/render-worker
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
 import { descendants } from './process-tree';
-import { npmStartEnv } from './stack-env';
+import { npmStartEnv, startNpmStack, type NpmStack } from './stack-env';
 
 jest.setTimeout(420_000);
 
 let cluster: TestRedisCluster;
-let stack: ChildProcess;
-let out = '';
+let stack: NpmStack;
+const out = () => stack.output();
 let stateDir: string;
 let port: number;
 const env = () => npmStartEnv(stateDir, port, { REDIS_CLUSTER_NODES: cluster.seeds });
@@ -29,32 +29,26 @@ beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, replicas: 1 });
   stateDir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'npm-start-cluster-'));
   port = await freePort();
-  stack = spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  stack.stdout!.on('data', (d) => (out += d));
-  stack.stderr!.on('data', (d) => (out += d));
-  await waitFor(
-    'npm start to print "RayVault is running"',
-    () => out.includes('RayVault is running.') || (stack.exitCode !== null && Promise.reject(new Error(out))),
-    240_000,
-    250,
-  );
+  stack = await startNpmStack(env());
 });
 
 afterAll(async () => {
   if (stack) {
-    process.kill(-stack.pid!, 'SIGINT');
-    await waitFor('the stack to stop', () => out.includes('all stopped') || stack.exitCode !== null, 60_000).catch(
-      () => undefined,
-    );
-    for (const p of descendants(stack.pid!)) process.kill(p, 'SIGKILL');
+    process.kill(-stack.proc.pid!, 'SIGINT');
+    await waitFor(
+      'the stack to stop',
+      () => out().includes('all stopped') || stack.proc.exitCode !== null,
+      60_000,
+    ).catch(() => undefined);
+    for (const p of descendants(stack.proc.pid!)) process.kill(p, 'SIGKILL');
   }
   await cluster?.stop();
 });
 
 it('uses the cluster instead of starting a Redis, and the CLI finds it through stack.env', () => {
-  expect(out).toContain('using the Redis Cluster of REDIS_CLUSTER_NODES');
+  expect(out()).toContain('using the Redis Cluster of REDIS_CLUSTER_NODES');
   expect(readFileSync(path.join(stateDir, 'stack.env'), 'utf8')).toContain(`REDIS_CLUSTER_NODES=${cluster.seeds}\n`);
-  const stackProcs = descendants(stack.pid!).map((p) => {
+  const stackProcs = descendants(stack.proc.pid!).map((p) => {
     try {
       return readFileSync(`/proc/${p}/cmdline`, 'utf8');
     } catch {

@@ -2,19 +2,19 @@
 // so it starts its own Redis and Postgres, migrates, supervises the services and
 // submits the samples. Then one service is killed and must come back, and
 // SIGINT must leave no process of the stack behind.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, ROOT, waitFor } from '../support/harness';
 import { descendants } from './process-tree';
-import { npmStartEnv } from './stack-env';
+import { npmStartEnv, startNpmStack, type NpmStack } from './stack-env';
 
 jest.setTimeout(420_000);
 
-let stack: ChildProcess;
-let out = '';
+let stack: NpmStack;
+const out = () => stack.output();
 let stateDir: string;
 let port: number;
 const env = () => npmStartEnv(stateDir, port, { RAYVAULT_LOG_LEVEL: 'info' });
@@ -34,28 +34,20 @@ const runStatus = (id: string) => JSON.parse(cli('run', id, '--json')).status as
 beforeAll(async () => {
   stateDir = mkdtempSync(path.join(process.env.RV_TEST_ROOT ?? os.tmpdir(), 'npm-start-'));
   port = await freePort();
-  // Its own process group, like a terminal's foreground job, so Ctrl-C can be sent to the group.
-  stack = spawn('npm', ['start'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  stack.stdout!.on('data', (d) => (out += d));
-  stack.stderr!.on('data', (d) => (out += d));
-  await waitFor(
-    'npm start to print "RayVault is running"',
-    () => out.includes('RayVault is running.') || (stack.exitCode !== null && Promise.reject(new Error(out))),
-    240_000,
-    250,
-  );
+  stack = await startNpmStack(env());
 });
 
 afterAll(async () => {
-  const pids = descendants(stack.pid!);
+  if (!stack) return; // a failed start killed its own group
+  const pids = descendants(stack.proc.pid!);
   for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
-  if (stack.exitCode === null) stack.kill('SIGKILL');
+  if (stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
 });
 
 it('comes up ready with its own Redis and Postgres, and shows where everything is', async () => {
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-  expect(out).toContain(`dashboard   http://127.0.0.1:${port}/`);
-  expect(out).toMatch(/admin token \S{16,}/);
+  expect(out()).toContain(`dashboard   http://127.0.0.1:${port}/`);
+  expect(out()).toMatch(/admin token \S{16,}/);
   // Both URLs carry the generated passwords (the file is the owner's only); before, Redis had none.
   const stackEnv = readFileSync(path.join(stateDir, 'stack.env'), 'utf8');
   expect(stackEnv).toMatch(
@@ -65,7 +57,7 @@ it('comes up ready with its own Redis and Postgres, and shows where everything i
 });
 
 it('says "running" only once both stage workers have registered: the first CLI call sees them', () => {
-  expect(out).toMatch(/workers registered \(evidence-worker-1, render-worker-1\)/);
+  expect(out()).toMatch(/workers registered \(evidence-worker-1, render-worker-1\)/);
   const ids = JSON.parse(cli('queues', '--json')).workers.map((w: { id: string }) => w.id);
   expect(ids).toEqual(expect.arrayContaining(['evidence-worker-1', 'render-worker-1']));
 });
@@ -85,7 +77,7 @@ it('takes the consistent sample to done and stops the conflict sample at its gat
 });
 
 it('restarts a killed service and the pipeline keeps working', async () => {
-  const pids = new Set(descendants(stack.pid!));
+  const pids = new Set(descendants(stack.proc.pid!));
   const victim = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.trim().match(/^(\d+)\s+(.*)$/))
@@ -99,7 +91,7 @@ it('restarts a killed service and the pipeline keeps working', async () => {
   process.kill(Number(victim![1]), 'SIGKILL');
   await waitFor(
     'supervisor to restart evidence-worker',
-    () => /evidence-worker exited \(SIGKILL\); restarting/.test(out),
+    () => /evidence-worker exited \(SIGKILL\); restarting/.test(out()),
     10_000,
   );
   const run = JSON.parse(cli('runs', 'create', '--sample', 'consistent', '--json'));
@@ -107,12 +99,12 @@ it('restarts a killed service and the pipeline keeps working', async () => {
 });
 
 it('stops everything on SIGINT, services in reverse order, Redis and Postgres last', async () => {
-  const pids = descendants(stack.pid!);
+  const pids = descendants(stack.proc.pid!);
   expect(pids.length).toBeGreaterThanOrEqual(7);
   // Ctrl-C in a terminal: SIGINT to the foreground process group (npm and the supervisor).
-  process.kill(-stack.pid!, 'SIGINT');
-  await waitFor('the supervisor to report all stopped', () => out.includes('all stopped'), 60_000);
-  const order = [...out.matchAll(/supervisor\s+\| stopping (\S+)/g)].map((m) => m[1]);
+  process.kill(-stack.proc.pid!, 'SIGINT');
+  await waitFor('the supervisor to report all stopped', () => out().includes('all stopped'), 60_000);
+  const order = [...out().matchAll(/supervisor\s+\| stopping (\S+)/g)].map((m) => m[1]);
   expect(order).toEqual(['notifier', 'scheduler', 'render-worker', 'evidence-worker', 'ops-api', 'postgres', 'redis']);
   await waitFor('no process of the stack left', () => pids.every((p) => !alive(p)), 10_000);
 });

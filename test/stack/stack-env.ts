@@ -1,6 +1,8 @@
 // The environment a test gives `npm start`: this process's, without anything
 // that would point the stack at the harness's Redis and Postgres or an
 // existing token, so the stack makes its own; plus its state dir and port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ROOT, waitFor } from '../support/harness';
 const INHERITED_TARGETS = [
   'REDIS_URL',
   'REDIS_CLUSTER_NODES',
@@ -26,4 +28,29 @@ export function npmStartEnv(
     RAYVAULT_SHUTDOWN_GRACE_MS: '5000',
     ...extra,
   };
+}
+
+export type NpmStack = { proc: ChildProcess; output: () => string };
+
+/**
+ * `npm start` in its own process group, like a terminal's foreground job (so Ctrl-C can be sent to the group),
+ * resolved once it prints "RayVault is running"; a start that fails kills the group and throws its output.
+ */
+export async function startNpmStack(env: Record<string, string>): Promise<NpmStack> {
+  const proc = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  try {
+    await waitFor(
+      'npm start to print "RayVault is running"',
+      () => out.includes('RayVault is running.') || (proc.exitCode !== null && Promise.reject(new Error(out))),
+      240_000,
+      250,
+    );
+  } catch (err) {
+    if (proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL');
+    throw err;
+  }
+  return { proc, output: () => out };
 }

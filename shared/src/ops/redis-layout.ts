@@ -48,6 +48,14 @@ const inRange = (slot: number, range: string) => {
   return slot >= a && slot <= b;
 };
 
+/** A tag's hash slot never changes: asked of the cluster once per process, not on every poll of the overview. */
+const knownSlots = new Map<string, number>();
+async function slotOf(redis: RedisClient, tag: string): Promise<number> {
+  let slot = knownSlots.get(tag);
+  if (slot === undefined) knownSlots.set(tag, (slot = (await redis.cluster('KEYSLOT', tag)) as number));
+  return slot;
+}
+
 /**
  * Ask the cluster itself (CLUSTER NODES, CLUSTER KEYSLOT), so what the doctor and /api/ops/queues show is what Redis
  * holds, including nodes it has marked failed.
@@ -62,7 +70,7 @@ export async function redisLayout(redis: RedisClient, prefix: string, queues: re
     .sort((a, b) => a.address.localeCompare(b.address));
   const parts = [...queues, 'locks'];
   const tags = [...parts.map((p) => slotTag(prefix, p)), prefix];
-  const slots = (await Promise.all(tags.map((t) => redis.cluster('KEYSLOT', t)))) as number[];
+  const slots = await Promise.all(tags.map((t) => slotOf(redis, t)));
   const owner = (slot: number) =>
     nodes.find((n) => n.role === 'master' && n.state === 'ok' && n.slots.some((r) => inRange(slot, r)))?.address ??
     null;

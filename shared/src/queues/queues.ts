@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { STAGES, type Stage } from '../domain/run-status';
 import { currentTraceparent } from '../telemetry/trace-context';
 import { queuePrefix, stageJobId } from '../domain/keys';
+import { claimResultSchema } from '../store/lifecycle.schema';
 
 /** Queue names; the alerts queue feeds the notifier. */
 export const STAGE_QUEUES = STAGES;
@@ -22,6 +23,11 @@ export const stageJobSchema = z.object({
     .string()
     .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/)
     .optional(),
+  /**
+   * The claim the previous stage's completion made for this job (migration 016): used on the job's first
+   * delivery only, in place of a claim call. Any later delivery claims again, which moves the fence on.
+   */
+  handOff: claimResultSchema.optional(),
 });
 export type StageJob = z.infer<typeof stageJobSchema>;
 

@@ -3,7 +3,7 @@ import { isRedisUnavailable } from '../infra/redis';
 import { RunLease } from '../locks/run-lease';
 import type { StageJob } from '../queues/queues';
 import type { ClaimResult } from '../store/types';
-import { inSpan } from '../telemetry/trace-context';
+import { inSpan, spanAttributes } from '../telemetry/trace-context';
 import type { Admission } from './admission';
 import { RETRY_SOON_MS } from './admission';
 import { lockWaitMs } from './failure-policy';
@@ -17,9 +17,16 @@ export type Claimed =
 /**
  * Takes the run for one stage try: the Redis lease first (who may work now),
  * then the database claim through the admission gate (the fence: whose writes
- * count). Whatever does not end in `claimed` leaves no lock behind.
+ * count). On a job's first delivery the claim its hand-off carries is used
+ * instead of a claim call (`firstDelivery`: BullMQ never started the job
+ * before). Whatever does not end in `claimed` leaves no lock behind.
  */
-export async function claimRun(port: StagePort, admission: Admission, job: StageJob): Promise<Claimed> {
+export async function claimRun(
+  port: StagePort,
+  admission: Admission,
+  job: StageJob,
+  firstDelivery: boolean,
+): Promise<Claimed> {
   let lease: RunLease | null;
   try {
     lease = await RunLease.acquire(port.locks, job.runId, port.workerId, { attempt: job.attempt, stage: job.stage });
@@ -43,7 +50,9 @@ export async function claimRun(port: StagePort, admission: Admission, job: Stage
   const giveBack = () => held.release().catch(() => undefined);
   let claim: ClaimResult | null;
   try {
-    claim = await admission.claim(() => claimInSpan(port, job));
+    const handedOff = firstDelivery ? handOffClaim(job) : null;
+    spanAttributes({ 'rayvault.hand_off': handedOff !== null });
+    claim = await admission.claim(() => (handedOff ? Promise.resolve(handedOff) : claimInSpan(port, job)));
   } catch (err) {
     await giveBack();
     if (err instanceof DatabaseUnavailableError)
@@ -59,6 +68,14 @@ export async function claimRun(port: StagePort, admission: Admission, job: Stage
     return { kind: 'stale', claim };
   }
   return { kind: 'claimed', lease: held, claim: claim as ClaimResult & { stale: false } };
+}
+
+/** The hand-off's claim, when it is one for this very job; null sends the worker to claim for itself. */
+function handOffClaim(job: StageJob): ClaimResult | null {
+  const c = job.handOff;
+  if (!c || c.stale) return null;
+  const { id, stage, attempt } = c.run;
+  return id === job.runId && stage === job.stage && attempt === job.attempt ? c : null;
 }
 
 // Its own short span: exported at once, so a try whose process dies later still shows who claimed it, at which fence.

@@ -87,17 +87,23 @@ async function completeAndHandOff({ port, host, session, log }: Settling, output
   await untilDatabaseAnswers(drained, session.signal, log, 'spool');
   const next = nextStage(stage);
   session.lease.handOff();
+  const written = { runId, stage, fence: session.fence, output, workerId: port.workerId };
   const eventId = eventIds.stageCompleted(session.job);
-  const complete = () => port.store.completeStage({ runId, stage, fence: session.fence, output, next, eventId });
-  await untilDatabaseAnswers(complete, session.signal, log, 'complete');
+  // With a next stage, one call completes this one and claims the next for whoever takes its job.
+  const complete = () =>
+    next
+      ? port.store.handOff({ ...written, next, eventId })
+      : port.store.completeStage({ ...written, next, eventId }).then(() => null);
+  const handOff = await untilDatabaseAnswers(complete, session.signal, log, 'complete');
   // The database now says nobody holds the run. The release and the hand-off go together:
   // the next stage's acquire takes over a lock left at this earlier stage, so it waits neither
   // for the release nor for a late renewal that set the lock again (once a 5 s stall).
   const released = letGo();
   if (next) {
-    // If this fails the reconciler enqueues it from the database; the id makes that idempotent.
+    // If this fails the reconciler enqueues it from the database (without the claim; the id makes that
+    // idempotent). A replayed completion returns no claim: the job then claims for itself.
     await port
-      .enqueue({ runId, stage: next, attempt })
+      .enqueue({ runId, stage: next, attempt, handOff: handOff ?? undefined })
       .catch((err) => log.warn({ err }, 'hand-off enqueue failed: reconciler will retry'));
   }
   await released;

@@ -109,7 +109,7 @@ async function runStep<T>(
     signal.throwIfAborted();
     deps.checkpoints.saveStep(runId, stage, run.refetch_count, name, result);
     steps[name] = result ?? null;
-    await fencedWriter(deps, session)('rv_checkpoint', checkpointArgs(session, name, result));
+    await fencedWriter(deps, session)('rv_checkpoint', checkpointArgs(session, name, result, deps.workerId));
     return result;
   });
 }
@@ -119,7 +119,12 @@ async function runStep<T>(
  * so a stale holder's write of a step the new holder already recorded reaches
  * the fence check and is refused, instead of passing as a duplicate.
  */
-export function checkpointArgs(session: RunSession, step: string, result: unknown): Record<string, unknown> {
+export function checkpointArgs(
+  session: RunSession,
+  step: string,
+  result: unknown,
+  workerId: string,
+): Record<string, unknown> {
   const { runId, stage, attempt } = session.job;
   return {
     p_run: runId,
@@ -128,5 +133,7 @@ export function checkpointArgs(session: RunSession, step: string, result: unknow
     p_step: step,
     p_result: result ?? null,
     p_event_id: eventIds.checkpoint({ runId, stage, attempt }, step, session.fence),
+    // Names the holder on a handed-off run, which has none until its first write.
+    p_worker: workerId,
   };
 }

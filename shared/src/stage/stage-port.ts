@@ -23,7 +23,10 @@ export type StagePort = {
   backoffMs: number;
   log: Logger;
   locks: Pick<RunLocks, 'acquire' | 'renew' | 'release' | 'expiresInMs'>;
-  store: Pick<Store, 'claimStage' | 'completeStage' | 'transition' | 'releaseStage' | 'appendEvent' | 'rpc'>;
+  store: Pick<
+    Store,
+    'claimStage' | 'completeStage' | 'handOff' | 'transition' | 'releaseStage' | 'appendEvent' | 'rpc'
+  >;
   checkpoints: CheckpointFiles;
   spool: Spool;
   enqueue: (job: StageJob) => Promise<void>;

@@ -43,6 +43,10 @@ function world(o: { claim?: () => Promise<ClaimResult>; lockFree?: boolean } = {
     store: {
       claimStage: async () => (calls.push('claim'), o.claim ? o.claim() : { stale: false, run, steps: {} }),
       completeStage: async (a) => (calls.push(`complete ${a.eventId} fence=${a.fence} next=${a.next}`), run),
+      handOff: async (a) => (
+        calls.push(`hand-off ${a.eventId} fence=${a.fence} next=${a.next}`),
+        { stale: false, run: { ...run, stage: a.next, fence: a.fence + 1 }, steps: {} }
+      ),
       transition: async (a) => (calls.push(`transition ${a.to} ${a.eventId}`), run),
       releaseStage: async (a) => (calls.push(`release ${a.eventId}`), run),
       appendEvent: async (a) => (calls.push(`event ${a.type}`), { duplicate: false }),
@@ -50,7 +54,8 @@ function world(o: { claim?: () => Promise<ClaimResult>; lockFree?: boolean } = {
     },
     checkpoints: createCheckpointFiles(path.join(dir, 'checkpoints')),
     spool: createSpool(path.join(dir, 'spool'), 'w1', log),
-    enqueue: async (j) => void calls.push(`enqueue ${j.stage}`),
+    enqueue: async (j) =>
+      void calls.push(`enqueue ${j.stage}${j.handOff ? ` claimed at fence ${j.handOff.run.fence}` : ''}`),
     alert: async (a) => void calls.push(`alert ${a.kind}`),
     countPanic: (kind) => void calls.push(`count ${kind}`),
     observeDuration: (stage, outcome) => void calls.push(`observe ${stage} ${outcome}`),
@@ -68,12 +73,13 @@ function world(o: { claim?: () => Promise<ClaimResult>; lockFree?: boolean } = {
   return { port, host, calls };
 }
 
-function job(o: { attemptsMade?: number; attempts?: number } = {}) {
+function job(o: { attemptsMade?: number; attempts?: number; attemptsStarted?: number; handOff?: ClaimResult } = {}) {
   const delayed: number[] = [];
   const j = {
     id: `${RUN}:voice:1`,
-    data: { runId: RUN, stage: 'voice', attempt: 1 } satisfies StageJob,
+    data: { runId: RUN, stage: 'voice', attempt: 1, handOff: o.handOff } satisfies StageJob,
     attemptsMade: o.attemptsMade ?? 0,
+    attemptsStarted: o.attemptsStarted ?? 1,
     stalledCounter: 0,
     opts: { attempts: o.attempts ?? 5 },
     moveToDelayed: async (at: number) => void delayed.push(at),
@@ -81,7 +87,7 @@ function job(o: { attemptsMade?: number; attempts?: number } = {}) {
   return { j, delayed };
 }
 
-it('completes a stage: claim, complete under its fence, enqueue the next, release the lock', async () => {
+it('completes a stage: claim, complete under its fence with the claim of the next, enqueue it, release the lock', async () => {
   const { port, host, calls } = world();
   const processor: StageProcessor = async (ctx) => ({ output: { fence: ctx.fence } });
   expect(await createJobProcessor(port, host, 'voice', processor)(job().j, 'tok')).toEqual({ done: true });
@@ -89,13 +95,45 @@ it('completes a stage: claim, complete under its fence, enqueue the next, releas
     'lock',
     'claim',
     'state active',
-    `complete ${RUN}:voice:1:complete fence=7 next=render`,
+    `hand-off ${RUN}:voice:1:complete fence=7 next=render`,
     'unlock',
-    'enqueue render',
+    'enqueue render claimed at fence 8',
     'observe voice completed',
     'state idle',
   ]);
   expect(host.sessions.size).toBe(0);
+});
+
+describe('a job carrying the claim its hand-off made', () => {
+  // A whole run row, as the job carries it (the job's schema checks its shape).
+  const handedOff = (fence: number, stage: Run['stage'] = 'voice'): ClaimResult => ({
+    stale: false,
+    run: {
+      ...{ id: RUN, status: 'running', stage, attempt: 1, fence, worker_id: null, worker_last_error: null },
+      ...{ panic_kind: null, force_refetch: false, refetch_count: 0, trace_id: null, traceparent: null },
+      ...{ product: {}, input: {}, output: {}, created_at: '2026-12-02', updated_at: '2026-12-02' },
+    },
+    steps: {},
+  });
+  const fenceSeen = async (j: Job<StageJob>) => {
+    const { port, host, calls } = world();
+    let fence = 0;
+    await createJobProcessor(port, host, 'voice', async (ctx) => ((fence = ctx.fence), {}))(j, 'tok');
+    return { fence, claimed: calls.includes('claim') };
+  };
+
+  it('works under that claim on its first delivery, without a claim call', async () => {
+    expect(await fenceSeen(job({ handOff: handedOff(12) }).j)).toEqual({ fence: 12, claimed: false });
+  });
+
+  it('claims for itself on any later delivery (stalled, retried, postponed, re-driven), moving the fence on', async () => {
+    expect(await fenceSeen(job({ handOff: handedOff(12), attemptsStarted: 2 }).j)).toEqual({ fence: 7, claimed: true });
+    expect(await fenceSeen(job({ handOff: handedOff(12), attemptsMade: 1 }).j)).toEqual({ fence: 7, claimed: true });
+  });
+
+  it('claims for itself when the claim is not for this job', async () => {
+    expect(await fenceSeen(job({ handOff: handedOff(12, 'render') }).j)).toEqual({ fence: 7, claimed: true });
+  });
 });
 
 it('after the stop began, a fetched job is put back at once: no lock, no claim', async () => {

@@ -75,7 +75,9 @@ async function admitted(r: Runner, job: Job<StageJob>, token: string | undefined
   const admit = r.host.admission.enter(job.stalledCounter);
   if (!admit.run) return postpone(admit.retryInMs, admit.why);
   try {
-    const claimed = await claimRun(r.port, r.host.admission, data);
+    // attemptsStarted counts every move to active (stalls, retries, postponements, re-drives included).
+    const firstDelivery = job.attemptsStarted === 1 && job.attemptsMade === 0 && job.stalledCounter === 0;
+    const claimed = await claimRun(r.port, r.host.admission, data, firstDelivery);
     if (claimed.kind === 'postpone') return await postpone(claimed.ms, claimed.why);
     if (claimed.kind === 'stale') {
       spanAttributes({ 'rayvault.outcome': 'stale' });
@@ -146,7 +148,12 @@ async function runProcessor(r: Runner, job: Job<StageJob>, session: RunSession, 
   // record them under our fence.
   for (const [name, result] of Object.entries(steps.local)) {
     if (!(name in steps.recorded))
-      await durableWrite(port.store.rpc, port.spool, 'rv_checkpoint', checkpointArgs(session, name, result));
+      await durableWrite(
+        port.store.rpc,
+        port.spool,
+        'rv_checkpoint',
+        checkpointArgs(session, name, result, port.workerId),
+      );
   }
   return (await raceAbort(r.processor(ctx), session.signal)) ?? {};
 }

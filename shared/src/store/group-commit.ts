@@ -2,7 +2,7 @@ import { DatabaseUnavailableError } from '../errors/errors';
 import type { Rpc } from './types';
 
 /** The hot-path writes `rv_group` (migration 015) carries. */
-export const GROUPED_CALLS = new Set(['rv_claim_stage', 'rv_checkpoint', 'rv_complete_stage']);
+export const GROUPED_CALLS = new Set(['rv_claim_stage', 'rv_checkpoint', 'rv_complete_stage', 'rv_hand_off']);
 
 export type GroupedCall = { fn: string; args: Record<string, unknown> };
 /** One call's own outcome inside a group: its result, or its error. */

@@ -69,7 +69,7 @@ function stageHolderCalls(call: Call) {
         p_worker: a.workerId,
         p_event_id: randomUUID(),
       }),
-    checkpoint: (a: Fenced & { stage: Stage; step: string; result: unknown }) =>
+    checkpoint: (a: Fenced & { stage: Stage; step: string; result: unknown; workerId?: string }) =>
       call('rv_checkpoint', duplicateSchema, {
         p_run: a.runId,
         p_stage: a.stage,
@@ -77,6 +77,7 @@ function stageHolderCalls(call: Call) {
         p_step: a.step,
         p_result: a.result ?? null,
         p_event_id: a.eventId,
+        p_worker: a.workerId ?? null,
       }),
     appendEvent: (a: EventArgs) =>
       call('rv_append_event', duplicateSchema, {
@@ -88,13 +89,25 @@ function stageHolderCalls(call: Call) {
         p_reason: a.reason ?? null,
         p_payload: a.payload ?? {},
       }),
-    completeStage: (a: Fenced & { stage: Stage; output: unknown; next: Stage | null }) =>
+    completeStage: (a: Fenced & { stage: Stage; output: unknown; next: Stage | null; workerId?: string }) =>
       call('rv_complete_stage', runSchema, {
         p_run: a.runId,
         p_stage: a.stage,
         p_fence: a.fence,
         p_output: a.output ?? null,
         p_next: a.next,
+        p_event_id: a.eventId,
+        p_worker: a.workerId ?? null,
+      }),
+    /** Completes `stage` and claims `next` for whoever takes its job; null when the event id was replayed. */
+    handOff: (a: Fenced & { stage: Stage; output: unknown; next: Stage; workerId: string }) =>
+      call('rv_hand_off', claimResultSchema.nullable(), {
+        p_run: a.runId,
+        p_stage: a.stage,
+        p_fence: a.fence,
+        p_output: a.output ?? null,
+        p_next: a.next,
+        p_worker: a.workerId,
         p_event_id: a.eventId,
       }),
     releaseStage: (a: Fenced & { actor: string; reason: string }) =>

@@ -37,6 +37,7 @@ export { type Migration, listMigrations, migrate, pendingMigrations } from './db
 export { ALERTS_QUEUE, ALL_QUEUES, CRON_QUEUE, STAGE_QUEUES, type StageJob, enqueueStage } from './queues/queues';
 export {
   type Artifact,
+  type ClaimResult,
   type InFlightRun,
   type Rpc,
   type Run,

@@ -40,7 +40,7 @@ export type OperatorActionInput = {
 
 export function createStore(rpc: Rpc) {
   const call: Call = (fn, schema, args) => callParsed(rpc, fn, args, schema);
-  return { rpc, ...stageHolderCalls(call), ...operatorCalls(call), ...workerCalls(call) };
+  return { rpc, ...stageHolderCalls(call), ...stageEndCalls(call), ...operatorCalls(call), ...workerCalls(call) };
 }
 
 export type Store = ReturnType<typeof createStore>;
@@ -89,6 +89,12 @@ function stageHolderCalls(call: Call) {
         p_reason: a.reason ?? null,
         p_payload: a.payload ?? {},
       }),
+  };
+}
+
+/** How a holder's stage ends: completed (and the next claimed), released, or moved to another status. */
+function stageEndCalls(call: Call) {
+  return {
     completeStage: (a: Fenced & { stage: Stage; output: unknown; next: Stage | null; workerId?: string }) =>
       call('rv_complete_stage', runSchema, {
         p_run: a.runId,

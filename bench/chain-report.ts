@@ -104,18 +104,18 @@ function peerRows(tag: string, c: Chain): Row[] {
 function costRows(tag: string, c: Chain, f: Floor): Row[] {
   const rows: Row[] = [];
   const k = c.cost_per_transition;
-  // A stage transition is a claim and a completion; intake (creating the run) is one more call per run,
-  // not per transition.
+  // A stage transition is one hand-off (this stage's completion with the next one's claim); the first stage's
+  // claim and intake (creating the run) are one more call each per run, not per transition.
   rows.push([
     `3 postgres round trips / stage transition${tag}`,
-    `${k.postgres_round_trips_stage_workers} in the stage workers (claim + complete, and their heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`,
+    `${k.postgres_round_trips_stage_workers} in the stage workers (hand-offs, the first stage's claim, and heartbeats: one per worker per lease/3 whatever the load); with intake spread over the 4 transitions ${k.postgres_round_trips}`,
     '<= 2',
     k.postgres_round_trips_stage_workers <= 2,
   ]);
   const u = f.postgres_cpu_us;
   rows.push([
     '3b postgres CPU per call, each alone (us)',
-    `claim ${u.claim}, complete ${u.complete} (a transition: ${(u.claim + u.complete) / 1000} ms); create ${u.create}; SELECT 1 ${u.select_1}`,
+    `hand-off ${u.hand_off} (a transition); explicit claim ${u.claim}, plain complete ${u.complete}; create ${u.create}; SELECT 1 ${u.select_1}`,
     'report',
     null,
   ]);

@@ -273,7 +273,9 @@ function peerResult(p: Peer, lat: number[], rounds: number[], rawRate: number, c
 /**
  * Where a paced run's time goes, from its events: `wait` is from the previous
  * event (created, or the previous stage completed) to the stage's claim, i.e.
- * queue delivery + run lock + claim; `in_stage` is claim to completion.
+ * queue delivery + run lock + claim; `in_stage` is claim to completion. A
+ * stage claimed by the previous one's completion (the hand-off, migration 016)
+ * has a wait of 0: its queue delivery and run lock count in `in_stage`.
  */
 async function latencyHops(db: pg.Pool, since: Date) {
   const { rows } = await db.query<{ hop: string; ms: number }>(

@@ -1,7 +1,10 @@
-// Item 3b: what one stage transition's two calls cost Postgres by themselves:
-// each call alone, in turn, on one connection, with its backend's CPU read
-// from /proc (the bench's Postgres runs on this machine). This is the floor the
-// throughput ratio stands on: two fenced, evented transactions per transition.
+// Item 3b: what a stage transition's calls cost Postgres by themselves: each
+// call alone, in turn, on one connection, with its backend's CPU read from
+// /proc (the bench's Postgres runs on this machine). This is the floor the
+// throughput ratio stands on: on the normal path one fenced, evented
+// transaction per transition (the hand-off: complete this stage, claim the
+// next); the explicit claim and the plain completion are what a re-delivery,
+// the first stage and the last one use.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { cpuOfPid } from './cpu';
@@ -47,8 +50,15 @@ export async function measurePostgresFloor(dbUrl: string, n: number) {
           [id, fences[i], `${id}:floor`],
         ),
       ),
+      hand_off: await each((id, i) =>
+        call(
+          'floor_hand_off',
+          `SELECT rv_hand_off(p_run => $1, p_stage => 'voice', p_fence => $2, p_output => NULL, p_next => 'render', p_worker => 'bench', p_event_id => $3)`,
+          [id, fences[i] + 1, `${id}:floor-hand-off`],
+        ),
+      ),
     };
-    // Left at voice the runs would look in flight to anything reading this database later on.
+    // Left at render the runs would look in flight to anything reading this database later on.
     for (const id of ids)
       await call(
         'floor_abort',

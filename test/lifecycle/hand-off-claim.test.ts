@@ -111,3 +111,15 @@ it('a later delivery claims explicitly: the holder of the hand-off fence is refu
     }),
   ).rejects.toBeInstanceOf(FencedWriteError);
 });
+
+it('a handed-off run not yet written by its holder counts as locked by the worker whose record names it', async () => {
+  const { runId, fence } = await claimedAtEvidence();
+  await handOff(runId, fence);
+  const unlock = () => rt.store.forceUnlock({ runId, operator: 'ray', reason: 'worker hung' });
+  expect((await unlock()).refused).toMatch(/not locked by any worker/);
+  const beat = { state: 'active' as const, queues: ['voice'], currentJob: `${runId}:voice:1`, latencyMs: 1 };
+  await rt.store.heartbeat({ ...beat, id: 'w-hung', currentRun: runId, host: 'test', pid: 1 });
+  const unlocked = await unlock();
+  expect(unlocked.refused).toBeNull();
+  expect(unlocked.run.fence).toBe(fence + 2);
+});

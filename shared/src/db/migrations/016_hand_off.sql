@@ -125,3 +125,32 @@ BEGIN
   END LOOP;
   RETURN out;
 END $$;
+
+-- A handed-off run's holder is known before its first write by its worker
+-- record (current_run, from the heartbeat): unlocking it needs no force.
+CREATE OR REPLACE FUNCTION rv_force_unlock_run(p_run uuid, p_operator text, p_reason text, p_force boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE r runs; prev runs; why text;
+BEGIN
+  IF coalesce(trim(p_operator), '') = '' THEN RAISE EXCEPTION 'operator is required' USING ERRCODE = 'RV422'; END IF;
+  IF coalesce(trim(p_reason), '') = '' THEN RAISE EXCEPTION 'reason is required' USING ERRCODE = 'RV422'; END IF;
+  prev := rv_lock_run(p_run);
+  IF prev.status IN ('done','failed','aborted') AND NOT coalesce(p_force, false) THEN
+    why := format('run is %s: unlock refused without force', prev.status);
+  ELSIF prev.worker_id IS NULL AND prev.status IN ('queued','running','approved') AND NOT coalesce(p_force, false)
+        AND NOT EXISTS (SELECT 1 FROM workers WHERE current_run = p_run AND stopped_at IS NULL) THEN
+    why := 'run is not locked by any worker (already unlocked?)';
+  END IF;
+  IF why IS NOT NULL THEN
+    INSERT INTO run_events (id, run_id, type, actor, reason, payload)
+      VALUES (gen_random_uuid()::text, p_run, 'force_unlock_refused', p_operator, p_reason, jsonb_build_object('why', why, 'force', coalesce(p_force, false)));
+    RETURN jsonb_build_object('refused', why, 'run', to_jsonb(prev), 'previous', to_jsonb(prev));
+  END IF;
+  UPDATE runs SET fence = fence + 1, worker_id = NULL,
+                  worker_last_error = format('force unlock by %s: %s', p_operator, p_reason), updated_at = now()
+    WHERE id = p_run RETURNING * INTO r;
+  INSERT INTO run_events (id, run_id, type, actor, reason, payload)
+    VALUES (gen_random_uuid()::text, p_run, 'force_unlock', p_operator, p_reason,
+            jsonb_build_object('force', coalesce(p_force, false), 'previous', to_jsonb(prev)));
+  RETURN jsonb_build_object('refused', NULL, 'run', to_jsonb(r), 'previous', to_jsonb(prev));
+END $$;

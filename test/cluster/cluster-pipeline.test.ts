@@ -22,6 +22,8 @@ beforeAll(async () => {
   rt = testRuntime(t, 'cluster-worker');
   host = createWorkerHost(rt, { processors: allStepsProcessors(t.stateDir) });
   await host.start();
+  // The client's first connect may meet the cluster still settling its slots, and retry.
+  await waitFor('cluster connection ready', async () => rt.fastRedis.status === 'ready', 30_000, 50);
 });
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_QUEUES, redisLayout, STAGES, type Runtime } from '@rayvault/shared';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
+import { explainStuck } from './netns/checks';
 import {
   counterTotal,
   createFleet,
@@ -119,7 +120,9 @@ it('resharding, a master failover and a whole shard lost mid-run: no job fails, 
     await Promise.all([fleet.start('cl-a'), fleet.start('cl-b')]);
     const done: Round[] = [];
     for (const [name, fault] of rounds(cluster)) done.push(await round(rt, ids, name, fault));
-    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 180_000, 250);
+    await waitFor('all runs done', async () => (await statuses(rt, ids)).done === ids.length, 180_000, 250).catch(
+      explainStuck(rt, ids, [...fleet.workers.values()]),
+    );
     const failedJobs = (await Promise.all(STAGES.map((s) => rt.queues[s].getFailedCount()))).reduce((a, b) => a + b);
     report('Redis Cluster under resharding, failover and a lost shard (3 masters + replicas, AOF everysec)', {
       runs: ids.length,
@@ -130,6 +133,11 @@ it('resharding, a master failover and a whole shard lost mid-run: no job fails, 
       in_flight_steps_repeated: repeatedSteps(t.stateDir, ids),
       events: await eventCounts(rt, ids, ['panic_lost_lock', 'requeued', 'stage_failed']),
       fenced_writes: await counterTotal(rt, 'fenced_writes'),
+      // BullMQ fetch loops found parked after a failover and replaced (stage-worker fetch watchdog).
+      fetch_loops_replaced: [...fleet.workers.values()].reduce(
+        (n, w) => n + w.output().split('stage fetch loop parked').length - 1,
+        0,
+      ),
     });
     expect(done.every((r) => r.in_flight > 0 && r.parts_hit.length > 0)).toBe(true);
     expect(failedJobs).toBe(0);

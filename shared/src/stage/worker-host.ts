@@ -8,6 +8,7 @@ import { stateLayout } from '../housekeeping/state-layout';
 import type { StageJob } from '../queues/queues';
 import type { Runtime } from '../runtime';
 import { createAdmission, type Admission } from './admission';
+import { createFetchWatchdog } from './fetch-watchdog';
 import { createHeartbeat } from './heartbeat';
 import { recoverOwnRuns } from './recover-own-runs';
 import { createSpoolFlusher } from './spool-flusher';
@@ -63,15 +64,15 @@ export function createWorkerHost(rt: Runtime, options: WorkerHostOptions) {
     },
   };
   const port = stagePort(rt);
-  const workers = stages.map((stage) => {
+  const { workers, watchdog } = stageWorkers(rt, stages, options, (stage) => {
     const process = createJobProcessor(port, host, stage, options.processors[stage]!);
-    return stageWorker(rt, stage, options, (job, token) => {
+    return (job, token) => {
       onceRun ??= job.data.runId;
       return process(job, token);
-    });
+    };
   });
 
-  const parts: HostParts = { rt, stages, sessions, flushSpool, admission, heartbeat, workers };
+  const parts: HostParts = { rt, stages, sessions, flushSpool, admission, heartbeat, workers, watchdog };
   let closing: Promise<void> | undefined;
   return {
     workerId: rt.workerId,
@@ -99,9 +100,10 @@ type HostParts = {
   admission: Admission;
   heartbeat: ReturnType<typeof createHeartbeat>;
   workers: Worker[];
+  watchdog: ReturnType<typeof createFetchWatchdog>;
 };
 
-async function startHost({ rt, stages, flushSpool, heartbeat, workers }: HostParts) {
+async function startHost({ rt, stages, flushSpool, heartbeat, workers, watchdog }: HostParts) {
   const { log } = rt;
   await flushSpool().catch((err) => log.warn({ err }, 'spool replay at start failed; will retry'));
   await recoverOwnRuns(rt, stages).catch((err) =>
@@ -113,10 +115,12 @@ async function startHost({ rt, stages, flushSpool, heartbeat, workers }: HostPar
   mkdirSync(layout.pids, { recursive: true });
   writeFileSync(layout.pidFile(rt.workerId), String(process.pid));
   for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
+  watchdog.start();
   log.info({ workerId: rt.workerId, stages, leaseMs: rt.config.RAYVAULT_LEASE_MS }, 'worker started');
 }
 
-async function closeHost({ rt, sessions, admission, heartbeat, workers }: HostParts, graceMs: number) {
+async function closeHost({ rt, sessions, admission, heartbeat, workers, watchdog }: HostParts, graceMs: number) {
+  watchdog.stop();
   await admission.stop();
   rt.log.info({ active: sessions.size, graceMs }, 'worker stopping: no new jobs');
   await drainWorkers(workers, sessions, graceMs);
@@ -154,6 +158,62 @@ function createWorkerRecord(rt: Runtime, stages: Stage[], publishNow: () => void
   };
 }
 
+/** The stage Workers, and the watchdog that gives a stage a new Worker when its fetch loop parked. */
+function stageWorkers(
+  rt: Runtime,
+  stages: Stage[],
+  options: WorkerHostOptions,
+  processorFor: (stage: Stage) => Processor<StageJob>,
+) {
+  const fetching = fetchProgress(stages);
+  const newWorker = (stage: Stage) => {
+    const process = processorFor(stage);
+    return stageWorker(rt, stage, options, (job, token) => fetching.track(stage, () => process(job, token)));
+  };
+  const workers = stages.map(newWorker);
+  const concurrency = jobsPerStage(rt, options);
+  const watchdog = createFetchWatchdog({
+    stages,
+    queues: rt.queues,
+    freeSlot: (stage) => fetching.active(stage) < concurrency,
+    lastStarted: fetching.lastStarted,
+    replace(stage) {
+      const i = stages.indexOf(stage);
+      const old = workers[i]!;
+      workers[i] = newWorker(stage);
+      fetching.restarted(stage);
+      void workers[i].run().catch((err) => rt.log.error({ err }, 'worker loop stopped'));
+      // Its parked promise may never settle: closed without waiting for it.
+      void old.close(true).catch(() => undefined);
+    },
+    log: rt.log,
+  });
+  return { workers, watchdog };
+}
+
+const jobsPerStage = (rt: Runtime, o: WorkerHostOptions) =>
+  o.once ? 1 : (o.concurrency ?? rt.config.RAYVAULT_CONCURRENCY);
+
+/** Per stage: jobs running here, and when the last one started (what the fetch watchdog judges by). */
+function fetchProgress(stages: Stage[]) {
+  const active = new Map<Stage, number>(stages.map((s) => [s, 0]));
+  const started = new Map<Stage, number>(stages.map((s) => [s, Date.now()]));
+  return {
+    active: (stage: Stage) => active.get(stage) ?? 0,
+    lastStarted: (stage: Stage) => started.get(stage) ?? 0,
+    restarted: (stage: Stage) => void started.set(stage, Date.now()),
+    async track<T>(stage: Stage, run: () => Promise<T>): Promise<T> {
+      started.set(stage, Date.now());
+      active.set(stage, (active.get(stage) ?? 0) + 1);
+      try {
+        return await run();
+      } finally {
+        active.set(stage, (active.get(stage) ?? 1) - 1);
+      }
+    },
+  };
+}
+
 /** A BullMQ Worker for one stage queue, its job lock following our lease. */
 function stageWorker(rt: Runtime, stage: Stage, options: WorkerHostOptions, handle: Processor<StageJob>) {
   const { config } = rt;
@@ -161,7 +221,7 @@ function stageWorker(rt: Runtime, stage: Stage, options: WorkerHostOptions, hand
     connection: rt.redis,
     prefix: queuePrefix(config.RAYVAULT_QUEUE_PREFIX, stage),
     autorun: false,
-    concurrency: options.once ? 1 : (options.concurrency ?? config.RAYVAULT_CONCURRENCY),
+    concurrency: jobsPerStage(rt, options),
     // BullMQ's job lock follows our lease so a dead worker's job is back in the queue within lease + 1 s.
     lockDuration: config.RAYVAULT_LEASE_MS,
     // The stalled check takes two passes; short ones keep recovery near lease + 1 s.

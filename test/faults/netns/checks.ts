@@ -1,6 +1,6 @@
 // What the partition drill reads back: side effects across the hosts' own state dirs, the database's record of each
 // run, and stage timings per host.
-import type { Runtime } from '@rayvault/shared';
+import { stageJobId, type Runtime, type Stage } from '@rayvault/shared';
 import { stepCounts } from '../kit';
 
 /** How many times each `stage:step` of a run ran, summed over the hosts (each keeps its own state dir). */
@@ -111,7 +111,14 @@ export function explainStuck(rt: Runtime, ids: string[], workers: Array<{ worker
         .filter((l) => /"level":(40|50|60)/.test(l))
         .slice(-30),
     }));
-    console.log(JSON.stringify({ stuck: rows, workers: tails }, null, 1));
+    // Where each stuck run's job is: none, waiting, active, delayed, failed...
+    const jobs = await Promise.all(
+      rows.map(async (r: { id: string; stage: Stage; attempt: number }) =>
+        rt.queues[r.stage].getJobState(stageJobId({ runId: r.id, stage: r.stage, attempt: r.attempt })).catch(String),
+      ),
+    );
+    const stuck = rows.map((r, i) => ({ ...r, job: jobs[i] }));
+    console.log(JSON.stringify({ stuck, workers: tails }, null, 1));
     throw err;
   };
 }

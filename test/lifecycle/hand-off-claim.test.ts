@@ -123,3 +123,19 @@ it('a handed-off run not yet written by its holder counts as locked by the worke
   expect(unlocked.refused).toBeNull();
   expect(unlocked.run.fence).toBe(fence + 2);
 });
+
+it('two holders of one hand-off claim (Redis lost the job start): the first write binds the fence, the other is refused', async () => {
+  const { runId, fence } = await claimedAtEvidence();
+  const handed = (await handOff(runId, fence)) as ClaimResult;
+  const at = { runId, stage: 'voice' as const, fence: handed.run.fence };
+  await rt.store.checkpoint({ ...at, workerId: 'w-first', step: 'a', result: 1, eventId: randomUUID() });
+  await expect(
+    rt.store.checkpoint({ ...at, workerId: 'w-second', step: 'a', result: 2, eventId: randomUUID() }),
+  ).rejects.toBeInstanceOf(FencedWriteError);
+  await expect(
+    rt.store.handOff({ ...at, output: null, next: 'render', workerId: 'w-second', eventId: randomUUID() }),
+  ).rejects.toBeInstanceOf(FencedWriteError);
+  expect(
+    await rt.store.handOff({ ...at, output: null, next: 'render', workerId: 'w-first', eventId: randomUUID() }),
+  ).toMatchObject({ run: { stage: 'render', fence: handed.run.fence + 1 } });
+});

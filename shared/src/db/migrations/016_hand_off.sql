@@ -11,6 +11,17 @@
 -- A handed-off run has no worker_id until its holder's first write names it:
 -- a checkpoint or the completion (both take p_worker now).
 
+-- Should Redis lose a job's start (AOF everysec after a crash), a second
+-- delivery could take the same hand-off claim while the first still works:
+-- the holder's first write binds the fence to its worker, and a write of
+-- another worker under that fence is refused as stale (RV412).
+CREATE FUNCTION rv_check_holder(r runs, p_worker text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_worker IS NOT NULL AND r.worker_id IS NOT NULL AND r.worker_id <> p_worker THEN
+    RAISE EXCEPTION 'fence % of run % is held by %, not %', r.fence, r.id, r.worker_id, p_worker USING ERRCODE = 'RV412';
+  END IF;
+END $$;
+
 -- Takes: run, stage, fence, output, next stage, worker, event id.
 -- Returns a claim of the next stage as rv_claim_stage does ({stale, run, steps});
 -- null when the event id was seen (a replay: the queued job then claims explicitly).
@@ -22,6 +33,7 @@ BEGIN
   r := rv_lock_run(p_run);
   IF rv_event_seen(p_event_id) THEN RETURN NULL; END IF;
   PERFORM rv_check_fence(r, p_fence);
+  PERFORM rv_check_holder(r, p_worker);
   IF r.status <> 'running' OR r.stage <> p_stage THEN
     RAISE EXCEPTION 'run % is % at %, cannot complete %', p_run, r.status, r.stage, p_stage USING ERRCODE = 'RV409';
   END IF;
@@ -53,6 +65,7 @@ BEGIN
   r := rv_lock_run(p_run);
   IF rv_event_seen(p_event_id) THEN RETURN jsonb_build_object('duplicate', true); END IF;
   PERFORM rv_check_fence(r, p_fence);
+  PERFORM rv_check_holder(r, p_worker);
   IF r.worker_id IS NULL AND p_worker IS NOT NULL THEN
     UPDATE runs SET worker_id = p_worker WHERE id = p_run RETURNING * INTO r;
   END IF;
@@ -74,6 +87,7 @@ BEGIN
   r := rv_lock_run(p_run);
   IF rv_event_seen(p_event_id) THEN RETURN to_jsonb(r); END IF;
   PERFORM rv_check_fence(r, p_fence);
+  PERFORM rv_check_holder(r, p_worker);
   IF r.status <> 'running' OR r.stage <> p_stage THEN
     RAISE EXCEPTION 'run % is % at %, cannot complete %', p_run, r.status, r.stage, p_stage USING ERRCODE = 'RV409';
   END IF;

@@ -241,7 +241,13 @@ it('stalled workers (SIGSTOP past the lease) that come back, with the reconciler
       const victimRun = rows[rng.int(rows.length)];
       const victim = fleet.workers.get(victimRun.worker_id);
       if (!victim || victim.proc.exitCode !== null) continue;
-      inFlightAtStops += rows.filter((r) => r.worker_id === victimRun.worker_id).length;
+      // Runs the victim is working on: its run locks (a handed-off run names its worker only at its first write).
+      const { rows: running } = await rt.pool.query<{ id: string }>(
+        `SELECT id FROM runs WHERE id = ANY($1) AND status = 'running'`,
+        [ids],
+      );
+      const holders = await Promise.all(running.map((r) => rt.locks.holder(r.id)));
+      inFlightAtStops += holders.filter((h) => h === victimRun.worker_id).length;
       victim.proc.kill('SIGSTOP');
       const at = Date.now();
       stops++;

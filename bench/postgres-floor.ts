@@ -54,7 +54,7 @@ export async function measurePostgresFloor(dbUrl: string, n: number) {
         call(
           'floor_hand_off',
           `SELECT rv_hand_off(p_run => $1, p_stage => 'voice', p_fence => $2, p_output => NULL, p_next => 'render', p_worker => 'bench', p_event_id => $3)`,
-          [id, fences[i] + 1, `${id}:floor-hand-off`],
+          [id, fences[i], `${id}:floor-hand-off`],
         ),
       ),
     };

@@ -1,4 +1,6 @@
+import type { Context } from '@opentelemetry/api';
 import { DatabaseUnavailableError } from '../errors/errors';
+import { activeContext, inSpan, withContext } from '../telemetry/trace-context';
 import type { Rpc } from './types';
 
 /** The hot-path writes `rv_group` (migration 015) carries. */
@@ -9,7 +11,8 @@ export type GroupedCall = { fn: string; args: Record<string, unknown> };
 export type GroupedResult = { r?: unknown; code?: string; message?: string };
 export type GroupCommitStats = { calls: number; groups: number; inGroups: number };
 
-type Waiting = GroupedCall & { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+/** A queued call, with its caller's trace context: a lane sends it later, on behalf of whoever started the lane. */
+type Waiting = GroupedCall & { resolve: (v: unknown) => void; reject: (e: unknown) => void; ctx?: Context };
 
 /**
  * Group commit over an adapter: a grouped call leaves at once while fewer than `lanes` are in flight (alone, so at low
@@ -28,7 +31,9 @@ export function withGroupCommit(
   const waiting: Waiting[] = [];
   let busy = 0;
 
-  const each = (batch: Waiting[]) => Promise.all(batch.map((w) => alone(w.fn, w.args).then(w.resolve, w.reject)));
+  // A call sent alone runs in its caller's context: its pg span is in its run's trace.
+  const each = (batch: Waiting[]) =>
+    Promise.all(batch.map((w) => withContext(w.ctx, () => alone(w.fn, w.args)).then(w.resolve, w.reject)));
 
   async function send(batch: Waiting[]): Promise<void> {
     if (batch.length === 1) return void (await each(batch));
@@ -38,7 +43,10 @@ export function withGroupCommit(
     batch.sort((a, b) => String(a.args.p_run).localeCompare(String(b.args.p_run)));
     let results: GroupedResult[];
     try {
-      results = await group(batch.map(({ fn, args }) => ({ fn, args })));
+      // The group's own query belongs to no one run's trace; each call gets a span in its caller's.
+      const sent = withContext('root', () => group(batch.map(({ fn, args }) => ({ fn, args }))));
+      for (const w of batch) void groupedSpan(w, sent, batch.length);
+      results = await sent;
     } catch (err) {
       const mapped = mapError(err);
       if (mapped instanceof DatabaseUnavailableError) return batch.forEach((w) => w.reject(mapped));
@@ -64,9 +72,15 @@ export function withGroupCommit(
     if (!GROUPED_CALLS.has(fn)) return alone(fn, args);
     stats.calls++;
     return new Promise((resolve, reject) => {
-      waiting.push({ fn, args, resolve, reject });
+      waiting.push({ fn, args, resolve, reject, ctx: activeContext() });
       if (busy < lanes()) void lane();
     });
   };
   return Object.assign(rpc, { stats });
+}
+
+/** A grouped call's span, in its caller's trace, from the group's sending to its answer. */
+function groupedSpan(w: Waiting, sent: Promise<unknown>, size: number): Promise<unknown> {
+  const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': w.fn, 'rayvault.group_size': size };
+  return inSpan(`pg.query:rv_group ${w.fn}`, { parent: w.ctx, attributes }, () => sent).catch(() => undefined);
 }

@@ -103,6 +103,17 @@ export function currentTraceId(): string | null {
   return activeTraceIds().trace_id ?? null;
 }
 
+/** The active context, for work done later on its behalf (a queued store call); undefined when tracing is off. */
+export function activeContext(): Context | undefined {
+  return recording ? context.active() : undefined;
+}
+
+/** Runs `fn` under `ctx` (the root one for `'root'`: no span of anyone's); as it is when tracing is off. */
+export function withContext<T>(ctx: Context | 'root' | undefined, fn: () => T): T {
+  if (!recording || !ctx) return fn();
+  return context.with(ctx === 'root' ? ROOT_CONTEXT : ctx, fn);
+}
+
 /** An event on the active span (retry, takeover, gate…): a no-op without one. */
 export function spanEvent(name: string, attributes?: Attributes): void {
   trace.getActiveSpan()?.addEvent(name, attributes);

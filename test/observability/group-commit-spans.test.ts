@@ -9,7 +9,6 @@ import { withGroupCommit, type GroupedCall } from '../../shared/src/store/group-
 import { inSpan, setRecording } from '../../shared/src/telemetry/trace-context';
 
 const exporter = new InMemorySpanExporter();
-const tracer = () => trace.getTracer('test');
 
 beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -25,6 +25,11 @@ export function portFree(port) {
 /** The preferred port when free (so a restart finds the same address), else any free one. */
 export async function pickPort(preferred) {
   if (await portFree(preferred)) return preferred;
+  return anyFreePort();
+}
+
+/** A port the system has free right now. */
+function anyFreePort() {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -92,7 +97,19 @@ export async function startPostgres(stateDir, log, onNote = () => {}, onProgress
   chmodSync(stateDir, 0o755); // Postgres may run as its own user (when we are root)
   const passwordFile = path.join(secretsDir(stateDir), 'postgres-password');
   const { value: password } = readOrCreateSecret(passwordFile);
-  const port = await pickPort(5440);
+  // Two starts at once (tests in parallel) may both find 5440 free: the loser binds another port.
+  for (let attempt = 1; ; attempt++) {
+    const port = attempt === 1 ? await pickPort(5440) : await anyFreePort();
+    try {
+      return await startPostgresOn(port, { stateDir, log, onNote, onProgress, password, passwordFile });
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+      log(`Postgres could not bind port ${port} (taken meanwhile): trying another\n`);
+    }
+  }
+}
+
+async function startPostgresOn(port, { stateDir, log, onNote, onProgress, password, passwordFile }) {
   // Its own process and process group: a terminal's Ctrl-C reaches only the
   // supervisor, which stops Postgres last, after every service.
   const proc = spawn(

@@ -1,6 +1,7 @@
 import { Worker, type Processor } from 'bullmq';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type { Logger } from 'pino';
 import { queuePrefix } from '../domain/keys';
 import type { Stage, WorkerState } from '../domain/run-status';
 import { PanicError, ShutdownError } from '../errors/errors';
@@ -114,7 +115,7 @@ async function startHost({ rt, stages, flushSpool, heartbeat, workers, watchdog 
   const layout = stateLayout(rt.stateDir);
   mkdirSync(layout.pids, { recursive: true });
   writeFileSync(layout.pidFile(rt.workerId), String(process.pid));
-  for (const w of workers) void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
+  for (const w of workers) runWorker(w, log);
   watchdog.start();
   log.info({ workerId: rt.workerId, stages, leaseMs: rt.config.RAYVAULT_LEASE_MS }, 'worker started');
 }
@@ -158,6 +159,11 @@ function createWorkerRecord(rt: Runtime, stages: Stage[], publishNow: () => void
   };
 }
 
+/** Starts a Worker's fetch loop; the loop's end is logged, never thrown. */
+function runWorker(w: Worker, log: Logger): void {
+  void w.run().catch((err) => log.error({ err }, 'worker loop stopped'));
+}
+
 /** The stage Workers, and the watchdog that gives a stage a new Worker when its fetch loop parked. */
 function stageWorkers(
   rt: Runtime,
@@ -182,7 +188,7 @@ function stageWorkers(
       const old = workers[i]!;
       workers[i] = newWorker(stage);
       fetching.restarted(stage);
-      void workers[i].run().catch((err) => rt.log.error({ err }, 'worker loop stopped'));
+      runWorker(workers[i], rt.log);
       // Its parked promise may never settle: closed without waiting for it.
       void old.close(true).catch(() => undefined);
     },

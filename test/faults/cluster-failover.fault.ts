@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_QUEUES, redisLayout, STAGES, type Runtime } from '@rayvault/shared';
 import { createTestEnv, testRuntime, waitFor } from '../support/harness';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
-import { explainStuck } from './netns/checks';
+import { explainStuck, logLines } from './netns/checks';
 import {
   counterTotal,
   createFleet,
@@ -135,7 +135,7 @@ it('resharding, a master failover and a whole shard lost mid-run: no job fails, 
       fenced_writes: await counterTotal(rt, 'fenced_writes'),
       // BullMQ fetch loops found parked after a failover and replaced (stage-worker fetch watchdog).
       fetch_loops_replaced: [...fleet.workers.values()].reduce(
-        (n, w) => n + w.output().split('stage fetch loop parked').length - 1,
+        (n, w) => n + logLines(w.output(), 'stage fetch loop parked: worker replaced'),
         0,
       ),
     });

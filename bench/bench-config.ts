@@ -16,6 +16,12 @@ export const benchSettings = () => ({
   peers: env.BENCH_PEERS !== '0',
 });
 
+/**
+ * The Node.js binary the bench runs built bundles with: BENCH_NODE (another release, to measure what a newer
+ * runtime changes), else this one.
+ */
+export const benchNode = (): string => env.BENCH_NODE ?? process.execPath;
+
 /** One stage consumer's knobs (see stage-worker.ts). */
 export const stageWorkerSettings = () => ({
   stage: env.BENCH_STAGE,

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { createDatabase, freePort, ROOT, startPgServer, waitFor } from '../test/support/harness';
-import { childEnv, setScratchRoot } from './bench-config';
+import { benchNode, childEnv, setScratchRoot } from './bench-config';
 
 export type Durability = 'production' | 'fast';
 
@@ -90,7 +90,7 @@ export type Proc = { proc: ChildProcess; ready: Promise<void>; pid: number };
 
 /** A bundle built like dist/ (see bundleForBench), run with plain node as the services are. */
 export function spawnBuilt(bundleFile: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  return spawnNode([...nodeArgs, bundleFile], bundleFile, env);
+  return spawnNode([...nodeArgs, bundleFile], bundleFile, env, benchNode());
 }
 
 /** The V8 flags `npm start` and compose give every service (scripts/stack/supervisor.mjs). */
@@ -107,8 +107,8 @@ export async function bundleForBench(file: string, dir: string): Promise<string>
   return bundle(file, path.join(dir, `${path.basename(file, '.ts')}.js`));
 }
 
-function spawnNode(argv: string[], name: string, env: Record<string, string>): Proc {
-  const proc = spawn(process.execPath, argv, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnNode(argv: string[], name: string, env: Record<string, string>, node = process.execPath): Proc {
+  const proc = spawn(node, argv, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { ROOT } from '../../test/support/harness';
-import { childEnv } from '../bench-config';
+import { benchNode, childEnv } from '../bench-config';
 import { bundleForBench, stopAll, type Proc } from '../infra';
 import type { RunReply, RunRequest } from './peer-protocol';
 
@@ -97,7 +97,7 @@ export async function startPeer(
 
 function spawnPeer(file: string, env: Record<string, string>): Proc {
   // --no-deprecation: DBOS's own pg calls print a pg@9 deprecation warning, not ours to fix.
-  const proc = spawn(process.execPath, ['--no-deprecation', file], {
+  const proc = spawn(benchNode(), ['--no-deprecation', file], {
     cwd: ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

@@ -26,15 +26,57 @@ const toRunChange = (r: { id: string; status: string; stage: string; updated_at:
 });
 
 /**
+ * How far behind the newest seq each tick looks again. A seq is taken when an
+ * event is inserted but seen when its transaction commits, so a lower seq can
+ * appear after a higher one (concurrent transitions, a group commit): a tick
+ * that only read past the newest seq would miss that run's change for good.
+ */
+const SEQ_OVERLAP = 10_000;
+
+/**
+ * The runs changed since the last call, each change once. The first call only
+ * marks where the feed starts: changes before it count as seen (the page has
+ * just loaded them).
+ */
+function createChangeReader(rt: Runtime, overlap: number) {
+  let lastSeq: number | undefined;
+  // Run → the newest seq already returned for it, for the runs inside the overlap.
+  const seen = new Map<string, number>();
+  const mark = (rows: { id: string; seq: number }[]) => {
+    lastSeq = Math.max(lastSeq ?? 0, ...rows.map((r) => r.seq));
+    for (const r of rows) seen.set(r.id, r.seq);
+    for (const [id, seq] of seen) if (seq <= lastSeq - overlap) seen.delete(id);
+  };
+  return {
+    async next(): Promise<RunChange[]> {
+      if (lastSeq === undefined) {
+        const head = await rt.operations.eventHead();
+        mark(await rt.operations.runChangesSince(Math.max(0, head - overlap)));
+        lastSeq = Math.max(lastSeq ?? 0, head);
+        return [];
+      }
+      const rows = await rt.operations.runChangesSince(Math.max(0, lastSeq - overlap));
+      const changed = rows.filter((r) => seen.get(r.id) !== r.seq);
+      mark(changed);
+      return changed.map(toRunChange);
+    },
+    reset(): void {
+      lastSeq = undefined;
+      seen.clear();
+    },
+  };
+}
+
+/**
  * Server-sent events of changed runs. One poller per ops-api process, shared
  * by every open page, and only while a page listens: each tick is one indexed
  * query on run_events.seq (every state change writes an event), then the
  * changed runs' status. Pages refetch what they show when a run they show changed.
  */
-export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: number } = {}) {
+export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: number; seqOverlap?: number } = {}) {
   const tickMs = o.tickMs ?? 1000;
+  const changes = createChangeReader(rt, o.seqOverlap ?? SEQ_OVERLAP);
   const clients = new Set<Response>();
-  let lastSeq: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   let sinceKeepalive = 0;
@@ -43,14 +85,8 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
     if (ticking) return;
     ticking = true;
     try {
-      if (lastSeq === undefined) {
-        lastSeq = await rt.operations.eventHead();
-        return;
-      }
-      const rows = await rt.operations.runChangesSince(lastSeq);
-      if (rows.length) {
-        lastSeq = Math.max(lastSeq, ...rows.map((r) => r.seq));
-        const runs = rows.map(toRunChange);
+      const runs = await changes.next();
+      if (runs.length) {
         for (const c of clients) send(c, 'runs', { runs });
         sinceKeepalive = 0;
       } else if ((sinceKeepalive += tickMs) >= (o.keepaliveMs ?? 15000)) {
@@ -68,7 +104,7 @@ export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: n
   function stop(): void {
     clearInterval(timer);
     timer = undefined;
-    lastSeq = undefined;
+    changes.reset();
   }
 
   return {

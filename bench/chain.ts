@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
 import { contextSwitches, cpuDelta, treeCpuMs } from './cpu';
+import { childEnv } from './bench-config';
 import { bundleForBench, percentile, rssMb, serviceNodeFlags, spawnBuilt, stopAll, type Proc } from './infra';
 import { startPeer, type Peer, type PeerDef } from './peers/peer-driver';
 
@@ -38,7 +39,7 @@ export async function measureChain(
   // --- raw BullMQ chain, a process per stage ---
   // Both sides run built JavaScript with plain node, as the services do; ours with the services' V8 flags.
   const worker = await bundleForBench('bench/stage-worker.ts', path.dirname(env.RAYVAULT_STATE_DIR));
-  const flags = await serviceNodeFlags();
+  const flags = await serviceNodeFlags(childEnv(env));
   const raw = await startRawChain(worker, env, redis, o.rate);
   const rawProcs = raw.procs;
   const rawRun = raw.run;

@@ -93,10 +93,12 @@ export function spawnBuilt(bundleFile: string, env: Record<string, string>, node
   return spawnNode([...nodeArgs, bundleFile], bundleFile, env, benchNode());
 }
 
-/** The V8 flags `npm start` and compose give every service (scripts/stack/supervisor.mjs). */
-export async function serviceNodeFlags(): Promise<string[]> {
-  return ((await import(path.join(ROOT, 'scripts/stack/supervisor.mjs'))) as { SERVICE_NODE_FLAGS: string[] })
-    .SERVICE_NODE_FLAGS;
+/** The V8 flags `npm start` and compose give a service with environment `env` (scripts/stack/supervisor.mjs). */
+export async function serviceNodeFlags(env: Record<string, string | undefined>): Promise<string[]> {
+  const supervisor = (await import(path.join(ROOT, 'scripts/stack/supervisor.mjs'))) as {
+    serviceNodeFlags: (env: Record<string, string | undefined>) => string[];
+  };
+  return supervisor.serviceNodeFlags(env);
 }
 
 /** `file` bundled the way `npm run build` bundles the services, into `dir`. */

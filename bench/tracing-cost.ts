@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { STAGES, submitRun, type Runtime } from '@rayvault/shared';
 import { startOtlpReceiverDouble } from '../test/fixtures/otlp/otlp-receiver-double';
-import { benchNumber, benchSettings } from './bench-config';
+import { benchNumber, benchSettings, childEnv } from './bench-config';
 import { cpuOfPid } from './cpu';
 import { bundleForBench, serviceNodeFlags, spawnBuilt, stopAll, type Proc } from './infra';
 import { round, waitUntil } from './chain';
@@ -27,12 +27,16 @@ export async function measureTracingCost(
   // Bodies are decoded after the rounds: the cost measured is the exporters', not this receiver's.
   const sink = await startOtlpReceiverDouble({ deferDecode: true });
   const worker = await bundleForBench('bench/stage-worker.ts', path.dirname(env.RAYVAULT_STATE_DIR));
-  const flags = await serviceNodeFlags();
   const traced = {
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_BSP_MAX_QUEUE_SIZE: '100000',
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+  };
+  // Each side with the V8 flags npm start gives a service so configured (with tracing: V8's 16 MB young generation).
+  const flags = {
+    off: await serviceNodeFlags(childEnv(env)),
+    on: await serviceNodeFlags(childEnv({ ...env, ...traced })),
   };
   const profileDir = benchSettings().profileDir;
   const prof = (mode: Mode, s: string) =>
@@ -40,7 +44,7 @@ export async function measureTracingCost(
   const spawnStages = (mode: Mode) =>
     STAGES.map((s) =>
       spawnBuilt(worker, { ...env, BENCH_STAGE: s, BENCH_MODE: 'rayvault', ...(mode === 'on' ? traced : {}) }, [
-        ...flags,
+        ...flags[mode],
         ...prof(mode, s),
       ]),
     );

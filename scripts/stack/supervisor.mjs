@@ -7,11 +7,19 @@ import readline from 'node:readline';
 const COLORS = [36, 33, 35, 32, 34, 31];
 
 /**
- * V8's young generation capped at 1 MB per semi-space (default 16): an idle
- * service keeps about 15 MB less resident, for a few more (cheap) scavenges
- * under load. docker-compose.yml passes the same flag.
+ * The V8 flags a service runs with (docker-compose.yml passes the same).
+ * Without tracing, V8's young generation is capped at 1 MB per semi-space
+ * (default 16): an idle service keeps about 15 MB less resident, for a few
+ * more (cheap) scavenges under load. With an OTLP endpoint it keeps V8's 16
+ * MB: spans wait seconds in the batch queue for export, and with 1 MB each
+ * one outlives its scavenges and goes to the old generation, whose GC was
+ * most of tracing's cost (bench item 1t: a quarter fewer runs/s, not 6 %).
  */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
+export function serviceNodeFlags(env) {
+  const tracing =
+    env.OTEL_SDK_DISABLED !== 'true' && !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  return [`--max-semi-space-size=${tracing ? 16 : 1}`];
+}
 
 export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
   const services = [];
@@ -27,7 +35,7 @@ export function createSupervisor({ root, env, graceMs, out = process.stdout }) {
     // Own process group: Ctrl-C reaches the supervisor only, which stops the
     // services in reverse order; RAYVAULT_SUPERVISOR_PID lets each one stop
     // by itself if the supervisor is killed outright.
-    const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, svc.entry], {
+    const proc = spawn(process.execPath, [...serviceNodeFlags({ ...env, ...svc.env }), svc.entry], {
       cwd: root,
       env: { ...env, ...svc.env, RAYVAULT_SUPERVISOR_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -137,6 +137,17 @@ describe('the dashboard', () => {
     expect((await api.call('GET', '/api/ops/drain', { token: api.tokens.viewer })).body.intake.paused).toBe(false);
     await admin.close();
     expect(adminErrors).toEqual([]);
+
+    // A viewer reads the same overview without the admin's and the operator's controls.
+    const { page: viewer, errors: viewerErrors } = await loggedIn(api.tokens.viewer, 'viewer-ops-dash (viewer)');
+    await viewer.getByText('Intake open').waitFor();
+    await viewer.locator('[data-queue="render"]').waitFor();
+    expect(await viewer.getByRole('button', { name: /intake/ }).count()).toBe(0);
+    expect(await viewer.getByRole('link', { name: 'New run' }).count()).toBe(0);
+    expect(await viewer.getByRole('link', { name: 'Dead letters' }).count()).toBe(1);
+    await shot(viewer, 'overview-viewer');
+    await viewer.close();
+    expect(viewerErrors).toEqual([]);
   });
 
   it('the runs list shows a run created through the API without a reload; its page shows the finished run with playable segments', async () => {

@@ -1,5 +1,6 @@
 // No Docker engine runs here, so the compose file is checked as data: the
 // properties `docker compose up` and `--scale render-worker=N` rely on.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -77,8 +78,30 @@ it('binds published ports to 127.0.0.1 by default, and workers publish none (so 
 
 // That these commands start healthy from the image's install is test/stack/compose-runtime.test.ts.
 it('runs every app service from the built output with plain node, never tsx or a TypeScript source', () => {
-  // The V8 flag is the one scripts/stack/supervisor.mjs gives npm start's services (SERVICE_NODE_FLAGS).
-  for (const n of APP) expect([n, s[n].command]).toEqual([n, ['node', '--max-semi-space-size=1', `dist/${n}.js`]]);
+  const flag = '--max-semi-space-size=${RAYVAULT_SEMI_SPACE_MB:-1}';
+  for (const n of APP) expect([n, s[n].command]).toEqual([n, ['node', flag, `dist/${n}.js`]]);
+});
+
+it("gives each service the V8 flag npm start gives it: the 1 MB young generation, V8's 16 MB with tracing", () => {
+  // The supervisor is an ES module that jest cannot load: node answers for it.
+  const serviceNodeFlags = (env: Record<string, string>): string[] =>
+    JSON.parse(
+      execFileSync(process.execPath, [
+        '--input-type=module',
+        '-e',
+        `import { serviceNodeFlags } from ${JSON.stringify(path.join(ROOT, 'scripts/stack/supervisor.mjs'))};
+         console.log(JSON.stringify(serviceNodeFlags(${JSON.stringify(env)})));`,
+      ]).toString(),
+    ) as string[];
+  const composeFlag = (vars: Record<string, string>) =>
+    s['ops-api'].command![1]!.replace(/\$\{(\w+):-([^}]*)\}/, (_m, k: string, d: string) => vars[k] ?? d);
+  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+  expect(serviceNodeFlags({})).toEqual([composeFlag({})]);
+  expect(serviceNodeFlags(otlp)).toEqual([composeFlag({ RAYVAULT_SEMI_SPACE_MB: '16' })]);
+  expect(serviceNodeFlags({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toEqual(
+    serviceNodeFlags(otlp),
+  );
+  expect(serviceNodeFlags({ ...otlp, OTEL_SDK_DISABLED: 'true' })).toEqual(serviceNodeFlags({}));
 });
 
 describe('the Dockerfile', () => {

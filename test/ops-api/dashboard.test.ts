@@ -105,7 +105,7 @@ const status = async (id: string) =>
   (await api.call('GET', `/api/runs/${id}`, { token: api.tokens.viewer })).body.status as string;
 
 describe('the dashboard', () => {
-  it('refuses a wrong token, then an admin drains and resumes intake from the overview', async () => {
+  it('refuses a wrong token, then an admin drains and resumes intake from the overview; a viewer sees neither button nor New run', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

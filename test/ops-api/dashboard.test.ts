@@ -180,6 +180,12 @@ describe('the dashboard', () => {
       expect(await row.getAttribute('data-tries')).toBe('1');
       expect(await row.locator('.bar-done').getAttribute('title')).toMatch(/^attempt 1 · \S+ · fence \d+ · done · /);
     }
+    // From the keyboard: a try's bar takes the focus and carries its details as its name.
+    await page.locator('.waterfall li[data-stage="voice"] .bar-done').focus();
+    await page.keyboard.press('Tab');
+    const focused = page.locator('.waterfall li[data-stage="render"] .bar-done');
+    expect(await focused.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await page.getByRole('img', { name: /^attempt 1 · \S+ · fence \d+ · done · / }).count()).toBe(4);
     const rows = page.locator('table.timeline tbody tr');
     expect(await rows.count()).toBe(3);
     expect(await page.locator('table.timeline tbody td.seg-READY').count()).toBe(3);

@@ -224,7 +224,7 @@ it('starts every RayVault service with its compose command and environment, each
       wave.map(async (name) => {
         const svc = compose.services[name];
         envs[name] = serviceEnv(name);
-        const s = startService(name, svc.command!, { cwd: install, env: envs[name] });
+        const s = startService(name, svc.command!.map(interpolate), { cwd: install, env: envs[name] });
         started.push(s);
         const h = svc.healthcheck!;
         const deadline = (seconds(h.start_period) + seconds(h.interval ?? '30s') * (h.retries ?? 3)) * 1000;
@@ -243,7 +243,7 @@ it('starts every RayVault service with its compose command and environment, each
 it("passes the image's own HEALTHCHECK with its default CMD (the ops API)", async () => {
   const cmd = JSON.parse(ofOp(runtime, 'CMD').at(-1)!.args) as string[];
   const api = started.find((s) => s.name === 'ops-api');
-  expect(compose.services['ops-api'].command).toEqual(cmd);
+  expect(compose.services['ops-api'].command!.map(interpolate)).toEqual(cmd);
   expect(api?.running()).toBe(true);
   const check = healthcheckOf(ofOp(runtime, 'HEALTHCHECK').at(-1)!.args);
   expect(await runCheck(check, envs['ops-api'], 5000)).toMatchObject({ ok: true });

@@ -69,12 +69,13 @@ function createChangeReader(rt: Runtime, overlap: number) {
 
 /**
  * Server-sent events of changed runs. One poller per ops-api process, shared
- * by every open page, and only while a page listens: each tick is one indexed
+ * by every open page, and only while a page listens: each tick (every 500 ms,
+ * so a page shows a change within a second) is one indexed
  * query on run_events.seq (every state change writes an event), then the
  * changed runs' status. Pages refetch what they show when a run they show changed.
  */
 export function createRunFeed(rt: Runtime, o: { tickMs?: number; keepaliveMs?: number; seqOverlap?: number } = {}) {
-  const tickMs = o.tickMs ?? 1000;
+  const tickMs = o.tickMs ?? 500;
   const changes = createChangeReader(rt, o.seqOverlap ?? SEQ_OVERLAP);
   const clients = new Set<Response>();
   let timer: NodeJS.Timeout | undefined;

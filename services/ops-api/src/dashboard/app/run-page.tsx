@@ -243,11 +243,15 @@ function Waterfall(p: { stages: Stage[]; events: Event[] }) {
     ...tries.map((t) => t.end ?? now),
   );
   const span = Math.max(1, t1 - t0);
+  // Each bar is focusable and named by its details, so a keyboard or screen reader reaches what the tooltip shows.
   const bar = (key: string, cls: string, start: number, end: number, title: string) => (
     <span
       key={key}
       class={`bar ${cls}`}
       title={title}
+      role="img"
+      aria-label={title}
+      tabIndex={0}
       style={{ left: `${((start - t0) / span) * 100}%`, width: `${Math.max(0.5, ((end - start) / span) * 100)}%` }}
     />
   );

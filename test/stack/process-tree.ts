@@ -47,6 +47,11 @@ export function watchTree(rootPid: number, everyMs = 50) {
           grew = true;
         }
     }
+    // A child first seen between fork and exec still shows its parent's command: keep the latest one.
+    for (const pid of seen.keys()) {
+      const now = m.has(pid) ? cmdline(pid) : '';
+      if (now) seen.set(pid, now);
+    }
   };
   track();
   const timer = setInterval(track, everyMs);

@@ -1,8 +1,11 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { DatabaseUnavailableError } from '../errors/errors';
 import { mapDbError } from './pg-rpc';
 import type { Rpc } from './types';
+
+/** What this adapter uses of a supabase-js client. */
+type RpcClient = {
+  rpc(fn: string, args: Record<string, unknown>): PromiseLike<{ data: unknown; error: unknown; status: number }>;
+};
 
 /**
  * The supabase adapter: the same SQL functions, called as PostgREST RPCs
@@ -10,15 +13,20 @@ import type { Rpc } from './types';
  * errors map exactly as with pg.
  */
 export function createSupabaseRpc(url: string, serviceKey: string): Rpc {
-  const client: SupabaseClient = createClient(url, serviceKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    // Node 20 has no native WebSocket; realtime is unused but supabase-js builds its client eagerly.
-    realtime: { transport: WebSocket as never },
-  });
+  // Loaded on the first call: a process on plain Postgres never pays for supabase-js and ws (about 2.6 MB resident).
+  let client: Promise<RpcClient> | undefined;
+  const connect = () =>
+    (client ??= Promise.all([import('@supabase/supabase-js'), import('ws')]).then(([{ createClient }, ws]): RpcClient =>
+      createClient(url, serviceKey, {
+        auth: { persistSession: false, autoRefreshToken: false },
+        // Node 20 has no native WebSocket; realtime is unused but supabase-js builds its client eagerly.
+        realtime: { transport: ws.default as never },
+      }),
+    ));
   return async (fn, args) => {
     let res;
     try {
-      res = await client.rpc(fn, args);
+      res = await (await connect()).rpc(fn, args);
     } catch (err) {
       throw new DatabaseUnavailableError(`supabase unreachable: ${(err as Error).message}`, { cause: err });
     }

@@ -120,7 +120,8 @@ export function createApp(rt: Runtime, config: OpsApiConfig, overrides: Partial<
         (res.locals.authError as HttpError | undefined) ??
         new HttpError('unauthorized', 'metrics need a token or a HEALTH_ALLOWLIST address')
       );
-    res.type(metrics.contentType).send(await metrics.render());
+    const { contentType, body } = await metrics.render();
+    res.type(contentType).send(body);
   });
   app.use(
     authRoutes({

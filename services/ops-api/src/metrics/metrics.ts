@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import {
   COUNTER_NAMES,
   readCounters,
@@ -29,8 +29,10 @@ function parseField(field: string): [string, Record<string, string>] {
   return [m[1], labels];
 }
 
+type PromClient = typeof import('prom-client');
+
 /** Every gauge the registry shows, in the order a scrape lists them (the stage histogram after the queue jobs). */
-function createGauges(registry: Registry, rt: Runtime) {
+function createGauges({ Gauge }: PromClient, registry: Registry, rt: Runtime) {
   const reg = [registry];
   const queueJobs = new Gauge({
     name: 'rayvault_queue_jobs',
@@ -85,7 +87,7 @@ function createGauges(registry: Registry, rt: Runtime) {
 type Gauges = ReturnType<typeof createGauges>;
 
 /** One counter per cluster-wide counter name, filled from the Redis counter hash. */
-function createCounters(reg: Registry[]): Record<CounterName, Counter<string>> {
+function createCounters({ Counter }: PromClient, reg: Registry[]): Record<CounterName, Counter<string>> {
   return Object.fromEntries(
     COUNTER_NAMES.map((n) => [
       n,
@@ -146,15 +148,23 @@ async function refresh(rt: Runtime, g: Gauges, counters: Record<CounterName, Cou
  * any number of API instances report the same values.
  */
 export function createMetrics(rt: Runtime) {
-  const registry = new Registry();
-  const gauges = createGauges(registry, rt);
-  const counters = createCounters([registry]);
+  // prom-client loads on the first scrape: an API nobody scrapes does not keep it in memory (about 1.4 MB).
+  let built:
+    Promise<{ registry: Registry; gauges: Gauges; counters: Record<CounterName, Counter<string>> }> | undefined;
+  const build = () =>
+    (built ??= import('prom-client').then((p) => {
+      const registry = new p.Registry();
+      return { registry, gauges: createGauges(p, registry, rt), counters: createCounters(p, [registry]) };
+    }));
   let queue: Promise<unknown> = Promise.resolve();
   return {
-    contentType: registry.contentType,
     /** One scrape at a time: each resets and refills the values. */
-    render(): Promise<string> {
-      const next = queue.then(() => refresh(rt, gauges, counters)).then(() => registry.metrics());
+    render(): Promise<{ contentType: string; body: string }> {
+      const next = queue.then(async () => {
+        const { registry, gauges, counters } = await build();
+        await refresh(rt, gauges, counters);
+        return { contentType: registry.contentType, body: await registry.metrics() };
+      });
       queue = next.catch(() => undefined);
       return next;
     },

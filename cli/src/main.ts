@@ -66,11 +66,15 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/** Exits once what was written to stderr and stdout has left: process.exit drops a write still queued on a pipe. */
+const exitFlushed = (code: number) =>
+  process.stderr.write('', () => process.stdout.write('', () => process.exit(code)));
+
 main(process.argv).then(
-  () => process.exit(process.exitCode ?? EXIT.ok),
+  () => exitFlushed(Number(process.exitCode ?? EXIT.ok)),
   async (err) => {
-    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    if (err instanceof CommanderError) return exitFlushed(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
     const { reportError } = await import('./context.js');
-    process.exit(reportError(err, process.argv.includes('--json')));
+    exitFlushed(reportError(err, process.argv.includes('--json')));
   },
 );

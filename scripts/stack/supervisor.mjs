@@ -16,6 +16,7 @@ const COLORS = [36, 33, 35, 32, 34, 31];
  * most of tracing's cost (bench item 1t: a quarter fewer runs/s, not 6 %).
  */
 export function serviceNodeFlags(env) {
+  // Tracing is on exactly when startTelemetry (shared/src/telemetry/start-telemetry.ts) starts the SDK.
   const tracing =
     env.OTEL_SDK_DISABLED !== 'true' && !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   return [`--max-semi-space-size=${tracing ? 16 : 1}`];

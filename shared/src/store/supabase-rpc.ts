@@ -24,9 +24,11 @@ export function createSupabaseRpc(url: string, serviceKey: string): Rpc {
       }),
     ));
   return async (fn, args) => {
+    // Outside the try: a client that cannot load is an install fault, not an outage to wait out.
+    const rpcClient = await connect();
     let res;
     try {
-      res = await (await connect()).rpc(fn, args);
+      res = await rpcClient.rpc(fn, args);
     } catch (err) {
       throw new DatabaseUnavailableError(`supabase unreachable: ${(err as Error).message}`, { cause: err });
     }

@@ -57,6 +57,7 @@ export async function startTelemetry(service: string, env: NodeJS.ProcessEnv): P
     );
   }
   const cfg = parsed.data;
+  // scripts/stack/supervisor.mjs (serviceNodeFlags) tells tracing on the same way, to size the young generation.
   if (
     sdk ||
     cfg.OTEL_SDK_DISABLED === 'true' ||
